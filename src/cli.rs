@@ -1,0 +1,137 @@
+//! The command-line commands.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::config::{Cli, Command, DatabaseArgs, ServeArgs, TenantCommand, TokenCommand};
+use crate::db::embedded::{Durability, EmbeddedCluster};
+use crate::db::{build_pool, run_migrations, tenants, tokens as token_rows, PgPool};
+use crate::provisioning::{tenants as tenant_ops, tokens};
+use crate::state::{AppState, Settings};
+
+const CLI_ACTOR: &str = "cli";
+const EMBEDDED_DATABASE: &str = "rolegate";
+
+/// An open database: the pool, and the embedded cluster when one was started (stopped when
+/// this is dropped).
+pub struct Database {
+    pub pool: PgPool,
+    pub cluster: Option<EmbeddedCluster>,
+}
+
+impl Database {
+    pub fn open(args: &DatabaseArgs) -> anyhow::Result<Self> {
+        let (url, cluster) = match &args.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let cluster = EmbeddedCluster::start(&args.data_dir, Durability::Full)
+                    .context("starting the embedded PostgreSQL")?;
+                cluster.ensure_database(EMBEDDED_DATABASE)?;
+                (cluster.url(EMBEDDED_DATABASE), Some(cluster))
+            }
+        };
+        let pool = build_pool(&url, args.pool_size, Duration::from_secs(args.db_timeout))
+            .context("connecting to PostgreSQL")?;
+        let mut conn = pool.get()?;
+        run_migrations(&mut conn)?;
+        Ok(Database { pool, cluster })
+    }
+}
+
+pub async fn execute(cli: Cli) -> anyhow::Result<()> {
+    let database = Database::open(&cli.database)?;
+    match cli.command {
+        Command::Serve(args) => serve(database, args).await,
+        Command::Migrate => {
+            println!("migrations are up to date");
+            Ok(())
+        }
+        Command::Tenant(cmd) => tenant(&database, cmd),
+        Command::Token(cmd) => token(&database, cmd),
+    }
+}
+
+async fn serve(database: Database, args: ServeArgs) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(&args.listen).with_context(|| format!("binding {}", args.listen))?;
+    let address = listener.local_addr()?;
+    let public = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    bootstrap_first_tenant(&database.pool, &public)?;
+    let state = AppState {
+        pool: database.pool.clone(),
+        settings: Settings {
+            body_limit: args.body_limit,
+            max_page_size: args.max_page_size,
+            public_url: args.public_url,
+        },
+    };
+    tracing::info!(%address, "Rolegate is listening; SCIM base URL {public}/scim/v2");
+    crate::run(listener, state)?.await?;
+    tracing::info!("stopped serving");
+    drop(database);
+    Ok(())
+}
+
+/// On the very first start there is no tenant: create one with a connector token and show
+/// the token once, so the server is usable straight away.
+fn bootstrap_first_tenant(pool: &PgPool, public: &str) -> anyhow::Result<()> {
+    let mut conn = pool.get()?;
+    if tenants::any_exists(&mut conn)? {
+        return Ok(());
+    }
+    let tenant = tenant_ops::create(&mut conn, "default", CLI_ACTOR)?;
+    let issued = tokens::create(&mut conn, tenant.id, "initial", CLI_ACTOR)?;
+    println!("Created the first tenant {} (\"default\").", tenant.id);
+    println!("SCIM base URL:  {public}/scim/v2");
+    println!("SCIM token:     {}", issued.secret);
+    println!("The token is shown only now; create more with `rolegate token create --tenant {}`.", tenant.id);
+    Ok(())
+}
+
+fn tenant(database: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
+    let mut conn = database.pool.get()?;
+    match cmd {
+        TenantCommand::Create { name } => {
+            let tenant = tenant_ops::create(&mut conn, &name, CLI_ACTOR)?;
+            let issued = tokens::create(&mut conn, tenant.id, "initial", CLI_ACTOR)?;
+            println!("tenant: {}", tenant.id);
+            println!("token:  {}", issued.secret);
+        }
+        TenantCommand::List => {
+            for t in tenants::list(&mut conn)? {
+                println!("{}\t{}\t{}", t.id, t.name, t.created_at.to_rfc3339());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn token(database: &Database, cmd: TokenCommand) -> anyhow::Result<()> {
+    let mut conn = database.pool.get()?;
+    match cmd {
+        TokenCommand::Create { tenant, name } => {
+            tenants::find(&mut conn, tenant).context("no such tenant")?;
+            let issued = tokens::create(&mut conn, tenant, &name, CLI_ACTOR)?;
+            println!("id:    {}", issued.token.id);
+            println!("token: {}", issued.secret);
+        }
+        TokenCommand::List { tenant } => {
+            for t in token_rows::list(&mut conn, tenant)? {
+                let state = match t.revoked_at {
+                    Some(at) => format!("revoked {}", at.to_rfc3339()),
+                    None => "active".to_string(),
+                };
+                println!("{}\t{}\t{}\t{}", t.id, t.name, t.created_at.to_rfc3339(), state);
+            }
+        }
+        TokenCommand::Revoke { tenant, id } => {
+            tokens::revoke(&mut conn, tenant, id, CLI_ACTOR).context("no such active token")?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}

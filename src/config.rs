@@ -1,0 +1,122 @@
+//! Configuration, from command-line flags or environment variables:
+//!
+//! | flag | variable | default | meaning |
+//! |---|---|---|---|
+//! | `--database-url` | `DATABASE_URL` | unset | PostgreSQL to use; unset starts the embedded cluster |
+//! | `--data-dir` | `ROLEGATE_DATA_DIR` | `./rolegate-data` | where the embedded cluster keeps its data |
+//! | `--pool-size` | `ROLEGATE_POOL_SIZE` | `10` | database connections per process |
+//! | `--db-timeout` | `ROLEGATE_DB_TIMEOUT` | `5` | seconds to wait for a database connection |
+//! | `--log-level` | `ROLEGATE_LOG` | `info` | log filter (`debug`, `rolegate=debug,info`, …) |
+//! | `--log-format` | `ROLEGATE_LOG_FORMAT` | `text` | `text` or `json` |
+//! | `--listen` | `ROLEGATE_LISTEN` | `127.0.0.1:8080` | address `serve` binds |
+//! | `--public-url` | `ROLEGATE_PUBLIC_URL` | from Host | base URL clients reach the server at |
+//! | `--body-limit` | `ROLEGATE_BODY_LIMIT` | `1048576` | largest request body, bytes |
+//! | `--max-page-size` | `ROLEGATE_MAX_PAGE_SIZE` | `1000` | largest page of a list request |
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::telemetry::LogFormat;
+
+#[derive(Debug, Parser)]
+#[command(name = "rolegate", version, about = "SCIM 2.0 provisioning server and OIDC claim mapper")]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL connection URL; when unset, an embedded cluster is started.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Data directory of the embedded cluster.
+    #[arg(long, env = "ROLEGATE_DATA_DIR", default_value = "rolegate-data", global = true)]
+    pub data_dir: PathBuf,
+    /// Database connections per process.
+    #[arg(long, env = "ROLEGATE_POOL_SIZE", default_value_t = 10, global = true)]
+    pub pool_size: u32,
+    /// Seconds to wait for a database connection before failing the request.
+    #[arg(long, env = "ROLEGATE_DB_TIMEOUT", default_value_t = 5, global = true)]
+    pub db_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Log filter, e.g. `info` or `rolegate=debug,info`.
+    #[arg(long, env = "ROLEGATE_LOG", default_value = "info", global = true)]
+    pub log_level: String,
+    /// Log line format.
+    #[arg(long, env = "ROLEGATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage SCIM connector tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ROLEGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Base URL clients reach this server at (used in `Location` and `meta.location`).
+    #[arg(long, env = "ROLEGATE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "ROLEGATE_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+    /// Largest page a list request returns.
+    #[arg(long, env = "ROLEGATE_MAX_PAGE_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub max_page_size: i64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant (with its first connector token).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a connector token; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        tenant: Uuid,
+        #[arg(long, default_value = "scim")]
+        name: String,
+    },
+    /// List a tenant's tokens (never their secrets).
+    List {
+        #[arg(long)]
+        tenant: Uuid,
+    },
+    /// Revoke a token: requests using it are refused from now on.
+    Revoke {
+        #[arg(long)]
+        tenant: Uuid,
+        #[arg(long)]
+        id: Uuid,
+    },
+}

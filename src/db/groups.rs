@@ -1,0 +1,141 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::filter::SqlCondition;
+use super::schema::{group_members, groups};
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = groups)]
+pub struct GroupRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub attributes: Value,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = groups, treat_none_as_null = true)]
+pub struct GroupFields {
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub attributes: Value,
+}
+
+pub fn insert(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, fields: &GroupFields) -> QueryResult<GroupRow> {
+    diesel::insert_into(groups::table)
+        .values((groups::tenant_id.eq(tenant_id), groups::id.eq(id), fields))
+        .returning(GroupRow::as_returning())
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<GroupRow> {
+    groups::table
+        .find((tenant_id, id))
+        .select(GroupRow::as_select())
+        .first(conn)
+}
+
+/// Locks the group row for the rest of the transaction: concurrent changes to one group
+/// (and its version) apply one after the other, while member rows stay independent.
+pub fn find_for_update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<GroupRow> {
+    groups::table
+        .find((tenant_id, id))
+        .select(GroupRow::as_select())
+        .for_update()
+        .first(conn)
+}
+
+pub fn update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, fields: &GroupFields) -> QueryResult<GroupRow> {
+    diesel::update(groups::table.find((tenant_id, id)))
+        .set((
+            fields,
+            groups::version.eq(groups::version + 1),
+            groups::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(GroupRow::as_returning())
+        .get_result(conn)
+}
+
+/// Records a change to the group's membership: a new version, nothing else rewritten.
+pub fn touch(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<GroupRow> {
+    diesel::update(groups::table.find((tenant_id, id)))
+        .set((
+            groups::version.eq(groups::version + 1),
+            groups::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(GroupRow::as_returning())
+        .get_result(conn)
+}
+
+pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(groups::table.find((tenant_id, id))).execute(conn)
+}
+
+/// Member ids of several groups in one query: (group id, user id).
+pub fn members_of(conn: &mut PgConnection, tenant_id: Uuid, group_ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Uuid)>> {
+    group_members::table
+        .filter(group_members::tenant_id.eq(tenant_id))
+        .filter(group_members::group_id.eq_any(group_ids))
+        .order((group_members::group_id, group_members::created_at, group_members::user_id))
+        .select((group_members::group_id, group_members::user_id))
+        .load(conn)
+}
+
+/// Adds members; ones already present are left alone. Returns how many were new.
+pub fn add_members(conn: &mut PgConnection, tenant_id: Uuid, group_id: Uuid, user_ids: &[Uuid]) -> QueryResult<usize> {
+    let rows: Vec<_> = user_ids
+        .iter()
+        .map(|u| {
+            (
+                group_members::tenant_id.eq(tenant_id),
+                group_members::group_id.eq(group_id),
+                group_members::user_id.eq(*u),
+            )
+        })
+        .collect();
+    let mut added = 0;
+    // PostgreSQL takes at most 65535 parameters per statement.
+    for chunk in rows.chunks(10_000) {
+        added += diesel::insert_into(group_members::table)
+            .values(chunk)
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+    }
+    Ok(added)
+}
+
+pub fn remove_members(conn: &mut PgConnection, tenant_id: Uuid, group_id: Uuid, user_ids: &[Uuid]) -> QueryResult<usize> {
+    diesel::delete(
+        group_members::table
+            .filter(group_members::tenant_id.eq(tenant_id))
+            .filter(group_members::group_id.eq(group_id))
+            .filter(group_members::user_id.eq_any(user_ids)),
+    )
+    .execute(conn)
+}
+
+pub fn remove_all_members(conn: &mut PgConnection, tenant_id: Uuid, group_id: Uuid) -> QueryResult<usize> {
+    diesel::delete(
+        group_members::table
+            .filter(group_members::tenant_id.eq(tenant_id))
+            .filter(group_members::group_id.eq(group_id)),
+    )
+    .execute(conn)
+}
+
+/// A page of a tenant's groups matching an optional condition (placeholders from `$2`).
+pub fn list(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    condition: Option<&SqlCondition>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<GroupRow>, i64)> {
+    super::page(conn, "groups", tenant_id, condition, offset, limit)
+}

@@ -1,0 +1,38 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::tenants;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = tenants)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub fn insert(conn: &mut PgConnection, name: &str) -> QueryResult<Tenant> {
+    diesel::insert_into(tenants::table)
+        .values((tenants::id.eq(Uuid::new_v4()), tenants::name.eq(name)))
+        .returning(Tenant::as_returning())
+        .get_result(conn)
+}
+
+pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<Tenant>> {
+    tenants::table
+        .order(tenants::created_at)
+        .select(Tenant::as_select())
+        .load(conn)
+}
+
+pub fn any_exists(conn: &mut PgConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(tenants::table.select(tenants::id))).get_result(conn)
+}
+
+pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Tenant> {
+    tenants::table
+        .find(id)
+        .select(Tenant::as_select())
+        .first(conn)
+}

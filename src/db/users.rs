@@ -1,0 +1,110 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::filter::SqlCondition;
+use super::schema::{group_members, groups, users};
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub active: bool,
+    pub status: String,
+    pub attributes: Value,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The stored fields of a user, as provisioning decides them.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+pub struct UserFields {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub active: bool,
+    pub attributes: Value,
+}
+
+pub fn insert(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, fields: &UserFields) -> QueryResult<UserRow> {
+    diesel::insert_into(users::table)
+        .values((users::tenant_id.eq(tenant_id), users::id.eq(id), fields))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<UserRow> {
+    users::table
+        .find((tenant_id, id))
+        .select(UserRow::as_select())
+        .first(conn)
+}
+
+/// Reads the row and locks it until the transaction ends, so concurrent modifications of
+/// the same user apply one after the other.
+pub fn find_for_update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<UserRow> {
+    users::table
+        .find((tenant_id, id))
+        .select(UserRow::as_select())
+        .for_update()
+        .first(conn)
+}
+
+pub fn update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, fields: &UserFields) -> QueryResult<UserRow> {
+    diesel::update(users::table.find((tenant_id, id)))
+        .set((
+            fields,
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+}
+
+pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(users::table.find((tenant_id, id))).execute(conn)
+}
+
+/// Which of `ids` are users of the tenant.
+pub fn existing_ids(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+    users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .filter(users::id.eq_any(ids))
+        .select(users::id)
+        .load(conn)
+}
+
+/// (user id, group id, group display name) for every direct membership of the given users,
+/// in one query.
+pub fn groups_of(conn: &mut PgConnection, tenant_id: Uuid, user_ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Uuid, String)>> {
+    group_members::table
+        .inner_join(
+            groups::table.on(groups::tenant_id
+                .eq(group_members::tenant_id)
+                .and(groups::id.eq(group_members::group_id))),
+        )
+        .filter(group_members::tenant_id.eq(tenant_id))
+        .filter(group_members::user_id.eq_any(user_ids))
+        .order((group_members::user_id, groups::display_name, groups::id))
+        .select((group_members::user_id, groups::id, groups::display_name))
+        .load(conn)
+}
+
+/// A page of a tenant's users matching an optional condition (translated with its
+/// placeholders starting at `$2`), oldest first, and the total.
+pub fn list(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    condition: Option<&SqlCondition>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<UserRow>, i64)> {
+    super::page(conn, "users", tenant_id, condition, offset, limit)
+}

@@ -1,0 +1,74 @@
+//! Errors per interface and how they become HTTP responses. Causes are logged, never sent.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::db::{is_unique_violation, DbError};
+use crate::scim::ScimError;
+
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+/// Everything a SCIM request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ScimApiError {
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for ScimApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        ScimApiError::Db(DbError::Query(e))
+    }
+}
+
+impl ScimApiError {
+    /// The error as the client sees it.
+    pub fn to_scim(&self) -> ScimError {
+        match self {
+            ScimApiError::Scim(e) => e.clone(),
+            ScimApiError::Db(DbError::Query(diesel::result::Error::NotFound)) => {
+                ScimError::not_found("resource not found")
+            }
+            ScimApiError::Db(DbError::Query(e)) if is_unique_violation(e) => {
+                ScimError::uniqueness("a resource with this unique attribute value already exists")
+            }
+            ScimApiError::Db(DbError::Pool(_)) => ScimError::unavailable(),
+            ScimApiError::Db(DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection
+                | diesel::result::DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ))) => ScimError::unavailable(),
+            ScimApiError::Db(_) => ScimError::internal(),
+        }
+    }
+}
+
+/// Builds a SCIM error response.
+pub fn scim_error_response(error: &ScimError) -> HttpResponse {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE)));
+    if error.status == 401 {
+        response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scim\"")));
+    }
+    response.body(error.to_json().to_string())
+}
+
+impl ResponseError for ScimApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.to_scim().status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let scim = self.to_scim();
+        if scim.status >= 500 {
+            tracing::error!(error = %self, "SCIM request failed");
+        } else if let ScimApiError::Db(e) = self {
+            tracing::debug!(error = %e, "SCIM request refused by the database");
+        }
+        scim_error_response(&scim)
+    }
+}

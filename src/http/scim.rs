@@ -1,0 +1,312 @@
+//! What every SCIM handler shares: authentication, body parsing, query parameters and
+//! response building.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::db::run_blocking;
+use crate::error::{scim_error_response, ScimApiError, SCIM_CONTENT_TYPE};
+use crate::provisioning::{tokens, Actor, ListQuery, Rendered, ScimContext};
+use crate::scim::filter::parse_filter;
+use crate::scim::projection::Projection;
+use crate::scim::schema::SEARCH_REQUEST_SCHEMA;
+use crate::scim::ScimError;
+use crate::state::AppState;
+
+/// Default page size when a list request gives no `count`.
+pub const DEFAULT_PAGE_SIZE: i64 = 100;
+
+/// An authenticated SCIM request: the tenant and token come from the bearer token.
+pub struct Scim(pub ScimContext);
+
+impl FromRequest for Scim {
+    type Error = ScimApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| {
+                let (scheme, token) = h.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+            });
+        let base_url = base_url(req);
+        Box::pin(async move {
+            let Some(state) = state else {
+                return Err(ScimError::internal().into());
+            };
+            let Some(presented) = presented else {
+                return Err(ScimError::unauthorized("a bearer token is required").into());
+            };
+            let verified = run_blocking(&state.pool, move |conn| {
+                tokens::verify(conn, &presented).map_err(ScimApiError::from)
+            })
+            .await?;
+            let Some((tenant_id, token_id)) = verified else {
+                return Err(ScimError::unauthorized("the bearer token is not valid").into());
+            };
+            Ok(Scim(ScimContext {
+                actor: Actor::token(tenant_id, token_id),
+                base_url,
+            }))
+        })
+    }
+}
+
+/// The SCIM base URL as clients reach it.
+pub fn base_url(req: &HttpRequest) -> String {
+    let configured = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.settings.public_url.clone());
+    let root = configured.unwrap_or_else(|| {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    });
+    format!("{}/scim/v2", root.trim_end_matches('/'))
+}
+
+/// A JSON request body, accepted as `application/scim+json` or `application/json`, read up
+/// to the configured limit.
+pub struct ScimBody(pub Value);
+
+impl FromRequest for ScimBody {
+    type Error = ScimApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.body_limit)
+            .unwrap_or(1024 * 1024);
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|h| h.to_str().ok())
+            .map(|s| s.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|s| s.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if let Some(ct) = &content_type {
+                if ct != "application/scim+json" && ct != "application/json" {
+                    return Err(ScimError::unsupported_media_type(format!(
+                        "requests must be application/scim+json or application/json, not {ct}"
+                    ))
+                    .into());
+                }
+            }
+            let too_large = || ScimError::payload_too_large(format!("the request body is larger than {limit} bytes"));
+            if declared_length.is_some_and(|l| l > limit) {
+                return Err(too_large().into());
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| ScimError::invalid_syntax("the request body could not be read"))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large().into());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let value: Value = serde_json::from_slice(&body)
+                .map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")))?;
+            Ok(ScimBody(value))
+        })
+    }
+}
+
+/// A SCIM JSON response.
+pub fn respond(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE)))
+        .body(body.to_string())
+}
+
+/// A single resource, with its ETag (and Location when created).
+pub fn respond_resource(status: StatusCode, rendered: &Rendered, projection: &Projection, resource_type: &crate::scim::schema::ResourceType) -> HttpResponse {
+    let body = projection.apply(resource_type, rendered.body.clone());
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE)));
+    if let Ok(etag) = HeaderValue::from_str(&crate::scim::etag(rendered.version)) {
+        response.insert_header((header::ETAG, etag));
+    }
+    if status == StatusCode::CREATED {
+        if let Ok(location) = HeaderValue::from_str(&rendered.location) {
+            response.insert_header((header::LOCATION, location));
+        }
+    }
+    response.body(body.to_string())
+}
+
+/// `If-None-Match` on a GET: 304 when the client already has this version.
+pub fn not_modified(req: &HttpRequest, version: i64) -> Option<HttpResponse> {
+    let header = req.headers().get(header::IF_NONE_MATCH)?.to_str().ok()?;
+    let current = crate::scim::etag(version);
+    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    header
+        .split(',')
+        .any(|t| t.trim() == "*" || strip(t) == strip(&current))
+        .then(|| {
+            HttpResponse::NotModified()
+                .insert_header((header::ETAG, current))
+                .finish()
+        })
+}
+
+pub fn if_match(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::IF_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryParams {
+    pub filter: Option<String>,
+    pub start_index: Option<String>,
+    pub count: Option<String>,
+    pub attributes: Option<String>,
+    pub excluded_attributes: Option<String>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+}
+
+/// Reads query parameters case-insensitively (clients spell them `startindex`, `Count`, …).
+pub fn query_params(req: &HttpRequest) -> Result<QueryParams, ScimApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+        .map_err(|_| ScimError::invalid_syntax("the query string is malformed"))?;
+    let mut q = QueryParams::default();
+    for (key, value) in pairs {
+        let slot = match key.to_ascii_lowercase().as_str() {
+            "filter" => &mut q.filter,
+            "startindex" => &mut q.start_index,
+            "count" => &mut q.count,
+            "attributes" => &mut q.attributes,
+            "excludedattributes" => &mut q.excluded_attributes,
+            "sortby" => &mut q.sort_by,
+            "sortorder" => &mut q.sort_order,
+            _ => continue,
+        };
+        *slot = Some(value);
+    }
+    Ok(q)
+}
+
+pub fn projection(q: &QueryParams) -> Result<Projection, ScimApiError> {
+    Ok(Projection::parse(q.attributes.as_deref(), q.excluded_attributes.as_deref())?)
+}
+
+fn integer(name: &str, value: Option<&Value>) -> Result<Option<i64>, ScimError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| ScimError::invalid_value(format!("'{name}' must be an integer"))),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ScimError::invalid_value(format!("'{name}' must be an integer"))),
+        Some(_) => Err(ScimError::invalid_value(format!("'{name}' must be an integer"))),
+    }
+}
+
+/// Builds a list query; paging follows RFC 7644 §3.4.2.4 (startIndex below 1 means 1,
+/// negative count means 0, count above the maximum is capped).
+fn list_query(
+    filter: Option<&str>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    projection: Projection,
+    max_page_size: i64,
+) -> Result<ListQuery, ScimApiError> {
+    let filter = match filter.map(str::trim).filter(|f| !f.is_empty()) {
+        Some(f) => Some(parse_filter(f)?),
+        None => None,
+    };
+    Ok(ListQuery {
+        filter,
+        start_index: start_index.unwrap_or(1).max(1),
+        count: count.unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size)).clamp(0, max_page_size),
+        projection,
+    })
+}
+
+pub fn list_query_from_params(q: &QueryParams, max_page_size: i64) -> Result<ListQuery, ScimApiError> {
+    let start = integer("startIndex", q.start_index.clone().map(Value::String).as_ref())?;
+    let count = integer("count", q.count.clone().map(Value::String).as_ref())?;
+    list_query(q.filter.as_deref(), start, count, projection(q)?, max_page_size)
+}
+
+/// A `POST .search` body (RFC 7644 §3.4.3).
+pub fn list_query_from_search(body: &Value, max_page_size: i64) -> Result<ListQuery, ScimApiError> {
+    let Value::Object(fields) = body else {
+        return Err(ScimError::invalid_syntax("the search request must be a JSON object").into());
+    };
+    let get = |name: &str| fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    if let Some(Value::Array(schemas)) = get("schemas") {
+        if !schemas.iter().any(|s| s.as_str() == Some(SEARCH_REQUEST_SCHEMA)) {
+            return Err(ScimError::invalid_syntax(format!("'schemas' must be [\"{SEARCH_REQUEST_SCHEMA}\"]")).into());
+        }
+    }
+    let names = |name: &str| -> Result<Option<String>, ScimError> {
+        match get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string).ok_or_else(|| ScimError::invalid_value(format!("'{name}' must list attribute names"))))
+                .collect::<Result<Vec<_>, _>>()
+                .map(|v| Some(v.join(","))),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(ScimError::invalid_value(format!("'{name}' must list attribute names"))),
+        }
+    };
+    let projection = Projection::parse(names("attributes")?.as_deref(), names("excludedAttributes")?.as_deref())?;
+    let filter = match get("filter") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(_) => return Err(ScimError::invalid_filter("'filter' must be a string").into()),
+    };
+    list_query(
+        filter,
+        integer("startIndex", get("startIndex"))?,
+        integer("count", get("count"))?,
+        projection,
+        max_page_size,
+    )
+}
+
+/// Runs a provisioning operation on the blocking pool.
+pub async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ScimApiError>
+where
+    F: FnOnce(&mut diesel::PgConnection) -> Result<T, ScimApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    run_blocking(&state.pool, f).await
+}
+
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    scim_error_response(&ScimError::not_found(format!("no SCIM endpoint at {}", req.path())))
+}
+
+pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    scim_error_response(&ScimError::method_not_allowed(format!(
+        "{} is not supported on {}",
+        req.method(),
+        req.path()
+    )))
+}

@@ -1,0 +1,34 @@
+//! Rolegate: a SCIM 2.0 provisioning server and OIDC claim mapper whose effective roles
+//! are computed in PostgreSQL.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod provisioning;
+pub mod scim;
+pub mod state;
+pub mod telemetry;
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+
+use crate::state::AppState;
+
+/// Starts the HTTP server on an already-bound listener (tests bind port 0).
+pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .app_data(data.clone())
+            .configure(http::configure)
+    })
+    .listen(listener)?
+    .shutdown_timeout(30)
+    .run();
+    Ok(server)
+}

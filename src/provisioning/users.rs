@@ -1,0 +1,232 @@
+//! SCIM operations on users.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::{meta, parse_id, ListQuery, Rendered, ScimContext};
+use crate::db::audit::{self, NewAuditEntry};
+use crate::db::filter::{translate, USER_COLUMNS};
+use crate::db::users::{self, UserFields, UserRow};
+use crate::error::ScimApiError;
+use crate::scim::patch::{apply, parse_patch_request};
+use crate::scim::resource::{normalize, renormalize, Document};
+use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, USER_RESOURCE, USER_SCHEMA};
+use crate::scim::{list_response, ScimError};
+
+type Result<T> = std::result::Result<T, ScimApiError>;
+
+/// Splits a validated document into the columns and the remaining attributes.
+fn fields_from(mut doc: Document) -> Result<UserFields> {
+    let user_name = match doc.remove("userName") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s,
+        _ => return Err(ScimError::invalid_value("'userName' is required").into()),
+    };
+    let text = |v: Option<Value>| v.and_then(|v| v.as_str().map(str::to_string));
+    let external_id = text(doc.remove("externalId"));
+    let display_name = text(doc.remove("displayName"));
+    let active = doc.remove("active").and_then(|v| v.as_bool()).unwrap_or(true);
+    Ok(UserFields {
+        user_name,
+        external_id,
+        display_name,
+        active,
+        attributes: Value::Object(doc),
+    })
+}
+
+/// The stored user as a document, the form PATCH operates on.
+fn document_of(row: &UserRow) -> Document {
+    let mut doc = Document::new();
+    if let Some(e) = &row.external_id {
+        doc.insert("externalId".into(), json!(e));
+    }
+    doc.insert("userName".into(), json!(row.user_name));
+    if let Some(d) = &row.display_name {
+        doc.insert("displayName".into(), json!(d));
+    }
+    doc.insert("active".into(), json!(row.active));
+    if let Value::Object(attrs) = &row.attributes {
+        doc.extend(attrs.clone());
+    }
+    doc
+}
+
+fn location(ctx: &ScimContext, id: Uuid) -> String {
+    format!("{}/Users/{id}", ctx.base_url)
+}
+
+/// The user as SCIM represents it. `groups` lists (group id, display name) of its direct
+/// memberships, or `None` when the response does not include them.
+pub fn render(ctx: &ScimContext, row: &UserRow, groups: Option<&[(Uuid, String)]>) -> Rendered {
+    let location = location(ctx, row.id);
+    let mut body = Map::new();
+    let doc = document_of(row);
+    let mut schemas = vec![json!(USER_SCHEMA)];
+    if doc.contains_key(ENTERPRISE_USER_SCHEMA) {
+        schemas.push(json!(ENTERPRISE_USER_SCHEMA));
+    }
+    body.insert("schemas".into(), Value::Array(schemas));
+    body.insert("id".into(), json!(row.id));
+    body.extend(doc);
+    if let Some(groups) = groups.filter(|g| !g.is_empty()) {
+        let list: Vec<Value> = groups
+            .iter()
+            .map(|(id, name)| {
+                json!({
+                    "value": id,
+                    "$ref": format!("{}/Groups/{id}", ctx.base_url),
+                    "display": name,
+                    "type": "direct",
+                })
+            })
+            .collect();
+        body.insert("groups".into(), Value::Array(list));
+    }
+    body.insert(
+        "meta".into(),
+        meta("User", &location, row.created_at, row.updated_at, row.version),
+    );
+    Rendered {
+        body: Value::Object(body),
+        location,
+        version: row.version,
+    }
+}
+
+fn audit_entry<'a>(ctx: &'a ScimContext, id: Uuid, operation: &'a str, before: Option<Value>, after: Option<Value>) -> NewAuditEntry<'a> {
+    NewAuditEntry {
+        tenant_id: ctx.tenant_id(),
+        actor: &ctx.actor.name,
+        resource_type: "User",
+        resource_id: id.to_string(),
+        operation,
+        before,
+        after,
+    }
+}
+
+fn groups_of_one(conn: &mut PgConnection, ctx: &ScimContext, id: Uuid) -> Result<Vec<(Uuid, String)>> {
+    Ok(users::groups_of(conn, ctx.tenant_id(), &[id])?
+        .into_iter()
+        .map(|(_, g, name)| (g, name))
+        .collect())
+}
+
+pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Result<Rendered> {
+    let fields = fields_from(normalize(&USER_RESOURCE, body)?)?;
+    conn.transaction(|conn| {
+        let row = users::insert(conn, ctx.tenant_id(), Uuid::new_v4(), &fields)?;
+        let rendered = render(ctx, &row, None);
+        audit::append(conn, audit_entry(ctx, row.id, "create", None, Some(rendered.body.clone())))?;
+        Ok(rendered)
+    })
+}
+
+pub fn get(conn: &mut PgConnection, ctx: &ScimContext, id: &str) -> Result<Rendered> {
+    let id = parse_id(id)?;
+    let row = users::find(conn, ctx.tenant_id(), id)?;
+    let groups = groups_of_one(conn, ctx, id)?;
+    Ok(render(ctx, &row, Some(&groups)))
+}
+
+pub fn list(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery) -> Result<Value> {
+    let condition = query
+        .filter
+        .as_ref()
+        .map(|f| translate(f, &USER_COLUMNS, 1))
+        .transpose()?;
+    let (rows, total) = users::list(conn, ctx.tenant_id(), condition.as_ref(), query.start_index - 1, query.count)?;
+    let mut groups: HashMap<Uuid, Vec<(Uuid, String)>> = HashMap::new();
+    let want_groups = query.projection.wants(&USER_RESOURCE, "groups");
+    if want_groups && !rows.is_empty() {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        for (user, group, name) in users::groups_of(conn, ctx.tenant_id(), &ids)? {
+            groups.entry(user).or_default().push((group, name));
+        }
+    }
+    let resources = rows
+        .iter()
+        .map(|row| {
+            let g = groups.get(&row.id).map(Vec::as_slice).unwrap_or_default();
+            query.projection.apply(&USER_RESOURCE, render(ctx, row, Some(g)).body)
+        })
+        .collect();
+    Ok(list_response(total, query.start_index, resources))
+}
+
+/// Replaces the user's attributes with the body (PUT).
+pub fn replace(conn: &mut PgConnection, ctx: &ScimContext, id: &str, body: &Value, if_match: Option<&str>) -> Result<Rendered> {
+    let id = parse_id(id)?;
+    let fields = fields_from(normalize(&USER_RESOURCE, body)?)?;
+    conn.transaction(|conn| {
+        let before = users::find_for_update(conn, ctx.tenant_id(), id)?;
+        check_version(if_match, before.version)?;
+        let row = users::update(conn, ctx.tenant_id(), id, &fields)?;
+        let groups = groups_of_one(conn, ctx, id)?;
+        let rendered = render(ctx, &row, Some(&groups));
+        audit::append(
+            conn,
+            audit_entry(ctx, id, "replace", Some(render(ctx, &before, None).body), Some(rendered.body.clone())),
+        )?;
+        Ok(rendered)
+    })
+}
+
+/// Applies a PatchOp; all operations succeed together or nothing changes.
+pub fn patch(conn: &mut PgConnection, ctx: &ScimContext, id: &str, body: &Value, if_match: Option<&str>) -> Result<Rendered> {
+    let id = parse_id(id)?;
+    let operations = parse_patch_request(body)?;
+    conn.transaction(|conn| {
+        let before = users::find_for_update(conn, ctx.tenant_id(), id)?;
+        check_version(if_match, before.version)?;
+        let mut doc = document_of(&before);
+        for op in &operations {
+            apply(&USER_RESOURCE, &mut doc, op)?;
+        }
+        let doc = renormalize(&USER_RESOURCE, &doc)?;
+        let row = if doc == document_of(&before) {
+            before.clone()
+        } else {
+            let fields = fields_from(doc)?;
+            let row = users::update(conn, ctx.tenant_id(), id, &fields)?;
+            audit::append(
+                conn,
+                audit_entry(ctx, id, "patch", Some(render(ctx, &before, None).body), Some(render(ctx, &row, None).body)),
+            )?;
+            row
+        };
+        let groups = groups_of_one(conn, ctx, id)?;
+        Ok(render(ctx, &row, Some(&groups)))
+    })
+}
+
+pub fn delete(conn: &mut PgConnection, ctx: &ScimContext, id: &str, if_match: Option<&str>) -> Result<()> {
+    let id = parse_id(id)?;
+    conn.transaction(|conn| {
+        let before = users::find_for_update(conn, ctx.tenant_id(), id)?;
+        check_version(if_match, before.version)?;
+        users::delete(conn, ctx.tenant_id(), id)?;
+        audit::append(conn, audit_entry(ctx, id, "delete", Some(render(ctx, &before, None).body), None))?;
+        Ok(())
+    })
+}
+
+/// `If-Match` (RFC 7644 §3.14): the request applies only to the version the client saw.
+pub fn check_version(if_match: Option<&str>, version: i64) -> Result<()> {
+    let Some(header) = if_match else {
+        return Ok(());
+    };
+    let current = crate::scim::etag(version);
+    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let ok = header
+        .split(',')
+        .any(|t| t.trim() == "*" || strip(t) == strip(&current));
+    if ok {
+        Ok(())
+    } else {
+        Err(ScimError::precondition_failed("the resource was modified since the given version (If-Match)").into())
+    }
+}

@@ -1,0 +1,31 @@
+//! SCIM 2.0 wire types and rules (RFC 7643, RFC 7644): schemas, errors, filters, PATCH,
+//! projection and the accepted vendor dialects. Free of HTTP and database concerns.
+
+pub mod dialect;
+pub mod discovery;
+pub mod error;
+pub mod filter;
+pub mod patch;
+pub mod projection;
+pub mod resource;
+pub mod schema;
+
+pub use error::{ScimError, ScimResult, ScimType};
+
+use serde_json::{json, Value};
+
+/// A ListResponse (RFC 7644 §3.4.2).
+pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [schema::LIST_RESPONSE_SCHEMA],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+/// The weak ETag for a resource version (RFC 7644 §3.14).
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
