@@ -24,7 +24,8 @@ CREATE TABLE users (
     user_name     TEXT NOT NULL,
     external_id   TEXT,
     display_name  TEXT,
-    active        BOOLEAN NOT NULL DEFAULT TRUE,
+    -- NULL when the client never stated it; such a user counts as active.
+    active        BOOLEAN,
     status        TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('invited', 'active', 'archived')),
     -- Every other SCIM attribute (name, emails, enterprise extension, ...), canonical form.
     attributes    JSONB NOT NULL DEFAULT '{}'::jsonb,

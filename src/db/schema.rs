@@ -62,7 +62,7 @@ diesel::table! {
         user_name -> Text,
         external_id -> Nullable<Text>,
         display_name -> Nullable<Text>,
-        active -> Bool,
+        active -> Nullable<Bool>,
         status -> Text,
         attributes -> Jsonb,
         version -> Int8,

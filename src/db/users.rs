@@ -14,7 +14,7 @@ pub struct UserRow {
     pub user_name: String,
     pub external_id: Option<String>,
     pub display_name: Option<String>,
-    pub active: bool,
+    pub active: Option<bool>,
     pub status: String,
     pub attributes: Value,
     pub version: i64,
@@ -29,7 +29,7 @@ pub struct UserFields {
     pub user_name: String,
     pub external_id: Option<String>,
     pub display_name: Option<String>,
-    pub active: bool,
+    pub active: Option<bool>,
     pub attributes: Value,
 }
 

@@ -4,6 +4,7 @@ pub mod health;
 pub mod scim;
 pub mod scim_discovery;
 pub mod scim_groups;
+pub mod scim_search;
 pub mod scim_users;
 
 use actix_web::web;
@@ -16,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(scim_discovery::configure)
             .configure(scim_users::configure)
             .configure(scim_groups::configure)
+            .configure(scim_search::configure)
             .default_service(web::to(scim::not_found)),
     );
 }

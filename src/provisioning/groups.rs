@@ -165,12 +165,18 @@ pub fn get(conn: &mut PgConnection, ctx: &ScimContext, id: &str, with_members: b
 }
 
 pub fn list(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery) -> Result<Value> {
+    let (resources, total) = page(conn, ctx, query, query.start_index - 1, query.count)?;
+    Ok(list_response(total, query.start_index, resources))
+}
+
+/// Rendered groups `offset..offset+limit` of those the query selects, and their total.
+pub fn page(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery, offset: i64, limit: i64) -> Result<(Vec<Value>, i64)> {
     let condition = query
         .filter
         .as_ref()
         .map(|f| translate(f, &GROUP_COLUMNS, 1))
         .transpose()?;
-    let (rows, total) = groups::list(conn, ctx.tenant_id(), condition.as_ref(), query.start_index - 1, query.count)?;
+    let (rows, total) = groups::list(conn, ctx.tenant_id(), condition.as_ref(), offset, limit)?;
     let want_members = query.projection.wants(&GROUP_RESOURCE, "members");
     let mut members: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     if want_members && !rows.is_empty() {
@@ -186,7 +192,7 @@ pub fn list(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery) -> Re
             query.projection.apply(&GROUP_RESOURCE, render(ctx, row, m).body)
         })
         .collect();
-    Ok(list_response(total, query.start_index, resources))
+    Ok((resources, total))
 }
 
 pub fn replace(conn: &mut PgConnection, ctx: &ScimContext, id: &str, body: &Value, if_match: Option<&str>) -> Result<Rendered> {

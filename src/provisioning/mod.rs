@@ -71,3 +71,19 @@ pub(crate) fn meta(resource_type: &str, location: &str, row_created: chrono::Dat
         "version": crate::scim::etag(version),
     })
 }
+
+/// A search at the service provider's root (RFC 7644 §3.4.3): users, then groups, paged
+/// as one list.
+pub fn search_all(
+    conn: &mut diesel::PgConnection,
+    ctx: &ScimContext,
+    query: &ListQuery,
+) -> Result<serde_json::Value, crate::error::ScimApiError> {
+    let offset = query.start_index - 1;
+    let (mut resources, user_total) = users::page(conn, ctx, query, offset, query.count)?;
+    let remaining = query.count - resources.len() as i64;
+    let group_offset = (offset - user_total).max(0);
+    let (group_resources, group_total) = groups::page(conn, ctx, query, group_offset, remaining)?;
+    resources.extend(group_resources);
+    Ok(crate::scim::list_response(user_total + group_total, query.start_index, resources))
+}

@@ -27,7 +27,7 @@ fn fields_from(mut doc: Document) -> Result<UserFields> {
     let text = |v: Option<Value>| v.and_then(|v| v.as_str().map(str::to_string));
     let external_id = text(doc.remove("externalId"));
     let display_name = text(doc.remove("displayName"));
-    let active = doc.remove("active").and_then(|v| v.as_bool()).unwrap_or(true);
+    let active = doc.remove("active").and_then(|v| v.as_bool());
     Ok(UserFields {
         user_name,
         external_id,
@@ -47,7 +47,9 @@ fn document_of(row: &UserRow) -> Document {
     if let Some(d) = &row.display_name {
         doc.insert("displayName".into(), json!(d));
     }
-    doc.insert("active".into(), json!(row.active));
+    if let Some(active) = row.active {
+        doc.insert("active".into(), json!(active));
+    }
     if let Value::Object(attrs) = &row.attributes {
         doc.extend(attrs.clone());
     }
@@ -133,12 +135,18 @@ pub fn get(conn: &mut PgConnection, ctx: &ScimContext, id: &str) -> Result<Rende
 }
 
 pub fn list(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery) -> Result<Value> {
+    let (resources, total) = page(conn, ctx, query, query.start_index - 1, query.count)?;
+    Ok(list_response(total, query.start_index, resources))
+}
+
+/// Rendered users `offset..offset+limit` of those the query selects, and their total.
+pub fn page(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery, offset: i64, limit: i64) -> Result<(Vec<Value>, i64)> {
     let condition = query
         .filter
         .as_ref()
         .map(|f| translate(f, &USER_COLUMNS, 1))
         .transpose()?;
-    let (rows, total) = users::list(conn, ctx.tenant_id(), condition.as_ref(), query.start_index - 1, query.count)?;
+    let (rows, total) = users::list(conn, ctx.tenant_id(), condition.as_ref(), offset, limit)?;
     let mut groups: HashMap<Uuid, Vec<(Uuid, String)>> = HashMap::new();
     let want_groups = query.projection.wants(&USER_RESOURCE, "groups");
     if want_groups && !rows.is_empty() {
@@ -154,7 +162,7 @@ pub fn list(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery) -> Re
             query.projection.apply(&USER_RESOURCE, render(ctx, row, Some(g)).body)
         })
         .collect();
-    Ok(list_response(total, query.start_index, resources))
+    Ok((resources, total))
 }
 
 /// Replaces the user's attributes with the body (PUT).

@@ -122,6 +122,9 @@ pub fn normalize_extension(extension: &'static Schema, value: &Value) -> ScimRes
         Value::Object(fields) => {
             let mut out = Map::new();
             for (key, v) in fields {
+                if key.eq_ignore_ascii_case("schemas") {
+                    continue;
+                }
                 let attr = extension.attribute(key).ok_or_else(|| {
                     ScimError::invalid_syntax(format!(
                         "'{key}' is not an attribute of {}",
