@@ -54,7 +54,8 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(database: Database, args: ServeArgs) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(&args.listen).with_context(|| format!("binding {}", args.listen))?;
+    let listener =
+        TcpListener::bind(&args.listen).with_context(|| format!("binding {}", args.listen))?;
     let address = listener.local_addr()?;
     let public = args
         .public_url
@@ -88,7 +89,10 @@ fn bootstrap_first_tenant(pool: &PgPool, public: &str) -> anyhow::Result<()> {
     println!("Created the first tenant {} (\"default\").", tenant.id);
     println!("SCIM base URL:  {public}/scim/v2");
     println!("SCIM token:     {}", issued.secret);
-    println!("The token is shown only now; create more with `rolegate token create --tenant {}`.", tenant.id);
+    println!(
+        "The token is shown only now; create more with `rolegate token create --tenant {}`.",
+        tenant.id
+    );
     Ok(())
 }
 
@@ -125,7 +129,13 @@ fn token(database: &Database, cmd: TokenCommand) -> anyhow::Result<()> {
                     Some(at) => format!("revoked {}", at.to_rfc3339()),
                     None => "active".to_string(),
                 };
-                println!("{}\t{}\t{}\t{}", t.id, t.name, t.created_at.to_rfc3339(), state);
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    t.id,
+                    t.name,
+                    t.created_at.to_rfc3339(),
+                    state
+                );
             }
         }
         TokenCommand::Revoke { tenant, id } => {

@@ -21,7 +21,11 @@ use uuid::Uuid;
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
-#[command(name = "rolegate", version, about = "SCIM 2.0 provisioning server and OIDC claim mapper")]
+#[command(
+    name = "rolegate",
+    version,
+    about = "SCIM 2.0 provisioning server and OIDC claim mapper"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -37,7 +41,12 @@ pub struct DatabaseArgs {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
     /// Data directory of the embedded cluster.
-    #[arg(long, env = "ROLEGATE_DATA_DIR", default_value = "rolegate-data", global = true)]
+    #[arg(
+        long,
+        env = "ROLEGATE_DATA_DIR",
+        default_value = "rolegate-data",
+        global = true
+    )]
     pub data_dir: PathBuf,
     /// Database connections per process.
     #[arg(long, env = "ROLEGATE_POOL_SIZE", default_value_t = 10, global = true)]

@@ -50,9 +50,15 @@ impl ScimApiError {
 pub fn scim_error_response(error: &ScimError) -> HttpResponse {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
-    response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE)));
+    response.insert_header((
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    ));
     if error.status == 401 {
-        response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scim\"")));
+        response.insert_header((
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"scim\""),
+        ));
     }
     response.body(error.to_json().to_string())
 }

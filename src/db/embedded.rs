@@ -78,13 +78,18 @@ impl EmbeddedCluster {
     pub fn ensure_database(&self, database: &str) -> anyhow::Result<()> {
         use diesel::{Connection, PgConnection, RunQueryDsl};
         let mut conn = PgConnection::establish(&self.url("postgres"))?;
-        let exists: i64 = diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-            &format!("(SELECT count(*) FROM pg_database WHERE datname = '{}')", database.replace('\'', "''")),
-        ))
-        .get_result(&mut conn)?;
+        let exists: i64 =
+            diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+                "(SELECT count(*) FROM pg_database WHERE datname = '{}')",
+                database.replace('\'', "''")
+            )))
+            .get_result(&mut conn)?;
         if exists == 0 {
-            diesel::sql_query(format!("CREATE DATABASE \"{}\"", database.replace('"', "\"\"")))
-                .execute(&mut conn)?;
+            diesel::sql_query(format!(
+                "CREATE DATABASE \"{}\"",
+                database.replace('"', "\"\"")
+            ))
+            .execute(&mut conn)?;
         }
         Ok(())
     }
@@ -116,7 +121,16 @@ impl EmbeddedCluster {
             .command("initdb")
             .arg("-D")
             .arg(&self.data_dir)
-            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--locale=C"])
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            ])
             .output()
             .context("running initdb")?;
         check(output, "initdb")

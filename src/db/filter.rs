@@ -56,12 +56,24 @@ pub const USER_COLUMNS: ColumnMap = ColumnMap {
     table: "users",
     columns: &[
         ("id", "users.id", ColumnKind::Uuid),
-        ("username", "users.user_name", ColumnKind::CaseInsensitiveText),
+        (
+            "username",
+            "users.user_name",
+            ColumnKind::CaseInsensitiveText,
+        ),
         ("externalid", "users.external_id", ColumnKind::ExactText),
-        ("displayname", "users.display_name", ColumnKind::CaseInsensitiveText),
+        (
+            "displayname",
+            "users.display_name",
+            ColumnKind::CaseInsensitiveText,
+        ),
         ("active", "users.active", ColumnKind::Bool),
         ("meta.created", "users.created_at", ColumnKind::Timestamp),
-        ("meta.lastmodified", "users.updated_at", ColumnKind::Timestamp),
+        (
+            "meta.lastmodified",
+            "users.updated_at",
+            ColumnKind::Timestamp,
+        ),
     ],
     member_table: None,
     case_exact: &["x509certificates.value"],
@@ -85,7 +97,11 @@ pub const GROUP_COLUMNS: ColumnMap = ColumnMap {
     extensions: &[],
 };
 
-pub fn translate(filter: &Filter, map: &ColumnMap, first_placeholder: usize) -> ScimResult<SqlCondition> {
+pub fn translate(
+    filter: &Filter,
+    map: &ColumnMap,
+    first_placeholder: usize,
+) -> ScimResult<SqlCondition> {
     let mut out = SqlCondition {
         sql: String::new(),
         binds: Vec::new(),
@@ -101,8 +117,16 @@ pub fn translate(filter: &Filter, map: &ColumnMap, first_placeholder: usize) -> 
 
 fn condition(filter: &Filter, map: &ColumnMap, out: &mut SqlCondition) -> ScimResult<String> {
     Ok(match filter {
-        Filter::And(a, b) => format!("({} AND {})", condition(a, map, out)?, condition(b, map, out)?),
-        Filter::Or(a, b) => format!("({} OR {})", condition(a, map, out)?, condition(b, map, out)?),
+        Filter::And(a, b) => format!(
+            "({} AND {})",
+            condition(a, map, out)?,
+            condition(b, map, out)?
+        ),
+        Filter::Or(a, b) => format!(
+            "({} OR {})",
+            condition(a, map, out)?,
+            condition(b, map, out)?
+        ),
         Filter::Not(inner) => format!("(NOT COALESCE({}, FALSE))", condition(inner, map, out)?),
         Filter::Present(path) => present(path, map, out)?,
         Filter::Compare(path, op, value) => compare(path, *op, value, map, out)?,
@@ -125,12 +149,14 @@ fn column_for<'m>(path: &AttrPath, map: &'m ColumnMap) -> Option<(&'m str, Colum
 }
 
 fn is_core_urn(urn: &str) -> bool {
-    urn.to_ascii_lowercase().starts_with("urn:ietf:params:scim:schemas:core:2.0:")
+    urn.to_ascii_lowercase()
+        .starts_with("urn:ietf:params:scim:schemas:core:2.0:")
 }
 
 fn is_member_path<'m>(path: &AttrPath, map: &'m ColumnMap) -> Option<&'m str> {
     let (name, select) = map.member_table?;
-    (path.name.eq_ignore_ascii_case(name) && path.urn.as_deref().is_none_or(is_core_urn)).then_some(select)
+    (path.name.eq_ignore_ascii_case(name) && path.urn.as_deref().is_none_or(is_core_urn))
+        .then_some(select)
 }
 
 /// A jsonpath (lax, so arrays are unwrapped) reaching the attribute in the document.
@@ -201,7 +227,10 @@ fn present(path: &AttrPath, map: &ColumnMap, out: &mut SqlCondition) -> ScimResu
 }
 
 fn like_pattern(op: CompareOp, s: &str) -> String {
-    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     match op {
         CompareOp::Co => format!("%{escaped}%"),
         CompareOp::Sw => format!("{escaped}%"),
@@ -235,7 +264,10 @@ fn text_compare(expr: &str, op: CompareOp, s: &str, fold: bool, out: &mut SqlCon
         (expr.to_string(), p)
     };
     // Ordering comparisons use the C collation so results do not depend on the locale.
-    let collate = if matches!(op, CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le) {
+    let collate = if matches!(
+        op,
+        CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+    ) {
         " COLLATE \"C\""
     } else {
         ""
@@ -251,8 +283,14 @@ fn compare(
     out: &mut SqlCondition,
 ) -> ScimResult<String> {
     if let Some(select) = is_member_path(path, map) {
-        if path.sub.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case("value")) {
-            return Err(ScimError::invalid_filter(format!("'{path}' cannot be filtered on")));
+        if path
+            .sub
+            .as_deref()
+            .is_some_and(|s| !s.eq_ignore_ascii_case("value"))
+        {
+            return Err(ScimError::invalid_filter(format!(
+                "'{path}' cannot be filtered on"
+            )));
         }
         return member_compare(select, op, value, out);
     }
@@ -285,7 +323,11 @@ fn compare(
             format!("(jsonb_typeof({element}) = 'number' AND ({element} #>> '{{}}')::numeric {cmp} {n}::numeric)")
         }
         CompValue::String(s) => {
-            let inner_op = if op == CompareOp::Ne { CompareOp::Eq } else { op };
+            let inner_op = if op == CompareOp::Ne {
+                CompareOp::Eq
+            } else {
+                op
+            };
             let fold = !is_case_exact(path, map);
             format!(
                 "(jsonb_typeof({element}) = 'string' AND {})",
@@ -298,7 +340,11 @@ fn compare(
         map.table
     );
     // `ne` holds when no value equals (so it also holds when the attribute is absent).
-    Ok(if op == CompareOp::Ne { format!("(NOT {exists})") } else { exists })
+    Ok(if op == CompareOp::Ne {
+        format!("(NOT {exists})")
+    } else {
+        exists
+    })
 }
 
 fn invalid_operator(path: &AttrPath, op: CompareOp, what: &str) -> ScimError {
@@ -316,7 +362,10 @@ fn column_compare(
     value: &CompValue,
     out: &mut SqlCondition,
 ) -> ScimResult<String> {
-    let ordering = matches!(op, CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le);
+    let ordering = matches!(
+        op,
+        CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+    );
     let substring = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
     match (kind, value) {
         (_, CompValue::Null) => match op {
@@ -342,7 +391,9 @@ fn column_compare(
             let p = out.push(Bind::Text(s.to_ascii_lowercase()));
             Ok(format!("({col}::text {} {p})", sql_op(op)))
         }
-        (ColumnKind::Uuid, CompValue::String(s)) => Ok(text_compare(&format!("{col}::text"), op, s, true, out)),
+        (ColumnKind::Uuid, CompValue::String(s)) => {
+            Ok(text_compare(&format!("{col}::text"), op, s, true, out))
+        }
         (ColumnKind::Timestamp, CompValue::String(s)) if !substring => {
             let at = chrono::DateTime::parse_from_rfc3339(s).map_err(|_| {
                 ScimError::invalid_filter(format!("'{s}' is not an RFC 3339 dateTime"))
@@ -362,31 +413,59 @@ fn column_compare(
     }
 }
 
-fn member_compare(select: &str, op: CompareOp, value: &CompValue, out: &mut SqlCondition) -> ScimResult<String> {
+fn member_compare(
+    select: &str,
+    op: CompareOp,
+    value: &CompValue,
+    out: &mut SqlCondition,
+) -> ScimResult<String> {
     let CompValue::String(s) = value else {
-        return Err(ScimError::invalid_filter("members are compared with a string id"));
+        return Err(ScimError::invalid_filter(
+            "members are compared with a string id",
+        ));
     };
-    let positive = if op == CompareOp::Ne { CompareOp::Eq } else { op };
+    let positive = if op == CompareOp::Ne {
+        CompareOp::Eq
+    } else {
+        op
+    };
     let cond = match (positive, uuid::Uuid::parse_str(s)) {
         // Equality on a well-formed id uses the membership primary key.
         (CompareOp::Eq, Ok(id)) => {
             let p = out.push(Bind::Text(id.to_string()));
             format!("m.user_id = {p}::uuid")
         }
-        _ => text_compare("m.user_id::text", positive, &s.to_ascii_lowercase(), false, out),
+        _ => text_compare(
+            "m.user_id::text",
+            positive,
+            &s.to_ascii_lowercase(),
+            false,
+            out,
+        ),
     };
     let exists = format!("EXISTS ({select} AND {cond})");
-    Ok(if op == CompareOp::Ne { format!("(NOT {exists})") } else { exists })
+    Ok(if op == CompareOp::Ne {
+        format!("(NOT {exists})")
+    } else {
+        exists
+    })
 }
 
-fn value_path(path: &AttrPath, inner: &Filter, map: &ColumnMap, out: &mut SqlCondition) -> ScimResult<String> {
+fn value_path(
+    path: &AttrPath,
+    inner: &Filter,
+    map: &ColumnMap,
+    out: &mut SqlCondition,
+) -> ScimResult<String> {
     if let Some(select) = is_member_path(path, map) {
         // Members have only `value` (and `type`, always "User").
         let _ = select;
         return condition(&rewrite_member_filter(inner)?, map, out);
     }
     if column_for(path, map).is_some() {
-        return Err(ScimError::invalid_filter(format!("'{path}' is not multi-valued")));
+        return Err(ScimError::invalid_filter(format!(
+            "'{path}' is not multi-valued"
+        )));
     }
     // Each element of the array is tested with the inner filter, its attributes being the
     // element's sub-attributes.
@@ -404,19 +483,40 @@ fn value_path(path: &AttrPath, inner: &Filter, map: &ColumnMap, out: &mut SqlCon
 /// `members[value eq "x" or type eq "User"]` as a filter on `members.value` / constants.
 fn rewrite_member_filter(filter: &Filter) -> ScimResult<Filter> {
     Ok(match filter {
-        Filter::And(a, b) => Filter::And(Box::new(rewrite_member_filter(a)?), Box::new(rewrite_member_filter(b)?)),
-        Filter::Or(a, b) => Filter::Or(Box::new(rewrite_member_filter(a)?), Box::new(rewrite_member_filter(b)?)),
+        Filter::And(a, b) => Filter::And(
+            Box::new(rewrite_member_filter(a)?),
+            Box::new(rewrite_member_filter(b)?),
+        ),
+        Filter::Or(a, b) => Filter::Or(
+            Box::new(rewrite_member_filter(a)?),
+            Box::new(rewrite_member_filter(b)?),
+        ),
         Filter::Not(a) => Filter::Not(Box::new(rewrite_member_filter(a)?)),
-        Filter::Compare(p, op, v) if p.is("value") && p.sub.is_none() => {
-            Filter::Compare(AttrPath { urn: None, name: "members".into(), sub: Some("value".into()) }, *op, v.clone())
-        }
+        Filter::Compare(p, op, v) if p.is("value") && p.sub.is_none() => Filter::Compare(
+            AttrPath {
+                urn: None,
+                name: "members".into(),
+                sub: Some("value".into()),
+            },
+            *op,
+            v.clone(),
+        ),
         Filter::Present(p) if p.is("value") => Filter::Present(AttrPath::simple("members")),
-        _ => return Err(ScimError::invalid_filter("members can be filtered on 'value' only")),
+        _ => {
+            return Err(ScimError::invalid_filter(
+                "members can be filtered on 'value' only",
+            ))
+        }
     })
 }
 
 /// The inner filter of a value path, evaluated on one array element `e`.
-fn element_condition(filter: &Filter, map: &ColumnMap, parent: &AttrPath, out: &mut SqlCondition) -> ScimResult<String> {
+fn element_condition(
+    filter: &Filter,
+    map: &ColumnMap,
+    parent: &AttrPath,
+    out: &mut SqlCondition,
+) -> ScimResult<String> {
     Ok(match filter {
         Filter::And(a, b) => format!(
             "({} AND {})",
@@ -428,18 +528,25 @@ fn element_condition(filter: &Filter, map: &ColumnMap, parent: &AttrPath, out: &
             element_condition(a, map, parent, out)?,
             element_condition(b, map, parent, out)?
         ),
-        Filter::Not(a) => format!("(NOT COALESCE({}, FALSE))", element_condition(a, map, parent, out)?),
-        Filter::ValuePath(..) => return Err(ScimError::invalid_filter("value paths cannot be nested")),
+        Filter::Not(a) => format!(
+            "(NOT COALESCE({}, FALSE))",
+            element_condition(a, map, parent, out)?
+        ),
+        Filter::ValuePath(..) => {
+            return Err(ScimError::invalid_filter("value paths cannot be nested"))
+        }
         Filter::Present(p) => {
             let key = out.push(Bind::Text(canonical_name(&p.name)));
-            format!(
-                "(e -> {key} IS NOT NULL AND e -> {key} NOT IN ('null'::jsonb, '\"\"'::jsonb))"
-            )
+            format!("(e -> {key} IS NOT NULL AND e -> {key} NOT IN ('null'::jsonb, '\"\"'::jsonb))")
         }
         Filter::Compare(p, op, value) => {
             let key = out.push(Bind::Text(canonical_name(&p.name)));
             let v = format!("(e -> {key})");
-            let full = AttrPath { urn: parent.urn.clone(), name: parent.name.clone(), sub: Some(p.name.clone()) };
+            let full = AttrPath {
+                urn: parent.urn.clone(),
+                name: parent.name.clone(),
+                sub: Some(p.name.clone()),
+            };
             match value {
                 CompValue::Null => match op {
                     CompareOp::Eq => format!("({v} IS NULL OR {v} = 'null'::jsonb)"),
@@ -466,7 +573,11 @@ fn element_condition(filter: &Filter, map: &ColumnMap, parent: &AttrPath, out: &
                 }
                 CompValue::String(s) => {
                     let fold = !is_case_exact(&full, map);
-                    let inner_op = if *op == CompareOp::Ne { CompareOp::Eq } else { *op };
+                    let inner_op = if *op == CompareOp::Ne {
+                        CompareOp::Eq
+                    } else {
+                        *op
+                    };
                     let cond = format!(
                         "(jsonb_typeof({v}) = 'string' AND {})",
                         text_compare(&format!("({v} #>> '{{}}')"), inner_op, s, fold, out)

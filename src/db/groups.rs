@@ -27,7 +27,12 @@ pub struct GroupFields {
     pub attributes: Value,
 }
 
-pub fn insert(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, fields: &GroupFields) -> QueryResult<GroupRow> {
+pub fn insert(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    fields: &GroupFields,
+) -> QueryResult<GroupRow> {
     diesel::insert_into(groups::table)
         .values((groups::tenant_id.eq(tenant_id), groups::id.eq(id), fields))
         .returning(GroupRow::as_returning())
@@ -43,7 +48,11 @@ pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<G
 
 /// Locks the group row for the rest of the transaction: concurrent changes to one group
 /// (and its version) apply one after the other, while member rows stay independent.
-pub fn find_for_update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<GroupRow> {
+pub fn find_for_update(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> QueryResult<GroupRow> {
     groups::table
         .find((tenant_id, id))
         .select(GroupRow::as_select())
@@ -51,7 +60,12 @@ pub fn find_for_update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Qu
         .first(conn)
 }
 
-pub fn update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, fields: &GroupFields) -> QueryResult<GroupRow> {
+pub fn update(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    fields: &GroupFields,
+) -> QueryResult<GroupRow> {
     diesel::update(groups::table.find((tenant_id, id)))
         .set((
             fields,
@@ -78,17 +92,30 @@ pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult
 }
 
 /// Member ids of several groups in one query: (group id, user id).
-pub fn members_of(conn: &mut PgConnection, tenant_id: Uuid, group_ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Uuid)>> {
+pub fn members_of(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    group_ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, Uuid)>> {
     group_members::table
         .filter(group_members::tenant_id.eq(tenant_id))
         .filter(group_members::group_id.eq_any(group_ids))
-        .order((group_members::group_id, group_members::created_at, group_members::user_id))
+        .order((
+            group_members::group_id,
+            group_members::created_at,
+            group_members::user_id,
+        ))
         .select((group_members::group_id, group_members::user_id))
         .load(conn)
 }
 
 /// Adds members; ones already present are left alone. Returns how many were new.
-pub fn add_members(conn: &mut PgConnection, tenant_id: Uuid, group_id: Uuid, user_ids: &[Uuid]) -> QueryResult<usize> {
+pub fn add_members(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    user_ids: &[Uuid],
+) -> QueryResult<usize> {
     let rows: Vec<_> = user_ids
         .iter()
         .map(|u| {
@@ -110,7 +137,12 @@ pub fn add_members(conn: &mut PgConnection, tenant_id: Uuid, group_id: Uuid, use
     Ok(added)
 }
 
-pub fn remove_members(conn: &mut PgConnection, tenant_id: Uuid, group_id: Uuid, user_ids: &[Uuid]) -> QueryResult<usize> {
+pub fn remove_members(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    group_id: Uuid,
+    user_ids: &[Uuid],
+) -> QueryResult<usize> {
     diesel::delete(
         group_members::table
             .filter(group_members::tenant_id.eq(tenant_id))
@@ -120,7 +152,11 @@ pub fn remove_members(conn: &mut PgConnection, tenant_id: Uuid, group_id: Uuid, 
     .execute(conn)
 }
 
-pub fn remove_all_members(conn: &mut PgConnection, tenant_id: Uuid, group_id: Uuid) -> QueryResult<usize> {
+pub fn remove_all_members(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    group_id: Uuid,
+) -> QueryResult<usize> {
     diesel::delete(
         group_members::table
             .filter(group_members::tenant_id.eq(tenant_id))

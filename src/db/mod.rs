@@ -70,10 +70,7 @@ where
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(
         e,
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _
-        )
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
 }
 
@@ -84,7 +81,11 @@ struct Count {
 }
 
 fn bind_all<'a>(
-    mut query: diesel::query_builder::BoxedSqlQuery<'a, diesel::pg::Pg, diesel::query_builder::SqlQuery>,
+    mut query: diesel::query_builder::BoxedSqlQuery<
+        'a,
+        diesel::pg::Pg,
+        diesel::query_builder::SqlQuery,
+    >,
     binds: &[filter::Bind],
 ) -> diesel::query_builder::BoxedSqlQuery<'a, diesel::pg::Pg, diesel::query_builder::SqlQuery> {
     use diesel::sql_types::{Bool, Text};
@@ -112,11 +113,14 @@ where
 {
     use diesel::sql_types::BigInt;
     use diesel::RunQueryDsl;
-    let filter_sql = condition.map(|c| format!(" AND {}", c.sql)).unwrap_or_default();
+    let filter_sql = condition
+        .map(|c| format!(" AND {}", c.sql))
+        .unwrap_or_default();
     let mut binds = vec![filter::Bind::Text(tenant_id.to_string())];
     binds.extend(condition.map(|c| c.binds.clone()).unwrap_or_default());
-    let count_sql =
-        format!("SELECT count(*) AS count FROM {table} WHERE {table}.tenant_id = $1::uuid{filter_sql}");
+    let count_sql = format!(
+        "SELECT count(*) AS count FROM {table} WHERE {table}.tenant_id = $1::uuid{filter_sql}"
+    );
     let total = bind_all(diesel::sql_query(count_sql).into_boxed(), &binds)
         .get_result::<Count>(conn)?
         .count;

@@ -33,7 +33,12 @@ pub struct UserFields {
     pub attributes: Value,
 }
 
-pub fn insert(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, fields: &UserFields) -> QueryResult<UserRow> {
+pub fn insert(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    fields: &UserFields,
+) -> QueryResult<UserRow> {
     diesel::insert_into(users::table)
         .values((users::tenant_id.eq(tenant_id), users::id.eq(id), fields))
         .returning(UserRow::as_returning())
@@ -57,7 +62,12 @@ pub fn find_for_update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Qu
         .first(conn)
 }
 
-pub fn update(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, fields: &UserFields) -> QueryResult<UserRow> {
+pub fn update(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    fields: &UserFields,
+) -> QueryResult<UserRow> {
     diesel::update(users::table.find((tenant_id, id)))
         .set((
             fields,
@@ -73,7 +83,11 @@ pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult
 }
 
 /// Which of `ids` are users of the tenant.
-pub fn existing_ids(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+pub fn existing_ids(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    ids: &[Uuid],
+) -> QueryResult<Vec<Uuid>> {
     users::table
         .filter(users::tenant_id.eq(tenant_id))
         .filter(users::id.eq_any(ids))
@@ -83,7 +97,11 @@ pub fn existing_ids(conn: &mut PgConnection, tenant_id: Uuid, ids: &[Uuid]) -> Q
 
 /// (user id, group id, group display name) for every direct membership of the given users,
 /// in one query.
-pub fn groups_of(conn: &mut PgConnection, tenant_id: Uuid, user_ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Uuid, String)>> {
+pub fn groups_of(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, Uuid, String)>> {
     group_members::table
         .inner_join(
             groups::table.on(groups::tenant_id

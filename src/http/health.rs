@@ -17,14 +17,17 @@ async fn healthz() -> HttpResponse {
 /// The database answers.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let result = run_blocking(&state.pool, |conn| {
-        diesel::sql_query("SELECT 1").execute(conn).map_err(DbError::from)
+        diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .map_err(DbError::from)
     })
     .await;
     match result {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable"}))
+            HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({"status": "database unavailable"}))
         }
     }
 }

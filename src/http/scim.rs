@@ -38,7 +38,9 @@ impl FromRequest for Scim {
             .and_then(|h| h.to_str().ok())
             .and_then(|h| {
                 let (scheme, token) = h.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| token.trim().to_string())
             });
         let base_url = base_url(req);
         Box::pin(async move {
@@ -92,7 +94,13 @@ impl FromRequest for ScimBody {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|h| h.to_str().ok())
-            .map(|s| s.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+            .map(|s| {
+                s.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         let declared_length = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -108,20 +116,26 @@ impl FromRequest for ScimBody {
                     .into());
                 }
             }
-            let too_large = || ScimError::payload_too_large(format!("the request body is larger than {limit} bytes"));
+            let too_large = || {
+                ScimError::payload_too_large(format!(
+                    "the request body is larger than {limit} bytes"
+                ))
+            };
             if declared_length.is_some_and(|l| l > limit) {
                 return Err(too_large().into());
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| ScimError::invalid_syntax("the request body could not be read"))?;
+                let chunk = chunk
+                    .map_err(|_| ScimError::invalid_syntax("the request body could not be read"))?;
                 if body.len() + chunk.len() > limit {
                     return Err(too_large().into());
                 }
                 body.extend_from_slice(&chunk);
             }
-            let value: Value = serde_json::from_slice(&body)
-                .map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")))?;
+            let value: Value = serde_json::from_slice(&body).map_err(|e| {
+                ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}"))
+            })?;
             Ok(ScimBody(value))
         })
     }
@@ -130,15 +144,26 @@ impl FromRequest for ScimBody {
 /// A SCIM JSON response.
 pub fn respond(status: StatusCode, body: &Value) -> HttpResponse {
     HttpResponse::build(status)
-        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE)))
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(SCIM_CONTENT_TYPE),
+        ))
         .body(body.to_string())
 }
 
 /// A single resource, with its ETag (and Location when created).
-pub fn respond_resource(status: StatusCode, rendered: &Rendered, projection: &Projection, resource_type: &crate::scim::schema::ResourceType) -> HttpResponse {
+pub fn respond_resource(
+    status: StatusCode,
+    rendered: &Rendered,
+    projection: &Projection,
+    resource_type: &crate::scim::schema::ResourceType,
+) -> HttpResponse {
     let body = projection.apply(resource_type, rendered.body.clone());
     let mut response = HttpResponse::build(status);
-    response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE)));
+    response.insert_header((
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    ));
     if let Ok(etag) = HeaderValue::from_str(&crate::scim::etag(rendered.version)) {
         response.insert_header((header::ETAG, etag));
     }
@@ -206,7 +231,10 @@ pub fn query_params(req: &HttpRequest) -> Result<QueryParams, ScimApiError> {
 }
 
 pub fn projection(q: &QueryParams) -> Result<Projection, ScimApiError> {
-    Ok(Projection::parse(q.attributes.as_deref(), q.excluded_attributes.as_deref())?)
+    Ok(Projection::parse(
+        q.attributes.as_deref(),
+        q.excluded_attributes.as_deref(),
+    )?)
 }
 
 fn integer(name: &str, value: Option<&Value>) -> Result<Option<i64>, ScimError> {
@@ -221,7 +249,9 @@ fn integer(name: &str, value: Option<&Value>) -> Result<Option<i64>, ScimError> 
             .parse::<i64>()
             .map(Some)
             .map_err(|_| ScimError::invalid_value(format!("'{name}' must be an integer"))),
-        Some(_) => Err(ScimError::invalid_value(format!("'{name}' must be an integer"))),
+        Some(_) => Err(ScimError::invalid_value(format!(
+            "'{name}' must be an integer"
+        ))),
     }
 }
 
@@ -241,15 +271,29 @@ fn list_query(
     Ok(ListQuery {
         filter,
         start_index: start_index.unwrap_or(1).max(1),
-        count: count.unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size)).clamp(0, max_page_size),
+        count: count
+            .unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size))
+            .clamp(0, max_page_size),
         projection,
     })
 }
 
-pub fn list_query_from_params(q: &QueryParams, max_page_size: i64) -> Result<ListQuery, ScimApiError> {
-    let start = integer("startIndex", q.start_index.clone().map(Value::String).as_ref())?;
+pub fn list_query_from_params(
+    q: &QueryParams,
+    max_page_size: i64,
+) -> Result<ListQuery, ScimApiError> {
+    let start = integer(
+        "startIndex",
+        q.start_index.clone().map(Value::String).as_ref(),
+    )?;
     let count = integer("count", q.count.clone().map(Value::String).as_ref())?;
-    list_query(q.filter.as_deref(), start, count, projection(q)?, max_page_size)
+    list_query(
+        q.filter.as_deref(),
+        start,
+        count,
+        projection(q)?,
+        max_page_size,
+    )
 }
 
 /// A `POST .search` body (RFC 7644 §3.4.3).
@@ -257,10 +301,21 @@ pub fn list_query_from_search(body: &Value, max_page_size: i64) -> Result<ListQu
     let Value::Object(fields) = body else {
         return Err(ScimError::invalid_syntax("the search request must be a JSON object").into());
     };
-    let get = |name: &str| fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
     if let Some(Value::Array(schemas)) = get("schemas") {
-        if !schemas.iter().any(|s| s.as_str() == Some(SEARCH_REQUEST_SCHEMA)) {
-            return Err(ScimError::invalid_syntax(format!("'schemas' must be [\"{SEARCH_REQUEST_SCHEMA}\"]")).into());
+        if !schemas
+            .iter()
+            .any(|s| s.as_str() == Some(SEARCH_REQUEST_SCHEMA))
+        {
+            return Err(ScimError::invalid_syntax(format!(
+                "'schemas' must be [\"{SEARCH_REQUEST_SCHEMA}\"]"
+            ))
+            .into());
         }
     }
     let names = |name: &str| -> Result<Option<String>, ScimError> {
@@ -268,14 +323,23 @@ pub fn list_query_from_search(body: &Value, max_page_size: i64) -> Result<ListQu
             None | Some(Value::Null) => Ok(None),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|i| i.as_str().map(str::to_string).ok_or_else(|| ScimError::invalid_value(format!("'{name}' must list attribute names"))))
+                .map(|i| {
+                    i.as_str().map(str::to_string).ok_or_else(|| {
+                        ScimError::invalid_value(format!("'{name}' must list attribute names"))
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map(|v| Some(v.join(","))),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(ScimError::invalid_value(format!("'{name}' must list attribute names"))),
+            Some(_) => Err(ScimError::invalid_value(format!(
+                "'{name}' must list attribute names"
+            ))),
         }
     };
-    let projection = Projection::parse(names("attributes")?.as_deref(), names("excludedAttributes")?.as_deref())?;
+    let projection = Projection::parse(
+        names("attributes")?.as_deref(),
+        names("excludedAttributes")?.as_deref(),
+    )?;
     let filter = match get("filter") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.as_str()),
@@ -300,7 +364,10 @@ where
 }
 
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    scim_error_response(&ScimError::not_found(format!("no SCIM endpoint at {}", req.path())))
+    scim_error_response(&ScimError::not_found(format!(
+        "no SCIM endpoint at {}",
+        req.path()
+    )))
 }
 
 pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {

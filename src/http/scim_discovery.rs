@@ -11,7 +11,10 @@ type Response = Result<HttpResponse, ScimApiError>;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for (path, handler) in [
-        ("/ServiceProviderConfig", web::get().to(service_provider_config)),
+        (
+            "/ServiceProviderConfig",
+            web::get().to(service_provider_config),
+        ),
         ("/Schemas", web::get().to(schemas)),
         ("/Schemas/{id}", web::get().to(schema)),
         ("/ResourceTypes", web::get().to(resource_types)),
@@ -25,26 +28,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
 }
 
-async fn service_provider_config(state: web::Data<AppState>, req: HttpRequest, _: Scim) -> Response {
+async fn service_provider_config(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    _: Scim,
+) -> Response {
     let limits = Limits {
         max_results: state.settings.max_page_size,
     };
-    Ok(respond(StatusCode::OK, &discovery::service_provider_config(&base_url(&req), limits)))
+    Ok(respond(
+        StatusCode::OK,
+        &discovery::service_provider_config(&base_url(&req), limits),
+    ))
 }
 
 async fn schemas(req: HttpRequest, _: Scim) -> Response {
     let all = discovery::schemas(&base_url(&req));
-    Ok(respond(StatusCode::OK, &list_response(all.len() as i64, 1, all)))
+    Ok(respond(
+        StatusCode::OK,
+        &list_response(all.len() as i64, 1, all),
+    ))
 }
 
 async fn schema(req: HttpRequest, _: Scim, id: web::Path<String>) -> Response {
-    let found = discovery::schema(&base_url(&req), &id).ok_or_else(|| ScimError::not_found(format!("no schema '{id}'")))?;
+    let found = discovery::schema(&base_url(&req), &id)
+        .ok_or_else(|| ScimError::not_found(format!("no schema '{id}'")))?;
     Ok(respond(StatusCode::OK, &found))
 }
 
 async fn resource_types(req: HttpRequest, _: Scim) -> Response {
     let all = discovery::resource_types(&base_url(&req));
-    Ok(respond(StatusCode::OK, &list_response(all.len() as i64, 1, all)))
+    Ok(respond(
+        StatusCode::OK,
+        &list_response(all.len() as i64, 1, all),
+    ))
 }
 
 async fn resource_type(req: HttpRequest, _: Scim, id: web::Path<String>) -> Response {

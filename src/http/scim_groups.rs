@@ -2,8 +2,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::scim::{
-    blocking, if_match, list_query_from_params, list_query_from_search, method_not_allowed, not_modified,
-    projection, query_params, respond, respond_resource, Scim, ScimBody,
+    blocking, if_match, list_query_from_params, list_query_from_search, method_not_allowed,
+    not_modified, projection, query_params, respond, respond_resource, Scim, ScimBody,
 };
 use crate::error::ScimApiError;
 use crate::provisioning::groups;
@@ -34,20 +34,43 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn create(state: web::Data<AppState>, req: HttpRequest, Scim(ctx): Scim, ScimBody(body): ScimBody) -> Response {
+async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Scim(ctx): Scim,
+    ScimBody(body): ScimBody,
+) -> Response {
     let projection = projection(&query_params(&req)?)?;
     let rendered = blocking(&state, move |conn| groups::create(conn, &ctx, &body)).await?;
-    Ok(respond_resource(StatusCode::CREATED, &rendered, &projection, &GROUP_RESOURCE))
+    Ok(respond_resource(
+        StatusCode::CREATED,
+        &rendered,
+        &projection,
+        &GROUP_RESOURCE,
+    ))
 }
 
-async fn get(state: web::Data<AppState>, req: HttpRequest, Scim(ctx): Scim, id: web::Path<String>) -> Response {
+async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Scim(ctx): Scim,
+    id: web::Path<String>,
+) -> Response {
     let projection = projection(&query_params(&req)?)?;
     let with_members = projection.wants(&GROUP_RESOURCE, "members");
-    let rendered = blocking(&state, move |conn| groups::get(conn, &ctx, &id, with_members)).await?;
+    let rendered = blocking(&state, move |conn| {
+        groups::get(conn, &ctx, &id, with_members)
+    })
+    .await?;
     if let Some(response) = not_modified(&req, rendered.version) {
         return Ok(response);
     }
-    Ok(respond_resource(StatusCode::OK, &rendered, &projection, &GROUP_RESOURCE))
+    Ok(respond_resource(
+        StatusCode::OK,
+        &rendered,
+        &projection,
+        &GROUP_RESOURCE,
+    ))
 }
 
 async fn list(state: web::Data<AppState>, req: HttpRequest, Scim(ctx): Scim) -> Response {
@@ -71,8 +94,16 @@ async fn replace(
 ) -> Response {
     let projection = projection(&query_params(&req)?)?;
     let if_match = if_match(&req);
-    let rendered = blocking(&state, move |conn| groups::replace(conn, &ctx, &id, &body, if_match.as_deref())).await?;
-    Ok(respond_resource(StatusCode::OK, &rendered, &projection, &GROUP_RESOURCE))
+    let rendered = blocking(&state, move |conn| {
+        groups::replace(conn, &ctx, &id, &body, if_match.as_deref())
+    })
+    .await?;
+    Ok(respond_resource(
+        StatusCode::OK,
+        &rendered,
+        &projection,
+        &GROUP_RESOURCE,
+    ))
 }
 
 /// Answers 204 unless the request asks for attributes back (`attributes=`): returning the
@@ -94,14 +125,30 @@ async fn patch(
     .await?;
     if !want_resource {
         return Ok(HttpResponse::NoContent()
-            .insert_header((actix_web::http::header::ETAG, crate::scim::etag(rendered.version)))
+            .insert_header((
+                actix_web::http::header::ETAG,
+                crate::scim::etag(rendered.version),
+            ))
             .finish());
     }
-    Ok(respond_resource(StatusCode::OK, &rendered, &projection, &GROUP_RESOURCE))
+    Ok(respond_resource(
+        StatusCode::OK,
+        &rendered,
+        &projection,
+        &GROUP_RESOURCE,
+    ))
 }
 
-async fn delete(state: web::Data<AppState>, req: HttpRequest, Scim(ctx): Scim, id: web::Path<String>) -> Response {
+async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Scim(ctx): Scim,
+    id: web::Path<String>,
+) -> Response {
     let if_match = if_match(&req);
-    blocking(&state, move |conn| groups::delete(conn, &ctx, &id, if_match.as_deref())).await?;
+    blocking(&state, move |conn| {
+        groups::delete(conn, &ctx, &id, if_match.as_deref())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

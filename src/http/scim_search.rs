@@ -14,7 +14,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn search(state: web::Data<AppState>, Scim(ctx): Scim, ScimBody(body): ScimBody) -> Result<HttpResponse, ScimApiError> {
+async fn search(
+    state: web::Data<AppState>,
+    Scim(ctx): Scim,
+    ScimBody(body): ScimBody,
+) -> Result<HttpResponse, ScimApiError> {
     let query = list_query_from_search(&body, state.settings.max_page_size)?;
     let body = blocking(&state, move |conn| search_all(conn, &ctx, &query)).await?;
     Ok(respond(StatusCode::OK, &body))

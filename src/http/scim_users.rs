@@ -2,8 +2,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::scim::{
-    blocking, if_match, list_query_from_params, list_query_from_search, method_not_allowed, not_modified,
-    projection, query_params, respond, respond_resource, Scim, ScimBody,
+    blocking, if_match, list_query_from_params, list_query_from_search, method_not_allowed,
+    not_modified, projection, query_params, respond, respond_resource, Scim, ScimBody,
 };
 use crate::error::ScimApiError;
 use crate::provisioning::users;
@@ -34,19 +34,39 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn create(state: web::Data<AppState>, req: HttpRequest, Scim(ctx): Scim, ScimBody(body): ScimBody) -> Response {
+async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Scim(ctx): Scim,
+    ScimBody(body): ScimBody,
+) -> Response {
     let projection = projection(&query_params(&req)?)?;
     let rendered = blocking(&state, move |conn| users::create(conn, &ctx, &body)).await?;
-    Ok(respond_resource(StatusCode::CREATED, &rendered, &projection, &USER_RESOURCE))
+    Ok(respond_resource(
+        StatusCode::CREATED,
+        &rendered,
+        &projection,
+        &USER_RESOURCE,
+    ))
 }
 
-async fn get(state: web::Data<AppState>, req: HttpRequest, Scim(ctx): Scim, id: web::Path<String>) -> Response {
+async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Scim(ctx): Scim,
+    id: web::Path<String>,
+) -> Response {
     let projection = projection(&query_params(&req)?)?;
     let rendered = blocking(&state, move |conn| users::get(conn, &ctx, &id)).await?;
     if let Some(response) = not_modified(&req, rendered.version) {
         return Ok(response);
     }
-    Ok(respond_resource(StatusCode::OK, &rendered, &projection, &USER_RESOURCE))
+    Ok(respond_resource(
+        StatusCode::OK,
+        &rendered,
+        &projection,
+        &USER_RESOURCE,
+    ))
 }
 
 async fn list(state: web::Data<AppState>, req: HttpRequest, Scim(ctx): Scim) -> Response {
@@ -70,8 +90,16 @@ async fn replace(
 ) -> Response {
     let projection = projection(&query_params(&req)?)?;
     let if_match = if_match(&req);
-    let rendered = blocking(&state, move |conn| users::replace(conn, &ctx, &id, &body, if_match.as_deref())).await?;
-    Ok(respond_resource(StatusCode::OK, &rendered, &projection, &USER_RESOURCE))
+    let rendered = blocking(&state, move |conn| {
+        users::replace(conn, &ctx, &id, &body, if_match.as_deref())
+    })
+    .await?;
+    Ok(respond_resource(
+        StatusCode::OK,
+        &rendered,
+        &projection,
+        &USER_RESOURCE,
+    ))
 }
 
 async fn patch(
@@ -83,12 +111,28 @@ async fn patch(
 ) -> Response {
     let projection = projection(&query_params(&req)?)?;
     let if_match = if_match(&req);
-    let rendered = blocking(&state, move |conn| users::patch(conn, &ctx, &id, &body, if_match.as_deref())).await?;
-    Ok(respond_resource(StatusCode::OK, &rendered, &projection, &USER_RESOURCE))
+    let rendered = blocking(&state, move |conn| {
+        users::patch(conn, &ctx, &id, &body, if_match.as_deref())
+    })
+    .await?;
+    Ok(respond_resource(
+        StatusCode::OK,
+        &rendered,
+        &projection,
+        &USER_RESOURCE,
+    ))
 }
 
-async fn delete(state: web::Data<AppState>, req: HttpRequest, Scim(ctx): Scim, id: web::Path<String>) -> Response {
+async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Scim(ctx): Scim,
+    id: web::Path<String>,
+) -> Response {
     let if_match = if_match(&req);
-    blocking(&state, move |conn| users::delete(conn, &ctx, &id, if_match.as_deref())).await?;
+    blocking(&state, move |conn| {
+        users::delete(conn, &ctx, &id, if_match.as_deref())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -14,7 +14,7 @@ use crate::db::filter::{translate, GROUP_COLUMNS};
 use crate::db::groups::{self, GroupFields, GroupRow};
 use crate::db::users;
 use crate::error::ScimApiError;
-use crate::scim::filter::{AttributeInfo, AttrPath, Filter};
+use crate::scim::filter::{AttrPath, AttributeInfo, Filter};
 use crate::scim::patch::{apply, parse_patch_request, Op, PatchOperation};
 use crate::scim::resource::{normalize, renormalize, Document};
 use crate::scim::schema::{GROUP_RESOURCE, GROUP_SCHEMA};
@@ -50,11 +50,16 @@ fn member_id(item: &Value) -> Result<Uuid> {
         .get("value")
         .and_then(Value::as_str)
         .ok_or_else(|| ScimError::invalid_value("each member needs a 'value' naming a user"))?;
-    if item.get("type").and_then(Value::as_str).is_some_and(|t| !t.eq_ignore_ascii_case("User")) {
+    if item
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.eq_ignore_ascii_case("User"))
+    {
         return Err(ScimError::invalid_value("only users can be members of a group").into());
     }
-    Uuid::parse_str(value)
-        .map_err(|_| ScimError::invalid_value(format!("member '{value}' is not a user of this tenant")).into())
+    Uuid::parse_str(value).map_err(|_| {
+        ScimError::invalid_value(format!("member '{value}' is not a user of this tenant")).into()
+    })
 }
 
 fn fields_from(mut doc: Document) -> Result<GroupFields> {
@@ -62,7 +67,9 @@ fn fields_from(mut doc: Document) -> Result<GroupFields> {
         Some(Value::String(s)) if !s.trim().is_empty() => s,
         _ => return Err(ScimError::invalid_value("'displayName' is required").into()),
     };
-    let external_id = doc.remove("externalId").and_then(|v| v.as_str().map(str::to_string));
+    let external_id = doc
+        .remove("externalId")
+        .and_then(|v| v.as_str().map(str::to_string));
     doc.remove("members");
     Ok(GroupFields {
         display_name,
@@ -99,7 +106,13 @@ pub fn render(ctx: &ScimContext, row: &GroupRow, members: Option<&[Uuid]>) -> Re
     }
     body.insert(
         "meta".into(),
-        meta("Group", &location, row.created_at, row.updated_at, row.version),
+        meta(
+            "Group",
+            &location,
+            row.created_at,
+            row.updated_at,
+            row.version,
+        ),
     );
     Rendered {
         body: Value::Object(body),
@@ -108,7 +121,13 @@ pub fn render(ctx: &ScimContext, row: &GroupRow, members: Option<&[Uuid]>) -> Re
     }
 }
 
-fn audit_entry<'a>(ctx: &'a ScimContext, id: Uuid, operation: &'a str, before: Option<Value>, after: Option<Value>) -> NewAuditEntry<'a> {
+fn audit_entry<'a>(
+    ctx: &'a ScimContext,
+    id: Uuid,
+    operation: &'a str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> NewAuditEntry<'a> {
     NewAuditEntry {
         tenant_id: ctx.tenant_id(),
         actor: &ctx.actor.name,
@@ -127,9 +146,14 @@ fn check_members_exist(conn: &mut PgConnection, ctx: &ScimContext, ids: &[Uuid])
     }
     let unique: HashSet<Uuid> = ids.iter().copied().collect();
     let unique: Vec<Uuid> = unique.into_iter().collect();
-    let found: HashSet<Uuid> = users::existing_ids(conn, ctx.tenant_id(), &unique)?.into_iter().collect();
+    let found: HashSet<Uuid> = users::existing_ids(conn, ctx.tenant_id(), &unique)?
+        .into_iter()
+        .collect();
     if let Some(missing) = unique.iter().find(|id| !found.contains(id)) {
-        return Err(ScimError::invalid_value(format!("member '{missing}' is not a user of this tenant")).into());
+        return Err(ScimError::invalid_value(format!(
+            "member '{missing}' is not a user of this tenant"
+        ))
+        .into());
     }
     Ok(())
 }
@@ -151,16 +175,28 @@ pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Resul
         groups::add_members(conn, ctx.tenant_id(), row.id, &members)?;
         let members = members_of_one(conn, ctx, row.id)?;
         let rendered = render(ctx, &row, Some(&members));
-        audit::append(conn, audit_entry(ctx, row.id, "create", None, Some(rendered.body.clone())))?;
+        audit::append(
+            conn,
+            audit_entry(ctx, row.id, "create", None, Some(rendered.body.clone())),
+        )?;
         Ok(rendered)
     })
 }
 
-pub fn get(conn: &mut PgConnection, ctx: &ScimContext, id: &str, with_members: bool) -> Result<Rendered> {
+pub fn get(
+    conn: &mut PgConnection,
+    ctx: &ScimContext,
+    id: &str,
+    with_members: bool,
+) -> Result<Rendered> {
     let id = parse_id(id)?;
     let row = groups::find(conn, ctx.tenant_id(), id)?;
     // `excludedAttributes=members` does not read the membership table at all.
-    let members = if with_members { Some(members_of_one(conn, ctx, id)?) } else { None };
+    let members = if with_members {
+        Some(members_of_one(conn, ctx, id)?)
+    } else {
+        None
+    };
     Ok(render(ctx, &row, members.as_deref()))
 }
 
@@ -170,7 +206,13 @@ pub fn list(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery) -> Re
 }
 
 /// Rendered groups `offset..offset+limit` of those the query selects, and their total.
-pub fn page(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery, offset: i64, limit: i64) -> Result<(Vec<Value>, i64)> {
+pub fn page(
+    conn: &mut PgConnection,
+    ctx: &ScimContext,
+    query: &ListQuery,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Value>, i64)> {
     let condition = query
         .filter
         .as_ref()
@@ -188,14 +230,23 @@ pub fn page(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery, offse
     let resources = rows
         .iter()
         .map(|row| {
-            let m = want_members.then(|| members.get(&row.id).map(Vec::as_slice).unwrap_or_default());
-            query.projection.apply(&GROUP_RESOURCE, render(ctx, row, m).body)
+            let m =
+                want_members.then(|| members.get(&row.id).map(Vec::as_slice).unwrap_or_default());
+            query
+                .projection
+                .apply(&GROUP_RESOURCE, render(ctx, row, m).body)
         })
         .collect();
     Ok((resources, total))
 }
 
-pub fn replace(conn: &mut PgConnection, ctx: &ScimContext, id: &str, body: &Value, if_match: Option<&str>) -> Result<Rendered> {
+pub fn replace(
+    conn: &mut PgConnection,
+    ctx: &ScimContext,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> Result<Rendered> {
     let id = parse_id(id)?;
     let mut doc = normalize(&GROUP_RESOURCE, body)?;
     let members = take_members(&mut doc)?;
@@ -209,27 +260,42 @@ pub fn replace(conn: &mut PgConnection, ctx: &ScimContext, id: &str, body: &Valu
         let wanted: HashSet<Uuid> = members.iter().copied().collect();
         let current: HashSet<Uuid> = before_members.iter().copied().collect();
         let to_remove: Vec<Uuid> = current.difference(&wanted).copied().collect();
-        let to_add: Vec<Uuid> = members.iter().copied().filter(|m| !current.contains(m)).collect();
+        let to_add: Vec<Uuid> = members
+            .iter()
+            .copied()
+            .filter(|m| !current.contains(m))
+            .collect();
         groups::remove_members(conn, ctx.tenant_id(), id, &to_remove)?;
         groups::add_members(conn, ctx.tenant_id(), id, &to_add)?;
         let after_members = members_of_one(conn, ctx, id)?;
         let rendered = render(ctx, &row, Some(&after_members));
         audit::append(
             conn,
-            audit_entry(ctx, id, "replace", Some(render(ctx, &before, Some(&before_members)).body), Some(rendered.body.clone())),
+            audit_entry(
+                ctx,
+                id,
+                "replace",
+                Some(render(ctx, &before, Some(&before_members)).body),
+                Some(rendered.body.clone()),
+            ),
         )?;
         Ok(rendered)
     })
 }
 
 /// Splits PATCH operations into membership changes and changes to the other attributes.
-fn split_operations(operations: Vec<PatchOperation>) -> Result<Vec<(Option<MemberChange>, Option<PatchOperation>)>> {
+fn split_operations(
+    operations: Vec<PatchOperation>,
+) -> Result<Vec<(Option<MemberChange>, Option<PatchOperation>)>> {
     let mut out = Vec::new();
     for op in operations {
-        let targets_members = op
-            .path
-            .as_ref()
-            .is_some_and(|p| p.attr.is("members") && p.attr.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(GROUP_SCHEMA)));
+        let targets_members = op.path.as_ref().is_some_and(|p| {
+            p.attr.is("members")
+                && p.attr
+                    .urn
+                    .as_deref()
+                    .is_none_or(|u| u.eq_ignore_ascii_case(GROUP_SCHEMA))
+        });
         if targets_members {
             out.extend(member_changes(&op)?.into_iter().map(|c| (Some(c), None)));
             continue;
@@ -237,8 +303,10 @@ fn split_operations(operations: Vec<PatchOperation>) -> Result<Vec<(Option<Membe
         // A path-less add/replace may carry `members` next to other attributes.
         if op.path.is_none() {
             if let Some(Value::Object(fields)) = &op.value {
-                let (member_fields, rest): (Map<String, Value>, Map<String, Value>) =
-                    fields.clone().into_iter().partition(|(k, _)| k.eq_ignore_ascii_case("members"));
+                let (member_fields, rest): (Map<String, Value>, Map<String, Value>) = fields
+                    .clone()
+                    .into_iter()
+                    .partition(|(k, _)| k.eq_ignore_ascii_case("members"));
                 if let Some((_, members)) = member_fields.into_iter().next() {
                     let ids = member_ids(&members)?;
                     if op.op == Op::Replace {
@@ -246,7 +314,13 @@ fn split_operations(operations: Vec<PatchOperation>) -> Result<Vec<(Option<Membe
                     }
                     out.push((Some(MemberChange::Add(ids)), None));
                     if !rest.is_empty() {
-                        out.push((None, Some(PatchOperation { value: Some(Value::Object(rest)), ..op })));
+                        out.push((
+                            None,
+                            Some(PatchOperation {
+                                value: Some(Value::Object(rest)),
+                                ..op
+                            }),
+                        ));
                     }
                     continue;
                 }
@@ -267,22 +341,35 @@ fn member_ids(value: &Value) -> Result<Vec<Uuid>> {
 }
 
 fn member_changes(op: &PatchOperation) -> Result<Vec<MemberChange>> {
-    let path = op.path.as_ref().ok_or_else(|| ScimError::invalid_path("members"))?;
+    let path = op
+        .path
+        .as_ref()
+        .ok_or_else(|| ScimError::invalid_path("members"))?;
     if path.attr.sub.is_some() || path.sub.is_some() {
-        return Err(ScimError::mutability("member values are immutable; add or remove members instead").into());
+        return Err(ScimError::mutability(
+            "member values are immutable; add or remove members instead",
+        )
+        .into());
     }
     let value = op.value.as_ref().unwrap_or(&Value::Null);
     match (op.op, &path.filter) {
         (Op::Add, None) => Ok(vec![MemberChange::Add(member_ids(value)?)]),
-        (Op::Replace, None) => Ok(vec![MemberChange::RemoveAll, MemberChange::Add(member_ids(value)?)]),
-        (Op::Remove, None) if !value.is_null() => Ok(vec![MemberChange::Remove(member_ids(value)?)]),
+        (Op::Replace, None) => Ok(vec![
+            MemberChange::RemoveAll,
+            MemberChange::Add(member_ids(value)?),
+        ]),
+        (Op::Remove, None) if !value.is_null() => {
+            Ok(vec![MemberChange::Remove(member_ids(value)?)])
+        }
         (Op::Remove, None) => Ok(vec![MemberChange::RemoveAll]),
         (Op::Remove, Some(filter)) => Ok(vec![MemberChange::RemoveMatching(filter.clone())]),
         (Op::Replace, Some(filter)) => Ok(vec![
             MemberChange::RemoveMatching(filter.clone()),
             MemberChange::Add(member_ids(value)?),
         ]),
-        (Op::Add, Some(_)) => Err(ScimError::invalid_path("'add' to members takes no value filter").into()),
+        (Op::Add, Some(_)) => {
+            Err(ScimError::invalid_path("'add' to members takes no value filter").into())
+        }
     }
 }
 
@@ -295,12 +382,19 @@ impl AttributeInfo for MemberAttributes {
 
 /// The ids a `members[...]` filter selects. `value eq` terms (and `or` of them) are read
 /// straight from the filter; anything else is evaluated against the member rows.
-fn filter_ids(conn: &mut PgConnection, ctx: &ScimContext, id: Uuid, filter: &Filter) -> Result<Vec<Uuid>> {
+fn filter_ids(
+    conn: &mut PgConnection,
+    ctx: &ScimContext,
+    id: Uuid,
+    filter: &Filter,
+) -> Result<Vec<Uuid>> {
     fn direct(filter: &Filter, out: &mut Vec<Uuid>) -> bool {
         use crate::scim::filter::{CompValue, CompareOp};
         match filter {
             Filter::Or(a, b) => direct(a, out) && direct(b, out),
-            Filter::Compare(p, CompareOp::Eq, CompValue::String(s)) if p.is("value") && p.sub.is_none() => {
+            Filter::Compare(p, CompareOp::Eq, CompValue::String(s))
+                if p.is("value") && p.sub.is_none() =>
+            {
                 // A value that is not an id names no member: nothing to remove.
                 if let Ok(id) = Uuid::parse_str(s) {
                     out.push(id);
@@ -398,13 +492,27 @@ pub fn patch(
     })
 }
 
-pub fn delete(conn: &mut PgConnection, ctx: &ScimContext, id: &str, if_match: Option<&str>) -> Result<()> {
+pub fn delete(
+    conn: &mut PgConnection,
+    ctx: &ScimContext,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<()> {
     let id = parse_id(id)?;
     conn.transaction(|conn| {
         let before = groups::find_for_update(conn, ctx.tenant_id(), id)?;
         check_version(if_match, before.version)?;
         groups::delete(conn, ctx.tenant_id(), id)?;
-        audit::append(conn, audit_entry(ctx, id, "delete", Some(render(ctx, &before, None).body), None))?;
+        audit::append(
+            conn,
+            audit_entry(
+                ctx,
+                id,
+                "delete",
+                Some(render(ctx, &before, None).body),
+                None,
+            ),
+        )?;
         Ok(())
     })
 }

@@ -59,10 +59,17 @@ pub struct ListQuery {
 
 /// Ids in URLs that are not UUIDs name nothing: 404, like any unknown id.
 pub fn parse_id(id: &str) -> Result<Uuid, crate::scim::ScimError> {
-    Uuid::parse_str(id).map_err(|_| crate::scim::ScimError::not_found(format!("no resource with id '{id}'")))
+    Uuid::parse_str(id)
+        .map_err(|_| crate::scim::ScimError::not_found(format!("no resource with id '{id}'")))
 }
 
-pub(crate) fn meta(resource_type: &str, location: &str, row_created: chrono::DateTime<chrono::Utc>, row_updated: chrono::DateTime<chrono::Utc>, version: i64) -> serde_json::Value {
+pub(crate) fn meta(
+    resource_type: &str,
+    location: &str,
+    row_created: chrono::DateTime<chrono::Utc>,
+    row_updated: chrono::DateTime<chrono::Utc>,
+    version: i64,
+) -> serde_json::Value {
     serde_json::json!({
         "resourceType": resource_type,
         "created": row_created.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -85,5 +92,9 @@ pub fn search_all(
     let group_offset = (offset - user_total).max(0);
     let (group_resources, group_total) = groups::page(conn, ctx, query, group_offset, remaining)?;
     resources.extend(group_resources);
-    Ok(crate::scim::list_response(user_total + group_total, query.start_index, resources))
+    Ok(crate::scim::list_response(
+        user_total + group_total,
+        query.start_index,
+        resources,
+    ))
 }

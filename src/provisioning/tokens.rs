@@ -26,7 +26,12 @@ fn hash(secret: &[u8]) -> Vec<u8> {
     Sha256::digest(secret).to_vec()
 }
 
-pub fn create(conn: &mut PgConnection, tenant_id: Uuid, name: &str, actor: &str) -> QueryResult<IssuedToken> {
+pub fn create(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    name: &str,
+    actor: &str,
+) -> QueryResult<IssuedToken> {
     let id = Uuid::new_v4();
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
@@ -49,11 +54,19 @@ pub fn create(conn: &mut PgConnection, tenant_id: Uuid, name: &str, actor: &str)
                 after: Some(json!({"id": id, "name": name})),
             },
         )?;
-        Ok(IssuedToken { token, secret: text })
+        Ok(IssuedToken {
+            token,
+            secret: text,
+        })
     })
 }
 
-pub fn revoke(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, actor: &str) -> QueryResult<ConnectorToken> {
+pub fn revoke(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    actor: &str,
+) -> QueryResult<ConnectorToken> {
     conn.transaction(|conn| {
         let token = tokens::revoke(conn, tenant_id, id)?;
         audit::append(
@@ -74,7 +87,9 @@ pub fn revoke(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid, actor: &str) -
 
 /// The (tenant id, token id, secret) a presented token claims, if it is well-formed.
 pub fn parse(presented: &str) -> Option<(Uuid, Uuid, Vec<u8>)> {
-    let raw = URL_SAFE_NO_PAD.decode(presented.strip_prefix(PREFIX)?).ok()?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(presented.strip_prefix(PREFIX)?)
+        .ok()?;
     if raw.len() != 64 {
         return None;
     }

@@ -89,7 +89,13 @@ pub fn render(ctx: &ScimContext, row: &UserRow, groups: Option<&[(Uuid, String)]
     }
     body.insert(
         "meta".into(),
-        meta("User", &location, row.created_at, row.updated_at, row.version),
+        meta(
+            "User",
+            &location,
+            row.created_at,
+            row.updated_at,
+            row.version,
+        ),
     );
     Rendered {
         body: Value::Object(body),
@@ -98,7 +104,13 @@ pub fn render(ctx: &ScimContext, row: &UserRow, groups: Option<&[(Uuid, String)]
     }
 }
 
-fn audit_entry<'a>(ctx: &'a ScimContext, id: Uuid, operation: &'a str, before: Option<Value>, after: Option<Value>) -> NewAuditEntry<'a> {
+fn audit_entry<'a>(
+    ctx: &'a ScimContext,
+    id: Uuid,
+    operation: &'a str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> NewAuditEntry<'a> {
     NewAuditEntry {
         tenant_id: ctx.tenant_id(),
         actor: &ctx.actor.name,
@@ -110,7 +122,11 @@ fn audit_entry<'a>(ctx: &'a ScimContext, id: Uuid, operation: &'a str, before: O
     }
 }
 
-fn groups_of_one(conn: &mut PgConnection, ctx: &ScimContext, id: Uuid) -> Result<Vec<(Uuid, String)>> {
+fn groups_of_one(
+    conn: &mut PgConnection,
+    ctx: &ScimContext,
+    id: Uuid,
+) -> Result<Vec<(Uuid, String)>> {
     Ok(users::groups_of(conn, ctx.tenant_id(), &[id])?
         .into_iter()
         .map(|(_, g, name)| (g, name))
@@ -122,7 +138,10 @@ pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Resul
     conn.transaction(|conn| {
         let row = users::insert(conn, ctx.tenant_id(), Uuid::new_v4(), &fields)?;
         let rendered = render(ctx, &row, None);
-        audit::append(conn, audit_entry(ctx, row.id, "create", None, Some(rendered.body.clone())))?;
+        audit::append(
+            conn,
+            audit_entry(ctx, row.id, "create", None, Some(rendered.body.clone())),
+        )?;
         Ok(rendered)
     })
 }
@@ -140,7 +159,13 @@ pub fn list(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery) -> Re
 }
 
 /// Rendered users `offset..offset+limit` of those the query selects, and their total.
-pub fn page(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery, offset: i64, limit: i64) -> Result<(Vec<Value>, i64)> {
+pub fn page(
+    conn: &mut PgConnection,
+    ctx: &ScimContext,
+    query: &ListQuery,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Value>, i64)> {
     let condition = query
         .filter
         .as_ref()
@@ -159,14 +184,22 @@ pub fn page(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery, offse
         .iter()
         .map(|row| {
             let g = groups.get(&row.id).map(Vec::as_slice).unwrap_or_default();
-            query.projection.apply(&USER_RESOURCE, render(ctx, row, Some(g)).body)
+            query
+                .projection
+                .apply(&USER_RESOURCE, render(ctx, row, Some(g)).body)
         })
         .collect();
     Ok((resources, total))
 }
 
 /// Replaces the user's attributes with the body (PUT).
-pub fn replace(conn: &mut PgConnection, ctx: &ScimContext, id: &str, body: &Value, if_match: Option<&str>) -> Result<Rendered> {
+pub fn replace(
+    conn: &mut PgConnection,
+    ctx: &ScimContext,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> Result<Rendered> {
     let id = parse_id(id)?;
     let fields = fields_from(normalize(&USER_RESOURCE, body)?)?;
     conn.transaction(|conn| {
@@ -177,14 +210,26 @@ pub fn replace(conn: &mut PgConnection, ctx: &ScimContext, id: &str, body: &Valu
         let rendered = render(ctx, &row, Some(&groups));
         audit::append(
             conn,
-            audit_entry(ctx, id, "replace", Some(render(ctx, &before, None).body), Some(rendered.body.clone())),
+            audit_entry(
+                ctx,
+                id,
+                "replace",
+                Some(render(ctx, &before, None).body),
+                Some(rendered.body.clone()),
+            ),
         )?;
         Ok(rendered)
     })
 }
 
 /// Applies a PatchOp; all operations succeed together or nothing changes.
-pub fn patch(conn: &mut PgConnection, ctx: &ScimContext, id: &str, body: &Value, if_match: Option<&str>) -> Result<Rendered> {
+pub fn patch(
+    conn: &mut PgConnection,
+    ctx: &ScimContext,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> Result<Rendered> {
     let id = parse_id(id)?;
     let operations = parse_patch_request(body)?;
     conn.transaction(|conn| {
@@ -202,7 +247,13 @@ pub fn patch(conn: &mut PgConnection, ctx: &ScimContext, id: &str, body: &Value,
             let row = users::update(conn, ctx.tenant_id(), id, &fields)?;
             audit::append(
                 conn,
-                audit_entry(ctx, id, "patch", Some(render(ctx, &before, None).body), Some(render(ctx, &row, None).body)),
+                audit_entry(
+                    ctx,
+                    id,
+                    "patch",
+                    Some(render(ctx, &before, None).body),
+                    Some(render(ctx, &row, None).body),
+                ),
             )?;
             row
         };
@@ -211,13 +262,27 @@ pub fn patch(conn: &mut PgConnection, ctx: &ScimContext, id: &str, body: &Value,
     })
 }
 
-pub fn delete(conn: &mut PgConnection, ctx: &ScimContext, id: &str, if_match: Option<&str>) -> Result<()> {
+pub fn delete(
+    conn: &mut PgConnection,
+    ctx: &ScimContext,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<()> {
     let id = parse_id(id)?;
     conn.transaction(|conn| {
         let before = users::find_for_update(conn, ctx.tenant_id(), id)?;
         check_version(if_match, before.version)?;
         users::delete(conn, ctx.tenant_id(), id)?;
-        audit::append(conn, audit_entry(ctx, id, "delete", Some(render(ctx, &before, None).body), None))?;
+        audit::append(
+            conn,
+            audit_entry(
+                ctx,
+                id,
+                "delete",
+                Some(render(ctx, &before, None).body),
+                None,
+            ),
+        )?;
         Ok(())
     })
 }
@@ -235,6 +300,9 @@ pub fn check_version(if_match: Option<&str>, version: i64) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(ScimError::precondition_failed("the resource was modified since the given version (If-Match)").into())
+        Err(ScimError::precondition_failed(
+            "the resource was modified since the given version (If-Match)",
+        )
+        .into())
     }
 }

@@ -34,7 +34,10 @@ pub fn service_provider_config(base_url: &str, limits: Limits) -> Value {
 }
 
 pub fn resource_types(base_url: &str) -> Vec<Value> {
-    ALL_RESOURCE_TYPES.iter().map(|r| r.to_json(base_url)).collect()
+    ALL_RESOURCE_TYPES
+        .iter()
+        .map(|r| r.to_json(base_url))
+        .collect()
 }
 
 pub fn resource_type(base_url: &str, id: &str) -> Option<Value> {

@@ -103,7 +103,11 @@ impl ScimError {
         Self::new(500, None, "internal server error")
     }
     pub fn unavailable() -> Self {
-        Self::new(503, None, "the service is temporarily unavailable; retry later")
+        Self::new(
+            503,
+            None,
+            "the service is temporarily unavailable; retry later",
+        )
     }
 
     /// The §3.12 error body; `status` is a string, as the RFC's examples show.

@@ -212,7 +212,9 @@ fn tokenize(input: &str) -> ScimResult<Vec<Token>> {
                     }
                     let word: String = chars[start..j].iter().collect();
                     if word.is_empty() {
-                        return Err(ScimError::invalid_filter("expected an attribute name after ']. '"));
+                        return Err(ScimError::invalid_filter(
+                            "expected an attribute name after ']. '",
+                        ));
                     }
                     tokens.push(Token::DotWord(word));
                     i = j;
@@ -247,14 +249,14 @@ fn tokenize(input: &str) -> ScimResult<Vec<Token>> {
                 let start = i;
                 i += 1;
                 while i < chars.len()
-                    && (chars[i].is_ascii_digit() || matches!(chars[i], '.' | 'e' | 'E' | '+' | '-'))
+                    && (chars[i].is_ascii_digit()
+                        || matches!(chars[i], '.' | 'e' | 'E' | '+' | '-'))
                 {
                     i += 1;
                 }
                 let literal: String = chars[start..i].iter().collect();
-                let number: serde_json::Number = serde_json::from_str(&literal).map_err(|_| {
-                    ScimError::invalid_filter(format!("invalid number {literal}"))
-                })?;
+                let number: serde_json::Number = serde_json::from_str(&literal)
+                    .map_err(|_| ScimError::invalid_filter(format!("invalid number {literal}")))?;
                 tokens.push(Token::Number(number));
             }
             c if c.is_ascii_alphabetic() || c == '$' || c == '_' => {
@@ -356,8 +358,7 @@ impl Parser {
     }
 
     fn unary(&mut self, in_value_path: bool) -> ScimResult<Filter> {
-        if self.peek_keyword("not")
-            && matches!(self.tokens.get(self.pos + 1), Some(Token::LParen))
+        if self.peek_keyword("not") && matches!(self.tokens.get(self.pos + 1), Some(Token::LParen))
         {
             self.pos += 2;
             self.enter()?;
@@ -519,24 +520,34 @@ pub fn parse_patch_path(input: &str) -> ScimResult<PatchPath> {
     };
     let attr = match parser.next() {
         Some(Token::Word(w)) => parse_attr_path(&w).map_err(to_path_error)?,
-        _ => return Err(ScimError::invalid_path(format!("'{input}' is not a valid path"))),
+        _ => {
+            return Err(ScimError::invalid_path(format!(
+                "'{input}' is not a valid path"
+            )))
+        }
     };
     let mut filter = None;
     let mut sub = None;
     if matches!(parser.peek(), Some(Token::LBracket)) {
         if attr.sub.is_some() {
-            return Err(ScimError::invalid_path(format!("'{input}' is not a valid path")));
+            return Err(ScimError::invalid_path(format!(
+                "'{input}' is not a valid path"
+            )));
         }
         parser.pos += 1;
         filter = Some(parser.or_expr(true).map_err(to_path_error)?);
-        parser.expect(Token::RBracket, "']'").map_err(to_path_error)?;
+        parser
+            .expect(Token::RBracket, "']'")
+            .map_err(to_path_error)?;
         if let Some(Token::DotWord(w)) = parser.peek().cloned() {
             parser.pos += 1;
             sub = Some(w);
         }
     }
     if parser.peek().is_some() {
-        return Err(ScimError::invalid_path(format!("'{input}' is not a valid path")));
+        return Err(ScimError::invalid_path(format!(
+            "'{input}' is not a valid path"
+        )));
     }
     Ok(PatchPath { attr, filter, sub })
 }
@@ -568,7 +579,9 @@ impl Filter {
                 let exact = info.case_exact(path);
                 let found = values_at(resource, path);
                 match op {
-                    CompareOp::Ne => !found.iter().any(|v| compare(v, CompareOp::Eq, value, exact)),
+                    CompareOp::Ne => !found
+                        .iter()
+                        .any(|v| compare(v, CompareOp::Eq, value, exact)),
                     _ => found.iter().any(|v| compare(v, *op, value, exact)),
                 }
             }
@@ -731,7 +744,11 @@ mod tests {
             "userName eq \"unterminated",
         ] {
             let err = parse_filter(bad).expect_err(bad);
-            assert_eq!(err.scim_type, Some(super::super::error::ScimType::InvalidFilter), "{bad}");
+            assert_eq!(
+                err.scim_type,
+                Some(super::super::error::ScimType::InvalidFilter),
+                "{bad}"
+            );
         }
         let deep = format!("{}userName pr{}", "(".repeat(100), ")".repeat(100));
         assert!(parse_filter(&deep).is_err());

@@ -6,10 +6,12 @@ use serde_json::{Map, Value};
 
 use super::dialect;
 use super::error::{ScimError, ScimResult};
-use super::filter::{parse_patch_path, AttrPath, AttributeInfo, CompValue, CompareOp, Filter, PatchPath};
+use super::filter::{
+    parse_patch_path, AttrPath, AttributeInfo, CompValue, CompareOp, Filter, PatchPath,
+};
 use super::resource::{normalize_extension, normalize_single, normalize_value, Document};
 use super::schema::{
-    Attribute, AttrType, Mutability, ResourceType, Schema, EXTERNAL_ID, PATCH_OP_SCHEMA,
+    AttrType, Attribute, Mutability, ResourceType, Schema, EXTERNAL_ID, PATCH_OP_SCHEMA,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +33,9 @@ pub struct PatchOperation {
 /// Parses a PatchOp request body.
 pub fn parse_patch_request(body: &Value) -> ScimResult<Vec<PatchOperation>> {
     let Value::Object(fields) = body else {
-        return Err(ScimError::invalid_syntax("the request body must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "the request body must be a JSON object",
+        ));
     };
     let get = |name: &str| {
         fields
@@ -58,7 +62,9 @@ pub fn parse_patch_request(body: &Value) -> ScimResult<Vec<PatchOperation>> {
 
 fn parse_operation(value: &Value) -> ScimResult<PatchOperation> {
     let Value::Object(fields) = value else {
-        return Err(ScimError::invalid_syntax("each operation must be an object"));
+        return Err(ScimError::invalid_syntax(
+            "each operation must be an object",
+        ));
     };
     let mut op = None;
     let mut path = None;
@@ -67,7 +73,9 @@ fn parse_operation(value: &Value) -> ScimResult<PatchOperation> {
     for (key, v) in fields {
         match key.to_ascii_lowercase().as_str() {
             "op" => {
-                let name = v.as_str().ok_or_else(|| ScimError::invalid_syntax("'op' must be a string"))?;
+                let name = v
+                    .as_str()
+                    .ok_or_else(|| ScimError::invalid_syntax("'op' must be a string"))?;
                 op = Some(match dialect::patch_op_name(name).as_str() {
                     "add" => Op::Add,
                     "replace" => Op::Replace,
@@ -97,7 +105,9 @@ fn parse_operation(value: &Value) -> ScimResult<PatchOperation> {
     }
     let op = op.ok_or_else(|| ScimError::invalid_syntax("each operation needs an 'op'"))?;
     if op != Op::Remove && op_value.is_none() {
-        return Err(ScimError::invalid_value("'add' and 'replace' need a 'value'"));
+        return Err(ScimError::invalid_value(
+            "'add' and 'replace' need a 'value'",
+        ));
     }
     Ok(PatchOperation {
         op,
@@ -129,7 +139,12 @@ fn resolve(resource_type: &ResourceType, path: &PatchPath, raw: &str) -> ScimRes
     if let Some(extension) = resource_type.extension(raw) {
         return Ok(Target::Extension(extension));
     }
-    let unknown = || ScimError::invalid_path(format!("'{raw}' does not name an attribute of {}", resource_type.name));
+    let unknown = || {
+        ScimError::invalid_path(format!(
+            "'{raw}' does not name an attribute of {}",
+            resource_type.name
+        ))
+    };
     let extension = match &path.attr.urn {
         None => None,
         Some(urn) if urn.eq_ignore_ascii_case(resource_type.schema.id) => None,
@@ -160,7 +175,11 @@ fn resolve(resource_type: &ResourceType, path: &PatchPath, raw: &str) -> ScimRes
 }
 
 /// Applies one operation to the document.
-pub fn apply(resource_type: &ResourceType, doc: &mut Document, op: &PatchOperation) -> ScimResult<()> {
+pub fn apply(
+    resource_type: &ResourceType,
+    doc: &mut Document,
+    op: &PatchOperation,
+) -> ScimResult<()> {
     let (Some(path), Some(raw)) = (&op.path, &op.raw_path) else {
         return apply_without_path(resource_type, doc, op);
     };
@@ -178,13 +197,22 @@ pub fn apply(resource_type: &ResourceType, doc: &mut Document, op: &PatchOperati
                         .or_insert_with(|| Value::Object(Map::new()));
                     match entry {
                         Value::Object(map) => map,
-                        _ => return Err(ScimError::invalid_value(format!("'{}' must be an object", ext.id))),
+                        _ => {
+                            return Err(ScimError::invalid_value(format!(
+                                "'{}' must be an object",
+                                ext.id
+                            )))
+                        }
                     }
                 }
             };
             apply_to_attribute(container, attr, path, raw, op)?;
             if let Some(ext) = extension {
-                if doc.get(ext.id).and_then(Value::as_object).is_some_and(Map::is_empty) {
+                if doc
+                    .get(ext.id)
+                    .and_then(Value::as_object)
+                    .is_some_and(Map::is_empty)
+                {
                     doc.remove(ext.id);
                 }
             }
@@ -225,7 +253,11 @@ fn apply_extension(
 
 /// A path-less add or replace: every key of the value object is applied as if it were a
 /// path. Keys may be dotted paths or extension URNs (as Entra ID sends them).
-fn apply_without_path(resource_type: &ResourceType, doc: &mut Document, op: &PatchOperation) -> ScimResult<()> {
+fn apply_without_path(
+    resource_type: &ResourceType,
+    doc: &mut Document,
+    op: &PatchOperation,
+) -> ScimResult<()> {
     if op.op == Op::Remove {
         return Err(ScimError::no_target("'remove' needs a 'path'"));
     }
@@ -235,7 +267,10 @@ fn apply_without_path(resource_type: &ResourceType, doc: &mut Document, op: &Pat
         ));
     };
     for (key, value) in fields {
-        if key.eq_ignore_ascii_case("schemas") || key.eq_ignore_ascii_case("id") || key.eq_ignore_ascii_case("meta") {
+        if key.eq_ignore_ascii_case("schemas")
+            || key.eq_ignore_ascii_case("id")
+            || key.eq_ignore_ascii_case("meta")
+        {
             continue;
         }
         let path = parse_patch_path(key)?;
@@ -264,11 +299,21 @@ fn apply_to_attribute(
 ) -> ScimResult<()> {
     let value = op.value.as_ref().unwrap_or(&Value::Null);
     if let Some(filter) = &path.filter {
-        return apply_filtered(container, attr, filter, path.sub.as_deref(), raw, op.op, value);
+        return apply_filtered(
+            container,
+            attr,
+            filter,
+            path.sub.as_deref(),
+            raw,
+            op.op,
+            value,
+        );
     }
     // `name.givenName`, or `emails.value` on every value of a multi-valued attribute.
     if let Some(sub_name) = &path.attr.sub {
-        let sub = attr.sub(sub_name).ok_or_else(|| ScimError::invalid_path(raw.to_string()))?;
+        let sub = attr
+            .sub(sub_name)
+            .ok_or_else(|| ScimError::invalid_path(raw.to_string()))?;
         if sub.mutability == Mutability::ReadOnly {
             return Err(ScimError::mutability(format!("'{raw}' is read-only")));
         }
@@ -277,7 +322,10 @@ fn apply_to_attribute(
     match op.op {
         Op::Remove => {
             if attr.required {
-                return Err(ScimError::mutability(format!("'{}' is required and cannot be removed", attr.name)));
+                return Err(ScimError::mutability(format!(
+                    "'{}' is required and cannot be removed",
+                    attr.name
+                )));
             }
             match (attr.multi_valued, op.value.as_ref()) {
                 // Remove the listed values only (Entra ID sends member removals this way).
@@ -306,16 +354,25 @@ fn apply_to_attribute(
                 }
                 return Ok(());
             };
-            if attr.mutability == Mutability::Immutable && container.get(attr.name).is_some_and(|old| *old != new) {
-                return Err(ScimError::mutability(format!("'{}' is immutable", attr.name)));
+            if attr.mutability == Mutability::Immutable
+                && container.get(attr.name).is_some_and(|old| *old != new)
+            {
+                return Err(ScimError::mutability(format!(
+                    "'{}' is immutable",
+                    attr.name
+                )));
             }
             match (attr.multi_valued, attr.kind, op.op) {
                 (true, _, Op::Add) => {
-                    let Value::Array(new_items) = new else { return unreachable_value(); };
+                    let Value::Array(new_items) = new else {
+                        return unreachable_value();
+                    };
                     let entry = container
                         .entry(attr.name.to_string())
                         .or_insert_with(|| Value::Array(Vec::new()));
-                    let Value::Array(existing) = entry else { return unreachable_value(); };
+                    let Value::Array(existing) = entry else {
+                        return unreachable_value();
+                    };
                     for item in new_items {
                         if is_primary(&item) {
                             existing.iter_mut().for_each(clear_primary);
@@ -326,7 +383,9 @@ fn apply_to_attribute(
                     }
                 }
                 (false, AttrType::Complex, _) => {
-                    let Value::Object(new_fields) = new else { return unreachable_value(); };
+                    let Value::Object(new_fields) = new else {
+                        return unreachable_value();
+                    };
                     let entry = container
                         .entry(attr.name.to_string())
                         .or_insert_with(|| Value::Object(Map::new()));
@@ -371,7 +430,10 @@ fn apply_to_sub_attribute(
                 if let (Op::Add | Op::Replace, Some(v)) = (op, new) {
                     let mut element = Map::new();
                     element.insert(sub.name.to_string(), v);
-                    container.insert(attr.name.to_string(), Value::Array(vec![Value::Object(element)]));
+                    container.insert(
+                        attr.name.to_string(),
+                        Value::Array(vec![Value::Object(element)]),
+                    );
                 }
             }
         }
@@ -396,7 +458,10 @@ fn apply_filtered(
 ) -> ScimResult<()> {
     let info = SubAttributeInfo(attr);
     let sub = match sub_name {
-        Some(name) => Some(attr.sub(name).ok_or_else(|| ScimError::invalid_path(raw.to_string()))?),
+        Some(name) => Some(
+            attr.sub(name)
+                .ok_or_else(|| ScimError::invalid_path(raw.to_string()))?,
+        ),
         None => None,
     };
     if sub.is_some_and(|s| s.mutability == Mutability::ReadOnly) {
@@ -407,7 +472,9 @@ fn apply_filtered(
         Some(other) => vec![other],
         None => Vec::new(),
     };
-    let matched: Vec<usize> = (0..items.len()).filter(|&i| filter.matches(&items[i], &info)).collect();
+    let matched: Vec<usize> = (0..items.len())
+        .filter(|&i| filter.matches(&items[i], &info))
+        .collect();
     let result = (|| -> ScimResult<()> {
         match (op, sub) {
             (Op::Remove, None) => {
@@ -443,10 +510,15 @@ fn apply_filtered(
             }
             (Op::Add | Op::Replace, None) => {
                 if matched.is_empty() {
-                    return Err(ScimError::no_target(format!("no value of '{}' matches '{raw}'", attr.name)));
+                    return Err(ScimError::no_target(format!(
+                        "no value of '{}' matches '{raw}'",
+                        attr.name
+                    )));
                 }
                 let Some(Value::Object(new)) = normalize_single(attr, value)? else {
-                    return Err(ScimError::invalid_value(format!("'{raw}' needs an object value")));
+                    return Err(ScimError::invalid_value(format!(
+                        "'{raw}' needs an object value"
+                    )));
                 };
                 for &i in &matched {
                     if op == Op::Replace {
@@ -557,11 +629,15 @@ mod tests {
     #[test]
     fn add_replace_remove_simple_and_complex() {
         let user = json!({"userName": "a", "name": {"givenName": "A"}});
-        let out = patch(&user, json!([
-            {"op": "add", "path": "title", "value": "Boss"},
-            {"op": "Replace", "path": "name.familyName", "value": "Jensen"},
-            {"op": "remove", "path": "name.givenName"},
-        ])).expect("applies");
+        let out = patch(
+            &user,
+            json!([
+                {"op": "add", "path": "title", "value": "Boss"},
+                {"op": "Replace", "path": "name.familyName", "value": "Jensen"},
+                {"op": "remove", "path": "name.givenName"},
+            ]),
+        )
+        .expect("applies");
         assert_eq!(out["title"], "Boss");
         assert_eq!(out["name"], json!({"familyName": "Jensen"}));
     }
@@ -572,13 +648,21 @@ mod tests {
             {"value": "a@home", "type": "home", "primary": true},
             {"value": "a@work", "type": "work"}
         ]});
-        let out = patch(&user, json!([
-            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@work"},
-            {"op": "replace", "path": "emails[type eq \"work\"].primary", "value": true},
-        ])).expect("applies");
+        let out = patch(
+            &user,
+            json!([
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@work"},
+                {"op": "replace", "path": "emails[type eq \"work\"].primary", "value": true},
+            ]),
+        )
+        .expect("applies");
         assert_eq!(out["emails"][1]["value"], "new@work");
         assert_eq!(out["emails"][0]["primary"], false);
-        let out = patch(&user, json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])).expect("applies");
+        let out = patch(
+            &user,
+            json!([{"op": "remove", "path": "emails[type eq \"home\"]"}]),
+        )
+        .expect("applies");
         assert_eq!(out["emails"].as_array().map(Vec::len), Some(1));
         let err = patch(&user, json!([{"op": "replace", "path": "emails[type eq \"other\"]", "value": {"value": "x"}}]))
             .expect_err("no target");
@@ -587,21 +671,29 @@ mod tests {
 
     #[test]
     fn add_with_filter_creates_missing_value() {
-        let out = patch(&json!({"userName": "a"}), json!([
-            {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "a@work"}
-        ])).expect("applies");
+        let out = patch(
+            &json!({"userName": "a"}),
+            json!([
+                {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "a@work"}
+            ]),
+        )
+        .expect("applies");
         assert_eq!(out["emails"], json!([{"type": "work", "value": "a@work"}]));
     }
 
     #[test]
     fn pathless_replace_with_dotted_and_urn_keys() {
-        let out = patch(&json!({"userName": "a", "active": true}), json!([
-            {"op": "Replace", "value": {
-                "active": "False",
-                "name.givenName": "Given",
-                (format!("{ENTERPRISE_USER_SCHEMA}:employeeNumber")): "7"
-            }}
-        ])).expect("applies");
+        let out = patch(
+            &json!({"userName": "a", "active": true}),
+            json!([
+                {"op": "Replace", "value": {
+                    "active": "False",
+                    "name.givenName": "Given",
+                    (format!("{ENTERPRISE_USER_SCHEMA}:employeeNumber")): "7"
+                }}
+            ]),
+        )
+        .expect("applies");
         assert_eq!(out["active"], false);
         assert_eq!(out["name"]["givenName"], "Given");
         assert_eq!(out[ENTERPRISE_USER_SCHEMA]["employeeNumber"], "7");
@@ -612,12 +704,27 @@ mod tests {
         let user = json!({"userName": "a"});
         let cases = [
             (json!([{"op": "remove"}]), "noTarget"),
-            (json!([{"op": "add", "path": "nosuch", "value": 1}]), "invalidPath"),
-            (json!([{"op": "add", "path": "groups", "value": [{"value": "x"}]}]), "mutability"),
+            (
+                json!([{"op": "add", "path": "nosuch", "value": 1}]),
+                "invalidPath",
+            ),
+            (
+                json!([{"op": "add", "path": "groups", "value": [{"value": "x"}]}]),
+                "mutability",
+            ),
             (json!([{"op": "remove", "path": "userName"}]), "mutability"),
-            (json!([{"op": "add", "path": "active", "value": 3}]), "invalidValue"),
-            (json!([{"op": "jump", "path": "title", "value": "x"}]), "invalidSyntax"),
-            (json!([{"op": "add", "path": "title[", "value": "x"}]), "invalidPath"),
+            (
+                json!([{"op": "add", "path": "active", "value": 3}]),
+                "invalidValue",
+            ),
+            (
+                json!([{"op": "jump", "path": "title", "value": "x"}]),
+                "invalidSyntax",
+            ),
+            (
+                json!([{"op": "add", "path": "title[", "value": "x"}]),
+                "invalidPath",
+            ),
         ];
         for (ops, expected) in cases {
             let err = patch(&user, ops.clone()).expect_err(&ops.to_string());

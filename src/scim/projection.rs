@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use super::error::ScimResult;
 use super::filter::{parse_attr_path, AttrPath};
-use super::schema::{Attribute, Returned, ResourceType};
+use super::schema::{Attribute, ResourceType, Returned};
 
 /// Which attributes a response carries.
 #[derive(Debug, Clone, Default)]
@@ -153,7 +153,9 @@ fn keep_subs(value: Value, keep: impl Fn(&str) -> bool) -> Option<Value> {
 impl AttrPath {
     /// A path without a URN belongs to the core schema; with one, it must name `urn`.
     pub fn urn_matches(&self, urn: &str) -> bool {
-        self.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(urn))
+        self.urn
+            .as_deref()
+            .is_none_or(|u| u.eq_ignore_ascii_case(urn))
     }
 }
 
@@ -176,8 +178,11 @@ mod tests {
     fn attributes_keep_only_requested_plus_always() {
         let p = Projection::parse(Some("name.givenName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"), None).expect("parses");
         let out = p.apply(&USER_RESOURCE, user());
-        assert_eq!(out, json!({"schemas": ["x"], "id": "1", "name": {"givenName": "g"},
-            ENTERPRISE_USER_SCHEMA: {"department": "d"}}));
+        assert_eq!(
+            out,
+            json!({"schemas": ["x"], "id": "1", "name": {"givenName": "g"},
+            ENTERPRISE_USER_SCHEMA: {"department": "d"}})
+        );
     }
 
     #[test]

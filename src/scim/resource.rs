@@ -16,7 +16,9 @@ pub type Document = Map<String, Value>;
 /// Validates a full resource body (POST or PUT).
 pub fn normalize(resource_type: &ResourceType, input: &Value) -> ScimResult<Document> {
     let Value::Object(fields) = input else {
-        return Err(ScimError::invalid_syntax("the request body must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "the request body must be a JSON object",
+        ));
     };
     let mut doc = Document::new();
     for (key, value) in fields {
@@ -45,12 +47,16 @@ pub fn renormalize(resource_type: &ResourceType, doc: &Document) -> ScimResult<D
 
 fn check_schemas(resource_type: &ResourceType, value: &Value) -> ScimResult<()> {
     let Value::Array(items) = value else {
-        return Err(ScimError::invalid_syntax("'schemas' must be an array of schema URNs"));
+        return Err(ScimError::invalid_syntax(
+            "'schemas' must be an array of schema URNs",
+        ));
     };
     let mut has_core = false;
     for item in items {
         let Value::String(urn) = item else {
-            return Err(ScimError::invalid_syntax("'schemas' must be an array of schema URNs"));
+            return Err(ScimError::invalid_syntax(
+                "'schemas' must be an array of schema URNs",
+            ));
         };
         has_core |= urn.eq_ignore_ascii_case(resource_type.schema.id);
     }
@@ -64,7 +70,12 @@ fn check_schemas(resource_type: &ResourceType, value: &Value) -> ScimResult<()> 
 }
 
 fn check_required(resource_type: &ResourceType, doc: &Document) -> ScimResult<()> {
-    for attr in resource_type.schema.attributes.iter().filter(|a| a.required) {
+    for attr in resource_type
+        .schema
+        .attributes
+        .iter()
+        .filter(|a| a.required)
+    {
         if !doc.contains_key(attr.name) {
             return Err(ScimError::invalid_value(format!(
                 "'{}' is required",
@@ -217,13 +228,10 @@ pub fn normalize_single(attr: &'static Attribute, value: &Value) -> ScimResult<O
 }
 
 fn normalize_simple(attr: &Attribute, value: &Value) -> ScimResult<Option<Value>> {
-    let wrong_type = |expected: &str| {
-        ScimError::invalid_value(format!("'{}' must be {expected}", attr.name))
-    };
+    let wrong_type =
+        |expected: &str| ScimError::invalid_value(format!("'{}' must be {expected}", attr.name));
     match attr.kind {
-        AttrType::String | AttrType::Reference | AttrType::Binary => {
-            string_value(attr.name, value)
-        }
+        AttrType::String | AttrType::Reference | AttrType::Binary => string_value(attr.name, value),
         AttrType::Boolean => match value {
             Value::Bool(_) => Ok(Some(value.clone())),
             Value::String(s) => dialect::boolean_from_string(s)
@@ -254,7 +262,9 @@ fn string_value(name: &str, value: &Value) -> ScimResult<Option<Value>> {
         Value::Null => Ok(None),
         Value::String(s) if s.is_empty() => Ok(None),
         Value::String(_) => Ok(Some(value.clone())),
-        _ => Err(ScimError::invalid_value(format!("'{name}' must be a string"))),
+        _ => Err(ScimError::invalid_value(format!(
+            "'{name}' must be a string"
+        ))),
     }
 }
 

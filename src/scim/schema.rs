@@ -295,9 +295,15 @@ const TYPE_VALUE_DISPLAY_PRIMARY_DOC: &str = "A label indicating the attribute's
 const fn multi_valued_subs(value: Attribute, types: &'static [&'static str]) -> [Attribute; 4] {
     [
         value,
-        Attribute::string("display", "A human-readable name, primarily used for display purposes."),
+        Attribute::string(
+            "display",
+            "A human-readable name, primarily used for display purposes.",
+        ),
         Attribute::string("type", TYPE_VALUE_DISPLAY_PRIMARY_DOC).canonical(types),
-        Attribute::boolean("primary", "Indicates the 'primary' or preferred attribute value for this attribute."),
+        Attribute::boolean(
+            "primary",
+            "Indicates the 'primary' or preferred attribute value for this attribute.",
+        ),
     ]
 }
 
@@ -326,7 +332,10 @@ const PHOTO_SUBS: &[Attribute] = &multi_valued_subs(
     &["photo", "thumbnail"],
 );
 const ADDRESS_SUBS: &[Attribute] = &[
-    Attribute::string("formatted", "The full mailing address, formatted for display."),
+    Attribute::string(
+        "formatted",
+        "The full mailing address, formatted for display.",
+    ),
     Attribute::string("streetAddress", "The full street address component."),
     Attribute::string("locality", "The city or locality component."),
     Attribute::string("region", "The state or region component."),
@@ -337,19 +346,29 @@ const ADDRESS_SUBS: &[Attribute] = &[
 ];
 const USER_GROUP_SUBS: &[Attribute] = &[
     Attribute::string("value", "The identifier of the User's group.").read_only(),
-    Attribute::reference("$ref", &["Group"], "The URI of the corresponding 'Group' resource.")
-        .read_only(),
+    Attribute::reference(
+        "$ref",
+        &["Group"],
+        "The URI of the corresponding 'Group' resource.",
+    )
+    .read_only(),
     Attribute::string("display", "A human-readable name of the group.").read_only(),
     Attribute::string("type", "How the membership was derived.")
         .canonical(&["direct", "indirect"])
         .read_only(),
 ];
-const ENTITLEMENT_SUBS: &[Attribute] =
-    &multi_valued_subs(Attribute::string("value", "The value of an entitlement."), &[]);
+const ENTITLEMENT_SUBS: &[Attribute] = &multi_valued_subs(
+    Attribute::string("value", "The value of an entitlement."),
+    &[],
+);
 const ROLE_SUBS: &[Attribute] =
     &multi_valued_subs(Attribute::string("value", "The value of a role."), &[]);
 const CERTIFICATE_SUBS: &[Attribute] = &multi_valued_subs(
-    Attribute::new("value", AttrType::Binary, "The value of an X.509 certificate."),
+    Attribute::new(
+        "value",
+        AttrType::Binary,
+        "The value of an X.509 certificate.",
+    ),
     &[],
 );
 
@@ -397,12 +416,22 @@ pub static USER: Schema = Schema {
 };
 
 const MANAGER_SUBS: &[Attribute] = &[
-    Attribute::string("value", "The id of the SCIM resource representing the User's manager."),
-    Attribute::reference("$ref", &["User"], "The URI of the SCIM resource representing the User's manager."),
+    Attribute::string(
+        "value",
+        "The id of the SCIM resource representing the User's manager.",
+    ),
+    Attribute::reference(
+        "$ref",
+        &["User"],
+        "The URI of the SCIM resource representing the User's manager.",
+    ),
     Attribute::string("displayName", "The displayName of the User's manager.").read_only(),
 ];
 const ENTERPRISE_ATTRIBUTES: &[Attribute] = &[
-    Attribute::string("employeeNumber", "Numeric or alphanumeric identifier assigned to a person."),
+    Attribute::string(
+        "employeeNumber",
+        "Numeric or alphanumeric identifier assigned to a person.",
+    ),
     Attribute::string("costCenter", "Identifies the name of a cost center."),
     Attribute::string("organization", "Identifies the name of an organization."),
     Attribute::string("division", "Identifies the name of a division."),
@@ -466,8 +495,11 @@ pub static ID: Attribute = Attribute::string("id", "Unique identifier of the res
     .case_exact()
     .read_only()
     .unique();
-pub static EXTERNAL_ID: Attribute =
-    Attribute::string("externalId", "Identifier as defined by the provisioning client.").case_exact();
+pub static EXTERNAL_ID: Attribute = Attribute::string(
+    "externalId",
+    "Identifier as defined by the provisioning client.",
+)
+.case_exact();
 
 #[cfg(test)]
 mod tests {
@@ -478,6 +510,8 @@ mod tests {
         assert_eq!(USER.attribute("USERNAME").map(|a| a.name), Some("userName"));
         let emails = USER.attribute("emails").expect("emails");
         assert_eq!(emails.sub("VALUE").map(|a| a.name), Some("value"));
-        assert!(USER_RESOURCE.extension(&ENTERPRISE_USER_SCHEMA.to_uppercase()).is_some());
+        assert!(USER_RESOURCE
+            .extension(&ENTERPRISE_USER_SCHEMA.to_uppercase())
+            .is_some());
     }
 }

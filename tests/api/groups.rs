@@ -1,0 +1,195 @@
+use serde_json::{json, Value};
+
+use crate::helpers::{patch_ops, spawn_app, GROUP_SCHEMA};
+use crate::redacted_snapshot;
+
+fn member_ids(group: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = group["members"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|m| m["value"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+fn sorted(ids: &[&String]) -> Vec<String> {
+    let mut v: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn create_and_get_a_group_with_members() {
+    let app = spawn_app().await;
+    let alice = app.create_user("alice").await;
+    let reply = app
+        .post("/Groups", &json!({"schemas": [GROUP_SCHEMA], "displayName": "Admins", "externalId": "entra-123", "members": [{"value": alice, "type": "User"}]}))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let id = reply.id();
+    assert_eq!(
+        reply.header("location"),
+        Some(format!("{}/Groups/{id}", app.base).as_str())
+    );
+    redacted_snapshot!(reply.body);
+    let fetched = app.get(&format!("/Groups/{id}")).await;
+    assert_eq!(member_ids(&fetched.body), vec![alice.clone()]);
+    assert_eq!(
+        fetched.body["members"][0]["$ref"],
+        format!("{}/Users/{alice}", app.base)
+    );
+    let without = app
+        .get(&format!("/Groups/{id}?excludedAttributes=members"))
+        .await;
+    assert!(without.body.get("members").is_none());
+    assert_eq!(without.body["displayName"], "Admins");
+}
+
+#[tokio::test]
+async fn members_must_be_users_of_the_tenant() {
+    let app = spawn_app().await;
+    let group = app.create_group("g", &[]).await;
+    for member in [
+        json!({"value": "not-a-uuid"}),
+        json!({"value": uuid::Uuid::new_v4()}),
+        json!({"value": group.clone(), "type": "Group"}),
+    ] {
+        let reply = app
+            .post(
+                "/Groups",
+                &json!({"schemas": [GROUP_SCHEMA], "displayName": "x", "members": [member]}),
+            )
+            .await;
+        reply.assert_error(400, Some("invalidValue"));
+        let reply = app
+            .patch(
+                &format!("/Groups/{group}"),
+                &patch_ops(json!([{"op": "add", "path": "members", "value": [member]}])),
+            )
+            .await;
+        reply.assert_error(400, Some("invalidValue"));
+    }
+    assert_eq!(app.get("/Groups").await.body["totalResults"], 1);
+}
+
+#[tokio::test]
+async fn patch_adds_and_removes_members_in_every_form() {
+    let app = spawn_app().await;
+    let a = app.create_user("a").await;
+    let b = app.create_user("b").await;
+    let c = app.create_user("c").await;
+    let d = app.create_user("d").await;
+    let group = app.create_group("g", &[&a]).await;
+    let path = format!("/Groups/{group}");
+
+    let reply = app.patch(&path, &patch_ops(json!([{"op": "add", "path": "members", "value": [{"value": b}, {"value": c}, {"value": d}]}]))).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(
+        member_ids(&app.get(&path).await.body),
+        sorted(&[&a, &b, &c, &d])
+    );
+
+    // Remove by value filter, by value list, and several changes in one request.
+    let reply = app
+        .patch(
+            &path,
+            &patch_ops(json!([
+                {"op": "remove", "path": format!("members[value eq \"{a}\"]")},
+                {"op": "Remove", "path": "members", "value": [{"value": b}]},
+            ])),
+        )
+        .await;
+    assert_eq!(reply.status, 204);
+    assert_eq!(member_ids(&app.get(&path).await.body), sorted(&[&c, &d]));
+
+    // Replace the whole membership, then remove everyone.
+    let reply = app
+        .patch(
+            &path,
+            &patch_ops(json!([{"op": "replace", "path": "members", "value": [{"value": a}]}])),
+        )
+        .await;
+    assert_eq!(reply.status, 204);
+    assert_eq!(member_ids(&app.get(&path).await.body), vec![a.clone()]);
+    let reply = app
+        .patch(
+            &path,
+            &patch_ops(json!([{"op": "remove", "path": "members"}])),
+        )
+        .await;
+    assert_eq!(reply.status, 204);
+    assert!(app.get(&path).await.body.get("members").is_none());
+}
+
+#[tokio::test]
+async fn patch_renames_and_returns_the_resource_when_asked() {
+    let app = spawn_app().await;
+    let a = app.create_user("a").await;
+    let group = app.create_group("old", &[]).await;
+    let reply = app
+        .patch(
+            &format!("/Groups/{group}?attributes=displayName,members"),
+            &patch_ops(json!([{"op": "replace", "value": {"displayName": "new", "members": [{"value": a}]}}])),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["displayName"], "new");
+    assert_eq!(member_ids(&reply.body), vec![a]);
+    assert!(reply.body.get("meta").is_none());
+}
+
+#[tokio::test]
+async fn put_replaces_name_and_members() {
+    let app = spawn_app().await;
+    let a = app.create_user("a").await;
+    let b = app.create_user("b").await;
+    let group = app.create_group("g", &[&a]).await;
+    let reply = app
+        .put(&format!("/Groups/{group}"), &json!({"schemas": [GROUP_SCHEMA], "displayName": "renamed", "members": [{"value": b}]}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["displayName"], "renamed");
+    assert_eq!(member_ids(&reply.body), vec![b]);
+    redacted_snapshot!(reply.body);
+}
+
+#[tokio::test]
+async fn delete_a_group_keeps_its_users() {
+    let app = spawn_app().await;
+    let a = app.create_user("a").await;
+    let group = app.create_group("g", &[&a]).await;
+    assert_eq!(app.delete(&format!("/Groups/{group}")).await.status, 204);
+    app.get(&format!("/Groups/{group}"))
+        .await
+        .assert_error(404, None);
+    let user = app.get(&format!("/Users/{a}")).await;
+    assert_eq!(user.status, 200);
+    assert!(user.body.get("groups").is_none());
+}
+
+#[tokio::test]
+async fn concurrent_member_additions_lose_nothing() {
+    let app = spawn_app().await;
+    let group = app.create_group("busy", &[]).await;
+    let mut users = Vec::new();
+    for i in 0..20 {
+        users.push(app.create_user(&format!("user{i}")).await);
+    }
+    let path = format!("/Groups/{group}");
+    let requests = users.iter().map(|u| {
+        let body = patch_ops(json!([{"op": "add", "path": "members", "value": [{"value": u}]}]));
+        let app = &app;
+        let path = path.clone();
+        async move { app.patch(&path, &body).await.status }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    assert!(statuses.iter().all(|s| *s == 204), "{statuses:?}");
+    let members = member_ids(&app.get(&path).await.body);
+    let mut expected = users.clone();
+    expected.sort();
+    assert_eq!(members, expected);
+}

@@ -1,0 +1,354 @@
+//! Starts the real server on port 0 against a fresh database per test. The PostgreSQL
+//! cluster is the one `DATABASE_URL` points at, or a private embedded cluster shared by the
+//! tests of this binary and stopped when the binary exits.
+
+use std::net::TcpListener;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Method, Response};
+use rolegate::db::embedded::{Durability, EmbeddedCluster};
+use rolegate::db::{build_pool, run_migrations, PgPool};
+use rolegate::provisioning::{tenants, tokens};
+use rolegate::state::{AppState, Settings};
+use serde_json::Value;
+use uuid::Uuid;
+
+const TEMPLATE: &str = "rolegate_test_template";
+
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+struct Cluster {
+    /// URL without the database name, e.g. `postgres://postgres@127.0.0.1:5432`.
+    server_url: String,
+    embedded: Option<Mutex<EmbeddedCluster>>,
+    dir: Option<std::path::PathBuf>,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+
+extern "C" fn stop_cluster() {
+    if let Some(cluster) = CLUSTER.get() {
+        if let Some(embedded) = &cluster.embedded {
+            if let Ok(mut c) = embedded.lock() {
+                c.stop();
+            }
+        }
+        if let Some(dir) = &cluster.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(|| {
+        let cluster = match std::env::var("DATABASE_URL") {
+            Ok(url) => {
+                let server_url = url
+                    .rsplit_once('/')
+                    .map(|(s, _)| s.to_string())
+                    .unwrap_or(url);
+                Cluster {
+                    server_url,
+                    embedded: None,
+                    dir: None,
+                }
+            }
+            Err(_) => {
+                let dir =
+                    std::env::temp_dir().join(format!("rolegate-test-{}", std::process::id()));
+                let embedded = EmbeddedCluster::start(&dir, Durability::Ephemeral)
+                    .expect("embedded PostgreSQL starts");
+                // SAFETY: registering a plain extern "C" function with no captured state.
+                unsafe {
+                    libc::atexit(stop_cluster);
+                }
+                Cluster {
+                    server_url: format!("postgres://postgres@127.0.0.1:{}", embedded.port()),
+                    embedded: Some(Mutex::new(embedded)),
+                    dir: Some(dir),
+                }
+            }
+        };
+        let mut admin =
+            PgConnection::establish(&format!("{}/postgres", cluster.server_url)).expect("connects");
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {TEMPLATE}"))
+            .execute(&mut admin)
+            .expect("drops template");
+        diesel::sql_query(format!("CREATE DATABASE {TEMPLATE}"))
+            .execute(&mut admin)
+            .expect("creates template");
+        let mut conn = PgConnection::establish(&format!("{}/{TEMPLATE}", cluster.server_url))
+            .expect("connects");
+        run_migrations(&mut conn).expect("migrates");
+        cluster
+    })
+}
+
+/// A fresh, migrated database cloned from the template.
+pub fn fresh_database() -> String {
+    let cluster = cluster();
+    let name = format!("test_{}", Uuid::new_v4().simple());
+    let mut admin =
+        PgConnection::establish(&format!("{}/postgres", cluster.server_url)).expect("connects");
+    diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+        .execute(&mut admin)
+        .expect("creates test database");
+    format!("{}/{name}", cluster.server_url)
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub base: String,
+    pub pool: PgPool,
+    pub tenant_id: Uuid,
+    pub token: String,
+    pub token_id: Uuid,
+    pub client: reqwest::Client,
+}
+
+pub struct Options {
+    pub body_limit: usize,
+    pub max_page_size: i64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            body_limit: 64 * 1024,
+            max_page_size: 50,
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let url = fresh_database();
+    let pool = build_pool(&url, 4, Duration::from_secs(5)).expect("pool");
+    let (tenant_id, token, token_id) = {
+        let mut conn = pool.get().expect("connection");
+        let tenant = tenants::create(&mut conn, "test", "test").expect("tenant");
+        let issued = tokens::create(&mut conn, tenant.id, "test", "test").expect("token");
+        (tenant.id, issued.secret, issued.token.id)
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    let state = AppState {
+        pool: pool.clone(),
+        settings: Settings {
+            body_limit: options.body_limit,
+            max_page_size: options.max_page_size,
+            public_url: None,
+        },
+    };
+    let server = rolegate::run(listener, state).expect("server starts");
+    tokio::spawn(server);
+    TestApp {
+        base: format!("{address}/scim/v2"),
+        address,
+        pool,
+        tenant_id,
+        token,
+        token_id,
+        client: reqwest::Client::new(),
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    async fn from(response: Response) -> Reply {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn id(&self) -> String {
+        self.body["id"].as_str().expect("an id").to_string()
+    }
+
+    /// Asserts a SCIM error body with this status and scimType.
+    pub fn assert_error(&self, status: u16, scim_type: Option<&str>) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/scim+json"),
+            "{}",
+            self.body
+        );
+        assert_eq!(
+            self.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+            "{}",
+            self.body
+        );
+        assert_eq!(self.body["status"], status.to_string(), "{}", self.body);
+        assert_eq!(self.body["scimType"].as_str(), scim_type, "{}", self.body);
+    }
+}
+
+impl TestApp {
+    /// A second tenant in the same database, with its own token.
+    pub fn other_tenant_token(&self) -> String {
+        let mut conn = self.pool.get().expect("connection");
+        let tenant = tenants::create(&mut conn, "other", "test").expect("tenant");
+        tokens::create(&mut conn, tenant.id, "other", "test")
+            .expect("token")
+            .secret
+    }
+
+    pub async fn request_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Reply {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let mut request = self.client.request(method, url);
+        if let Some(token) = token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            request = request
+                .header(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/scim+json"),
+                )
+                .body(body.to_string());
+        }
+        Reply::from(request.send().await.expect("request is answered")).await
+    }
+
+    pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        self.request_as(Some(&self.token.clone()), method, path, body)
+            .await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.request(Method::POST, path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: &Value) -> Reply {
+        self.request(Method::PUT, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: &Value) -> Reply {
+        self.request(Method::PATCH, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.request(Method::DELETE, path, None).await
+    }
+
+    /// Sends a raw body with a given content type.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let response = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header(AUTHORIZATION, format!("Bearer {}", self.token))
+            .header(CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request is answered");
+        Reply::from(response).await
+    }
+
+    pub async fn create_user(&self, user_name: &str) -> String {
+        let reply = self
+            .post(
+                "/Users",
+                &serde_json::json!({"schemas": [USER_SCHEMA], "userName": user_name}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        reply.id()
+    }
+
+    pub async fn create_group(&self, name: &str, members: &[&str]) -> String {
+        let members: Vec<Value> = members
+            .iter()
+            .map(|m| serde_json::json!({"value": m}))
+            .collect();
+        let reply = self
+            .post("/Groups", &serde_json::json!({"schemas": [GROUP_SCHEMA], "displayName": name, "members": members}))
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        reply.id()
+    }
+
+    /// (resource type, resource id, operation) of every audit entry, oldest first.
+    pub fn audit_trail(&self) -> Vec<(String, String, String)> {
+        let mut conn = self.pool.get().expect("connection");
+        let mut entries =
+            rolegate::db::audit::list(&mut conn, self.tenant_id, 10_000).expect("audit");
+        entries.reverse();
+        entries
+            .into_iter()
+            .map(|e| (e.resource_type, e.resource_id, e.operation))
+            .collect()
+    }
+}
+
+pub fn patch_ops(ops: Value) -> Value {
+    serde_json::json!({"schemas": [PATCH_SCHEMA], "Operations": ops})
+}
+
+/// Redactions for snapshots: ids, times, versions and locations change every run.
+#[macro_export]
+macro_rules! redacted_snapshot {
+    ($value:expr) => {
+        insta::assert_json_snapshot!($value, {
+            ".id" => "[id]",
+            ".meta.created" => "[time]",
+            ".meta.lastModified" => "[time]",
+            ".meta.location" => "[location]",
+            ".meta.version" => "[version]",
+            ".members[].value" => "[id]",
+            ".members[].$ref" => "[location]",
+            ".groups[].value" => "[id]",
+            ".groups[].$ref" => "[location]",
+            ".Resources[].id" => "[id]",
+            ".Resources[].meta.created" => "[time]",
+            ".Resources[].meta.lastModified" => "[time]",
+            ".Resources[].meta.location" => "[location]",
+            ".Resources[].meta.version" => "[version]",
+        })
+    };
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real server, a real PostgreSQL, one database per test.
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod discovery;
+mod errors;
+mod groups;
+mod listing;
+mod users;
