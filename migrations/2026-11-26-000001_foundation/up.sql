@@ -26,7 +26,6 @@ CREATE TABLE users (
     display_name  TEXT,
     -- NULL when the client never stated it; such a user counts as active.
     active        BOOLEAN,
-    status        TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('invited', 'active', 'archived')),
     -- Every other SCIM attribute (name, emails, enterprise extension, ...), canonical form.
     attributes    JSONB NOT NULL DEFAULT '{}'::jsonb,
     version       BIGINT NOT NULL DEFAULT 1,

@@ -63,7 +63,6 @@ diesel::table! {
         external_id -> Nullable<Text>,
         display_name -> Nullable<Text>,
         active -> Nullable<Bool>,
-        status -> Text,
         attributes -> Jsonb,
         version -> Int8,
         created_at -> Timestamptz,

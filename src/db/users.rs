@@ -15,7 +15,6 @@ pub struct UserRow {
     pub external_id: Option<String>,
     pub display_name: Option<String>,
     pub active: Option<bool>,
-    pub status: String,
     pub attributes: Value,
     pub version: i64,
     pub created_at: DateTime<Utc>,

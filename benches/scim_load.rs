@@ -1,0 +1,178 @@
+//! Load benchmark over loopback: the real server in-process, a private PostgreSQL cluster
+//! (or `DATABASE_URL`), seeded with SQL, then a bounded number of HTTP requests per case.
+//!
+//! Run: `cargo bench --bench scim_load` (optionally `-- --requests N`).
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use futures::stream::{self, StreamExt};
+use rolegate::db::embedded::{Durability, EmbeddedCluster};
+use rolegate::db::{build_pool, run_migrations};
+use rolegate::provisioning::{tenants, tokens};
+use rolegate::state::{AppState, Settings};
+use serde_json::json;
+use uuid::Uuid;
+
+struct Stats {
+    name: String,
+    requests: usize,
+    concurrency: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Stats {
+    fn percentile(&self, p: f64) -> f64 {
+        let mut l = self.latencies.clone();
+        l.sort();
+        let index = ((l.len() as f64 - 1.0) * p).round() as usize;
+        l[index].as_secs_f64() * 1000.0
+    }
+
+    fn row(&self) -> String {
+        format!(
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            self.name,
+            self.requests,
+            self.concurrency,
+            self.requests as f64 / self.elapsed.as_secs_f64(),
+            self.percentile(0.5),
+            self.percentile(0.99),
+            self.percentile(1.0),
+        )
+    }
+}
+
+async fn measure<F, Fut>(name: &str, requests: usize, concurrency: usize, make: F) -> Stats
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = u16>,
+{
+    let start = Instant::now();
+    let latencies: Vec<Duration> = stream::iter(0..requests)
+        .map(|i| {
+            let fut = make(i);
+            async move {
+                let t = Instant::now();
+                let status = fut.await;
+                assert!(status < 300, "{name}: request {i} answered {status}");
+                t.elapsed()
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    Stats { name: name.to_string(), requests, concurrency, elapsed: start.elapsed(), latencies }
+}
+
+fn execute(conn: &mut PgConnection, sql: &str) {
+    diesel::sql_query(sql).execute(conn).unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+#[tokio::main]
+async fn main() {
+    let requests: usize = std::env::args()
+        .skip_while(|a| a != "--requests")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2000);
+
+    let dir = std::env::temp_dir().join(format!("rolegate-bench-{}", std::process::id()));
+    let (mut cluster, url) = match std::env::var("DATABASE_URL") {
+        Ok(url) => (None, url),
+        Err(_) => {
+            let c = EmbeddedCluster::start(&dir, Durability::Full).expect("cluster");
+            c.ensure_database("bench").expect("database");
+            let url = c.url("bench");
+            (Some(c), url)
+        }
+    };
+    let mut conn = PgConnection::establish(&url).expect("connects");
+    run_migrations(&mut conn).expect("migrates");
+    let pool = build_pool(&url, 16, Duration::from_secs(10)).expect("pool");
+    let tenant = tenants::create(&mut conn, "bench", "bench").expect("tenant");
+    let token = tokens::create(&mut conn, tenant.id, "bench", "bench").expect("token").secret;
+    let t = tenant.id;
+
+    eprintln!("seeding 100,000 members + {requests} spare users …");
+    let seed = Instant::now();
+    let (small, large) = (Uuid::new_v4(), Uuid::new_v4());
+    execute(&mut conn, &format!("INSERT INTO users (tenant_id, id, user_name, active, attributes) SELECT '{t}', gen_random_uuid(), 'member' || g, true, jsonb_build_object('emails', jsonb_build_array(jsonb_build_object('value', 'member' || g || '@example.com', 'type', 'work'))) FROM generate_series(1, 100000) g"));
+    execute(&mut conn, &format!("INSERT INTO users (tenant_id, id, user_name, active) SELECT '{t}', gen_random_uuid(), 'spare' || g, true FROM generate_series(1, {}) g", requests * 2));
+    execute(&mut conn, &format!("INSERT INTO groups (tenant_id, id, display_name) VALUES ('{t}', '{small}', 'small'), ('{t}', '{large}', 'large')"));
+    execute(&mut conn, &format!("INSERT INTO group_members (tenant_id, group_id, user_id) SELECT '{t}', '{large}', id FROM users WHERE tenant_id = '{t}' AND user_name LIKE 'member%'"));
+    execute(&mut conn, &format!("INSERT INTO group_members (tenant_id, group_id, user_id) SELECT '{t}', '{small}', id FROM users WHERE tenant_id = '{t}' AND user_name LIKE 'member%' LIMIT 100"));
+    execute(&mut conn, "ANALYZE");
+    eprintln!("seeded in {:.1}s", seed.elapsed().as_secs_f64());
+
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    let spare: Vec<Uuid> = diesel::sql_query(format!("SELECT id FROM users WHERE tenant_id = '{t}' AND user_name LIKE 'spare%' ORDER BY user_name"))
+        .load::<Id>(&mut conn)
+        .expect("spares")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let members: Vec<Uuid> = diesel::sql_query(format!("SELECT user_id AS id FROM group_members WHERE tenant_id = '{t}' AND group_id = '{large}' LIMIT 1000"))
+        .load::<Id>(&mut conn)
+        .expect("members")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+    let base = format!("http://{}/scim/v2", listener.local_addr().expect("address"));
+    let state = AppState { pool, settings: Settings { body_limit: 1 << 20, max_page_size: 1000, public_url: None } };
+    tokio::spawn(rolegate::run(listener, state).expect("server"));
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client");
+    let auth = format!("Bearer {token}");
+
+    let mut results = Vec::new();
+    results.push(
+        measure("GET /Users/{id}", requests, 8, |i| {
+            let req = client.get(format!("{base}/Users/{}", members[i % members.len()])).header("Authorization", &auth);
+            async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
+        })
+        .await,
+    );
+    results.push(
+        measure("POST /Users", requests, 8, |i| {
+            let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("new{i}@example.com"),
+                "name": {"givenName": "New", "familyName": format!("User{i}")}, "emails": [{"value": format!("new{i}@example.com"), "type": "work", "primary": true}]});
+            let req = client.post(format!("{base}/Users")).header("Authorization", &auth).header("Content-Type", "application/scim+json").body(body.to_string());
+            async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
+        })
+        .await,
+    );
+    for (name, group, offset) in [("PATCH add 1 member, group of 100", small, 0), ("PATCH add 1 member, group of 100,000", large, requests)] {
+        results.push(
+            measure(name, requests, 1, |i| {
+                let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "add", "path": "members", "value": [{"value": spare[offset + i]}]}]});
+                let req = client.patch(format!("{base}/Groups/{group}")).header("Authorization", &auth).header("Content-Type", "application/scim+json").body(body.to_string());
+                async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
+            })
+            .await,
+        );
+    }
+
+    println!("| case | requests | concurrency | req/s | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|---|---|");
+    for r in &results {
+        println!("{}", r.row());
+    }
+    let p50 = |name: &str| results.iter().find(|r| r.name.ends_with(name)).map(|r| r.percentile(0.5)).unwrap_or(0.0);
+    let ratio = p50("group of 100,000") / p50("group of 100");
+    println!("\nPATCH p50 ratio (100,000 / 100 members): {ratio:.2}");
+
+    drop(conn);
+    if let Some(c) = cluster.as_mut() {
+        c.stop();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
