@@ -64,11 +64,19 @@ where
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    Stats { name: name.to_string(), requests, concurrency, elapsed: start.elapsed(), latencies }
+    Stats {
+        name: name.to_string(),
+        requests,
+        concurrency,
+        elapsed: start.elapsed(),
+        latencies,
+    }
 }
 
 fn execute(conn: &mut PgConnection, sql: &str) {
-    diesel::sql_query(sql).execute(conn).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    diesel::sql_query(sql)
+        .execute(conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 #[tokio::main]
@@ -93,7 +101,9 @@ async fn main() {
     run_migrations(&mut conn).expect("migrates");
     let pool = build_pool(&url, 16, Duration::from_secs(10)).expect("pool");
     let tenant = tenants::create(&mut conn, "bench", "bench").expect("tenant");
-    let token = tokens::create(&mut conn, tenant.id, "bench", "bench").expect("token").secret;
+    let token = tokens::create(&mut conn, tenant.id, "bench", "bench")
+        .expect("token")
+        .secret;
     let t = tenant.id;
 
     eprintln!("seeding 100,000 members + {requests} spare users …");
@@ -127,15 +137,27 @@ async fn main() {
 
     let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
     let base = format!("http://{}/scim/v2", listener.local_addr().expect("address"));
-    let state = AppState { pool, settings: Settings { body_limit: 1 << 20, max_page_size: 1000, public_url: None } };
+    let state = AppState {
+        pool,
+        settings: Settings {
+            body_limit: 1 << 20,
+            max_page_size: 1000,
+            public_url: None,
+        },
+    };
     tokio::spawn(rolegate::run(listener, state).expect("server"));
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .expect("client");
     let auth = format!("Bearer {token}");
 
     let mut results = Vec::new();
     results.push(
         measure("GET /Users/{id}", requests, 8, |i| {
-            let req = client.get(format!("{base}/Users/{}", members[i % members.len()])).header("Authorization", &auth);
+            let req = client
+                .get(format!("{base}/Users/{}", members[i % members.len()]))
+                .header("Authorization", &auth);
             async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) }
         })
         .await,
@@ -149,7 +171,10 @@ async fn main() {
         })
         .await,
     );
-    for (name, group, offset) in [("PATCH add 1 member, group of 100", small, 0), ("PATCH add 1 member, group of 100,000", large, requests)] {
+    for (name, group, offset) in [
+        ("PATCH add 1 member, group of 100", small, 0),
+        ("PATCH add 1 member, group of 100,000", large, requests),
+    ] {
         results.push(
             measure(name, requests, 1, |i| {
                 let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -166,7 +191,13 @@ async fn main() {
     for r in &results {
         println!("{}", r.row());
     }
-    let p50 = |name: &str| results.iter().find(|r| r.name.ends_with(name)).map(|r| r.percentile(0.5)).unwrap_or(0.0);
+    let p50 = |name: &str| {
+        results
+            .iter()
+            .find(|r| r.name.ends_with(name))
+            .map(|r| r.percentile(0.5))
+            .unwrap_or(0.0)
+    };
     let ratio = p50("group of 100,000") / p50("group of 100");
     println!("\nPATCH p50 ratio (100,000 / 100 members): {ratio:.2}");
 
