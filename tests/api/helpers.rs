@@ -349,6 +349,10 @@ macro_rules! redacted_snapshot {
             ".Resources[].meta.lastModified" => "[time]",
             ".Resources[].meta.location" => "[location]",
             ".Resources[].meta.version" => "[version]",
+            ".Resources[].groups[].value" => "[id]",
+            ".Resources[].groups[].$ref" => "[location]",
+            ".Resources[].members[].value" => "[id]",
+            ".Resources[].members[].$ref" => "[location]",
         })
     };
 }
