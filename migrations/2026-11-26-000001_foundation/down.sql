@@ -5,3 +5,4 @@ DROP TABLE groups;
 DROP TABLE users;
 DROP TABLE connector_tokens;
 DROP TABLE tenants;
+DROP EXTENSION IF EXISTS pg_trgm;

@@ -1,8 +1,13 @@
+-- Trigram indexes answer `co`/`sw`/`ew` filters without scanning a tenant's users.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
 -- Tenants are the isolation boundary: every other table carries tenant_id and every
 -- primary and unique key starts with it, so the schema can be distributed by tenant.
 CREATE TABLE tenants (
     id          UUID PRIMARY KEY,
     name        TEXT NOT NULL,
+    -- Signs this tenant's pagination cursors; shared by every node through the database.
+    cursor_secret BYTEA NOT NULL DEFAULT (uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid())),
     created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
@@ -34,9 +39,15 @@ CREATE TABLE users (
     PRIMARY KEY (tenant_id, id)
 );
 -- userName is unique per tenant, compared case-insensitively (RFC 7643 caseExact=false).
-CREATE UNIQUE INDEX users_tenant_user_name_key ON users (tenant_id, lower(user_name));
-CREATE INDEX users_tenant_external_id_idx ON users (tenant_id, external_id);
+-- Text is compared and ordered in the C collation everywhere, so these indexes serve
+-- filters and sorting whatever the database's locale.
+CREATE UNIQUE INDEX users_tenant_user_name_key ON users (tenant_id, (lower(user_name) COLLATE "C"));
+CREATE INDEX users_user_name_trgm_idx ON users USING gin ((lower(user_name) COLLATE "C") gin_trgm_ops);
+CREATE INDEX users_tenant_external_id_idx ON users (tenant_id, (external_id COLLATE "C"));
+CREATE INDEX users_tenant_display_name_idx ON users (tenant_id, (lower(display_name) COLLATE "C"));
 CREATE INDEX users_tenant_created_idx ON users (tenant_id, created_at, id);
+-- Prefilter for string comparisons on document attributes (emails, name, extension …).
+CREATE INDEX users_attributes_trgm_idx ON users USING gin ((lower(attributes::text) COLLATE "C") gin_trgm_ops);
 
 CREATE TABLE groups (
     tenant_id     UUID NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
@@ -49,8 +60,9 @@ CREATE TABLE groups (
     updated_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, id)
 );
-CREATE INDEX groups_tenant_display_name_idx ON groups (tenant_id, lower(display_name));
-CREATE INDEX groups_tenant_external_id_idx ON groups (tenant_id, external_id);
+CREATE INDEX groups_tenant_display_name_idx ON groups (tenant_id, (lower(display_name) COLLATE "C"));
+CREATE INDEX groups_display_name_trgm_idx ON groups USING gin ((lower(display_name) COLLATE "C") gin_trgm_ops);
+CREATE INDEX groups_tenant_external_id_idx ON groups (tenant_id, (external_id COLLATE "C"));
 CREATE INDEX groups_tenant_created_idx ON groups (tenant_id, created_at, id);
 
 -- One row per membership: adding or removing a member touches only that row.

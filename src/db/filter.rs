@@ -13,15 +13,14 @@ pub enum Bind {
     Bool(bool),
 }
 
-/// SQL text with `$n` placeholders and the values for them.
-#[derive(Debug, Default)]
-pub struct SqlCondition {
-    pub sql: String,
+/// Collects bound parameters while SQL text is generated; `push` returns the placeholder.
+#[derive(Debug, Default, Clone)]
+pub struct SqlBuilder {
     pub binds: Vec<Bind>,
 }
 
-impl SqlCondition {
-    fn push(&mut self, bind: Bind) -> String {
+impl SqlBuilder {
+    pub fn push(&mut self, bind: Bind) -> String {
         self.binds.push(bind);
         format!("${}", self.binds.len())
     }
@@ -41,8 +40,8 @@ pub enum ColumnKind {
 #[derive(Debug)]
 pub struct ColumnMap {
     pub table: &'static str,
-    /// (SCIM attribute path in lower case, column, kind).
-    pub columns: &'static [(&'static str, &'static str, ColumnKind)],
+    /// (SCIM attribute path in lower case, column, kind, nullable).
+    pub columns: &'static [(&'static str, &'static str, ColumnKind, bool)],
     /// Multi-valued attributes kept in a membership table rather than the document:
     /// (attribute, SQL that selects the member id for the current row).
     pub member_table: Option<(&'static str, &'static str)>,
@@ -55,24 +54,37 @@ pub struct ColumnMap {
 pub const USER_COLUMNS: ColumnMap = ColumnMap {
     table: "users",
     columns: &[
-        ("id", "users.id", ColumnKind::Uuid),
+        ("id", "users.id", ColumnKind::Uuid, false),
         (
             "username",
             "users.user_name",
             ColumnKind::CaseInsensitiveText,
+            false,
         ),
-        ("externalid", "users.external_id", ColumnKind::ExactText),
+        (
+            "externalid",
+            "users.external_id",
+            ColumnKind::ExactText,
+            true,
+        ),
         (
             "displayname",
             "users.display_name",
             ColumnKind::CaseInsensitiveText,
+            true,
         ),
-        ("active", "users.active", ColumnKind::Bool),
-        ("meta.created", "users.created_at", ColumnKind::Timestamp),
+        ("active", "users.active", ColumnKind::Bool, true),
+        (
+            "meta.created",
+            "users.created_at",
+            ColumnKind::Timestamp,
+            false,
+        ),
         (
             "meta.lastmodified",
             "users.updated_at",
             ColumnKind::Timestamp,
+            false,
         ),
     ],
     member_table: None,
@@ -83,11 +95,11 @@ pub const USER_COLUMNS: ColumnMap = ColumnMap {
 pub const GROUP_COLUMNS: ColumnMap = ColumnMap {
     table: "groups",
     columns: &[
-        ("id", "groups.id", ColumnKind::Uuid),
-        ("externalid", "groups.external_id", ColumnKind::ExactText),
-        ("displayname", "groups.display_name", ColumnKind::CaseInsensitiveText),
-        ("meta.created", "groups.created_at", ColumnKind::Timestamp),
-        ("meta.lastmodified", "groups.updated_at", ColumnKind::Timestamp),
+        ("id", "groups.id", ColumnKind::Uuid, false),
+        ("externalid", "groups.external_id", ColumnKind::ExactText, true),
+        ("displayname", "groups.display_name", ColumnKind::CaseInsensitiveText, false),
+        ("meta.created", "groups.created_at", ColumnKind::Timestamp, false),
+        ("meta.lastmodified", "groups.updated_at", ColumnKind::Timestamp, false),
     ],
     member_table: Some((
         "members",
@@ -97,25 +109,12 @@ pub const GROUP_COLUMNS: ColumnMap = ColumnMap {
     extensions: &[],
 };
 
-pub fn translate(
-    filter: &Filter,
-    map: &ColumnMap,
-    first_placeholder: usize,
-) -> ScimResult<SqlCondition> {
-    let mut out = SqlCondition {
-        sql: String::new(),
-        binds: Vec::new(),
-    };
-    // Placeholders continue after the ones the surrounding query already uses.
-    for _ in 0..first_placeholder {
-        out.binds.push(Bind::Bool(false));
-    }
-    out.sql = condition(filter, map, &mut out)?;
-    out.binds.drain(..first_placeholder);
-    Ok(out)
+/// Translates a filter into a SQL condition, its parameters appended to `out`.
+pub fn translate(filter: &Filter, map: &ColumnMap, out: &mut SqlBuilder) -> ScimResult<String> {
+    condition(filter, map, out)
 }
 
-fn condition(filter: &Filter, map: &ColumnMap, out: &mut SqlCondition) -> ScimResult<String> {
+fn condition(filter: &Filter, map: &ColumnMap, out: &mut SqlBuilder) -> ScimResult<String> {
     Ok(match filter {
         Filter::And(a, b) => format!(
             "({} AND {})",
@@ -134,7 +133,10 @@ fn condition(filter: &Filter, map: &ColumnMap, out: &mut SqlCondition) -> ScimRe
     })
 }
 
-fn column_for<'m>(path: &AttrPath, map: &'m ColumnMap) -> Option<(&'m str, ColumnKind)> {
+pub(crate) fn column_for<'m>(
+    path: &AttrPath,
+    map: &'m ColumnMap,
+) -> Option<(&'m str, ColumnKind, bool)> {
     if path.urn.as_deref().is_some_and(|u| !is_core_urn(u)) {
         return None;
     }
@@ -144,8 +146,8 @@ fn column_for<'m>(path: &AttrPath, map: &'m ColumnMap) -> Option<(&'m str, Colum
     };
     map.columns
         .iter()
-        .find(|(name, _, _)| *name == key)
-        .map(|(_, col, kind)| (*col, *kind))
+        .find(|(name, _, _, _)| *name == key)
+        .map(|(_, col, kind, nullable)| (*col, *kind, *nullable))
 }
 
 fn is_core_urn(urn: &str) -> bool {
@@ -159,8 +161,9 @@ fn is_member_path<'m>(path: &AttrPath, map: &'m ColumnMap) -> Option<&'m str> {
         .then_some(select)
 }
 
-/// A jsonpath (lax, so arrays are unwrapped) reaching the attribute in the document.
-fn json_path(path: &AttrPath, map: &ColumnMap) -> ScimResult<String> {
+/// A jsonpath (lax, so arrays are unwrapped) reaching the attribute itself, ignoring any
+/// sub-attribute of the path.
+pub(crate) fn json_path_to(path: &AttrPath, map: &ColumnMap) -> ScimResult<String> {
     let mut p = String::from("lax $");
     if let Some(urn) = &path.urn {
         if !is_core_urn(urn) {
@@ -173,17 +176,34 @@ fn json_path(path: &AttrPath, map: &ColumnMap) -> ScimResult<String> {
         }
     }
     p.push_str(&format!(".\"{}\"", canonical_name(&path.name)));
+    Ok(p)
+}
+
+/// A jsonpath reaching the values a filter on `path` compares.
+fn json_path(path: &AttrPath, map: &ColumnMap) -> ScimResult<String> {
+    let mut p = json_path_to(path, map)?;
     if let Some(sub) = &path.sub {
         p.push_str(&format!(".\"{}\"", canonical_name(sub)));
-    } else {
-        // A complex value compared as a whole compares its `value` (RFC 7644 §3.4.2.2).
-        p.push_str(" ? (@.type() != \"object\") ");
+    } else if is_complex(path) {
+        // A complex attribute compared as a whole compares its `value` (RFC 7644 §3.4.2.2).
+        p.push_str(".\"value\"");
     }
     Ok(p)
 }
 
+fn is_complex(path: &AttrPath) -> bool {
+    use crate::scim::schema::{AttrType, ALL_SCHEMAS};
+    ALL_SCHEMAS.iter().any(|s| {
+        path.urn
+            .as_deref()
+            .is_none_or(|u| u.eq_ignore_ascii_case(s.id))
+            && s.attribute(&path.name)
+                .is_some_and(|a| a.kind == AttrType::Complex)
+    })
+}
+
 /// Attribute names in the AST keep the client's case; documents store the schema's.
-fn canonical_name(name: &str) -> String {
+pub(crate) fn canonical_name(name: &str) -> String {
     use crate::scim::schema::{find, ALL_SCHEMAS};
     for schema in ALL_SCHEMAS {
         if let Some(a) = find(schema.attributes, name) {
@@ -206,11 +226,11 @@ fn is_case_exact(path: &AttrPath, map: &ColumnMap) -> bool {
     map.case_exact.contains(&key.as_str())
 }
 
-fn present(path: &AttrPath, map: &ColumnMap, out: &mut SqlCondition) -> ScimResult<String> {
+fn present(path: &AttrPath, map: &ColumnMap, out: &mut SqlBuilder) -> ScimResult<String> {
     if let Some(select) = is_member_path(path, map) {
         return Ok(format!("EXISTS ({select})"));
     }
-    if let Some((col, kind)) = column_for(path, map) {
+    if let Some((col, kind, _)) = column_for(path, map) {
         return Ok(match kind {
             ColumnKind::CaseInsensitiveText | ColumnKind::ExactText => {
                 format!("({col} IS NOT NULL AND {col} <> '')")
@@ -252,7 +272,7 @@ fn sql_op(op: CompareOp) -> &'static str {
 }
 
 /// Compares a text expression (already lower-cased when `fold` is set) with a string value.
-fn text_compare(expr: &str, op: CompareOp, s: &str, fold: bool, out: &mut SqlCondition) -> String {
+fn text_compare(expr: &str, op: CompareOp, s: &str, fold: bool, out: &mut SqlBuilder) -> String {
     let value = match op {
         CompareOp::Co | CompareOp::Sw | CompareOp::Ew => like_pattern(op, s),
         _ => s.to_string(),
@@ -263,16 +283,9 @@ fn text_compare(expr: &str, op: CompareOp, s: &str, fold: bool, out: &mut SqlCon
     } else {
         (expr.to_string(), p)
     };
-    // Ordering comparisons use the C collation so results do not depend on the locale.
-    let collate = if matches!(
-        op,
-        CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
-    ) {
-        " COLLATE \"C\""
-    } else {
-        ""
-    };
-    format!("({lhs}{collate} {} {rhs})", sql_op(op))
+    // Everything compares in the C collation: results do not depend on the database's
+    // locale, and the expression indexes (declared COLLATE "C") apply.
+    format!("({lhs} COLLATE \"C\" {} {rhs})", sql_op(op))
 }
 
 fn compare(
@@ -280,7 +293,7 @@ fn compare(
     op: CompareOp,
     value: &CompValue,
     map: &ColumnMap,
-    out: &mut SqlCondition,
+    out: &mut SqlBuilder,
 ) -> ScimResult<String> {
     if let Some(select) = is_member_path(path, map) {
         if path
@@ -294,7 +307,7 @@ fn compare(
         }
         return member_compare(select, op, value, out);
     }
-    if let Some((col, kind)) = column_for(path, map) {
+    if let Some((col, kind, _)) = column_for(path, map) {
         return column_compare(col, kind, path, op, value, out);
     }
     let p = out.push(Bind::Text(json_path(path, map)?));
@@ -360,7 +373,7 @@ fn column_compare(
     path: &AttrPath,
     op: CompareOp,
     value: &CompValue,
-    out: &mut SqlCondition,
+    out: &mut SqlBuilder,
 ) -> ScimResult<String> {
     let ordering = matches!(
         op,
@@ -417,7 +430,7 @@ fn member_compare(
     select: &str,
     op: CompareOp,
     value: &CompValue,
-    out: &mut SqlCondition,
+    out: &mut SqlBuilder,
 ) -> ScimResult<String> {
     let CompValue::String(s) = value else {
         return Err(ScimError::invalid_filter(
@@ -455,7 +468,7 @@ fn value_path(
     path: &AttrPath,
     inner: &Filter,
     map: &ColumnMap,
-    out: &mut SqlCondition,
+    out: &mut SqlBuilder,
 ) -> ScimResult<String> {
     if let Some(select) = is_member_path(path, map) {
         // Members have only `value` (and `type`, always "User").
@@ -471,7 +484,7 @@ fn value_path(
     // element's sub-attributes.
     let mut element_path = path.clone();
     element_path.sub = None;
-    let array_path = json_path(&element_path, map)?.replace(" ? (@.type() != \"object\") ", "");
+    let array_path = json_path_to(&element_path, map)?;
     let p = out.push(Bind::Text(array_path));
     let inner_sql = element_condition(inner, map, path, out)?;
     Ok(format!(
@@ -515,7 +528,7 @@ fn element_condition(
     filter: &Filter,
     map: &ColumnMap,
     parent: &AttrPath,
-    out: &mut SqlCondition,
+    out: &mut SqlBuilder,
 ) -> ScimResult<String> {
     Ok(match filter {
         Filter::And(a, b) => format!(

@@ -3,7 +3,6 @@ use diesel::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::filter::SqlCondition;
 use super::schema::{group_members, groups};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
@@ -165,13 +164,20 @@ pub fn remove_all_members(
     .execute(conn)
 }
 
-/// A page of a tenant's groups matching an optional condition (placeholders from `$2`).
-pub fn list(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    condition: Option<&SqlCondition>,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<GroupRow>, i64)> {
-    super::page(conn, "groups", tenant_id, condition, offset, limit)
+/// A group with its sort key, as list queries return it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct KeyedGroupRow {
+    #[diesel(embed)]
+    pub record: GroupRow,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub sort_key: Option<String>,
+}
+
+impl super::query::Positioned for KeyedGroupRow {
+    fn position(&self) -> super::query::Position {
+        super::query::Position {
+            key: self.sort_key.clone(),
+            id: self.record.id,
+        }
+    }
 }

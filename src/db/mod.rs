@@ -5,6 +5,7 @@ pub mod audit;
 pub mod embedded;
 pub mod filter;
 pub mod groups;
+pub mod query;
 pub mod schema;
 pub mod tenants;
 pub mod tokens;
@@ -72,70 +73,4 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
         e,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    count: i64,
-}
-
-fn bind_all<'a>(
-    mut query: diesel::query_builder::BoxedSqlQuery<
-        'a,
-        diesel::pg::Pg,
-        diesel::query_builder::SqlQuery,
-    >,
-    binds: &[filter::Bind],
-) -> diesel::query_builder::BoxedSqlQuery<'a, diesel::pg::Pg, diesel::query_builder::SqlQuery> {
-    use diesel::sql_types::{Bool, Text};
-    for bind in binds {
-        query = match bind {
-            filter::Bind::Text(s) => query.bind::<Text, _>(s.clone()),
-            filter::Bind::Bool(b) => query.bind::<Bool, _>(*b),
-        };
-    }
-    query
-}
-
-/// One page of a tenant's rows of `table` (`users` or `groups`) matching an optional
-/// condition whose placeholders start at `$2`, oldest first, and the total count.
-fn page<R>(
-    conn: &mut PgConnection,
-    table: &'static str,
-    tenant_id: uuid::Uuid,
-    condition: Option<&filter::SqlCondition>,
-    offset: i64,
-    limit: i64,
-) -> diesel::QueryResult<(Vec<R>, i64)>
-where
-    R: diesel::QueryableByName<diesel::pg::Pg> + 'static,
-{
-    use diesel::sql_types::BigInt;
-    use diesel::RunQueryDsl;
-    let filter_sql = condition
-        .map(|c| format!(" AND {}", c.sql))
-        .unwrap_or_default();
-    let mut binds = vec![filter::Bind::Text(tenant_id.to_string())];
-    binds.extend(condition.map(|c| c.binds.clone()).unwrap_or_default());
-    let count_sql = format!(
-        "SELECT count(*) AS count FROM {table} WHERE {table}.tenant_id = $1::uuid{filter_sql}"
-    );
-    let total = bind_all(diesel::sql_query(count_sql).into_boxed(), &binds)
-        .get_result::<Count>(conn)?
-        .count;
-    if limit == 0 || total == 0 {
-        return Ok((Vec::new(), total));
-    }
-    let page_sql = format!(
-        "SELECT {table}.* FROM {table} WHERE {table}.tenant_id = $1::uuid{filter_sql} \
-         ORDER BY {table}.created_at, {table}.id OFFSET ${} LIMIT ${}",
-        binds.len() + 1,
-        binds.len() + 2
-    );
-    let rows = bind_all(diesel::sql_query(page_sql).into_boxed(), &binds)
-        .bind::<BigInt, _>(offset)
-        .bind::<BigInt, _>(limit)
-        .load::<R>(conn)?;
-    Ok((rows, total))
 }

@@ -51,6 +51,7 @@ diesel::table! {
     tenants (id) {
         id -> Uuid,
         name -> Text,
+        cursor_secret -> Bytea,
         created_at -> Timestamptz,
     }
 }

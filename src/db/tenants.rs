@@ -4,11 +4,13 @@ use uuid::Uuid;
 
 use super::schema::tenants;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = tenants)]
 pub struct Tenant {
     pub id: Uuid,
     pub name: String,
+    #[serde(skip)]
+    pub cursor_secret: Vec<u8>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -34,5 +36,13 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Tenant> {
     tenants::table
         .find(id)
         .select(Tenant::as_select())
+        .first(conn)
+}
+
+/// The key that signs the tenant's pagination cursors.
+pub fn cursor_secret(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<u8>> {
+    tenants::table
+        .find(id)
+        .select(tenants::cursor_secret)
         .first(conn)
 }

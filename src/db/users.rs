@@ -3,7 +3,6 @@ use diesel::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::filter::SqlCondition;
 use super::schema::{group_members, groups, users};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
@@ -114,14 +113,20 @@ pub fn groups_of(
         .load(conn)
 }
 
-/// A page of a tenant's users matching an optional condition (translated with its
-/// placeholders starting at `$2`), oldest first, and the total.
-pub fn list(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    condition: Option<&SqlCondition>,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<UserRow>, i64)> {
-    super::page(conn, "users", tenant_id, condition, offset, limit)
+/// A user with its sort key, as list queries return it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct KeyedUserRow {
+    #[diesel(embed)]
+    pub record: UserRow,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub sort_key: Option<String>,
+}
+
+impl super::query::Positioned for KeyedUserRow {
+    fn position(&self) -> super::query::Position {
+        super::query::Position {
+            key: self.sort_key.clone(),
+            id: self.record.id,
+        }
+    }
 }

@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use crate::db::run_blocking;
 use crate::error::{scim_error_response, ScimApiError, SCIM_CONTENT_TYPE};
-use crate::provisioning::{tokens, Actor, ListQuery, Rendered, ScimContext};
-use crate::scim::filter::parse_filter;
+use crate::provisioning::{tokens, Actor, ListQuery, Paging, Rendered, ScimContext, Sort};
+use crate::scim::filter::{parse_attr_path, parse_filter};
 use crate::scim::projection::Projection;
 use crate::scim::schema::SEARCH_REQUEST_SCHEMA;
 use crate::scim::ScimError;
@@ -207,6 +207,7 @@ pub struct QueryParams {
     pub excluded_attributes: Option<String>,
     pub sort_by: Option<String>,
     pub sort_order: Option<String>,
+    pub cursor: Option<String>,
 }
 
 /// Reads query parameters case-insensitively (clients spell them `startindex`, `Count`, …).
@@ -223,6 +224,7 @@ pub fn query_params(req: &HttpRequest) -> Result<QueryParams, ScimApiError> {
             "excludedattributes" => &mut q.excluded_attributes,
             "sortby" => &mut q.sort_by,
             "sortorder" => &mut q.sort_order,
+            "cursor" => &mut q.cursor,
             _ => continue,
         };
         *slot = Some(value);
@@ -255,26 +257,61 @@ fn integer(name: &str, value: Option<&Value>) -> Result<Option<i64>, ScimError> 
     }
 }
 
-/// Builds a list query; paging follows RFC 7644 §3.4.2.4 (startIndex below 1 means 1,
-/// negative count means 0, count above the maximum is capped).
-fn list_query(
-    filter: Option<&str>,
+/// The parts of a list request, as sent.
+struct RawListQuery<'a> {
+    filter: Option<&'a str>,
     start_index: Option<i64>,
     count: Option<i64>,
+    sort_by: Option<&'a str>,
+    sort_order: Option<&'a str>,
+    cursor: Option<&'a str>,
     projection: Projection,
-    max_page_size: i64,
-) -> Result<ListQuery, ScimApiError> {
-    let filter = match filter.map(str::trim).filter(|f| !f.is_empty()) {
+}
+
+/// Builds a list query. Index paging follows RFC 7644 §3.4.2.4 (startIndex below 1 means
+/// 1, negative count means 0, count above the maximum is capped); a `cursor` parameter
+/// (empty for the first page) selects cursor paging (RFC 9865).
+fn list_query(raw: RawListQuery<'_>, max_page_size: i64) -> Result<ListQuery, ScimApiError> {
+    let filter = match raw.filter.map(str::trim).filter(|f| !f.is_empty()) {
         Some(f) => Some(parse_filter(f)?),
         None => None,
     };
+    let descending = match raw.sort_order.map(str::trim) {
+        None | Some("") => false,
+        Some(o) if o.eq_ignore_ascii_case("ascending") => false,
+        Some(o) if o.eq_ignore_ascii_case("descending") => true,
+        Some(o) => {
+            return Err(ScimError::invalid_value(format!(
+                "sortOrder must be 'ascending' or 'descending', not '{o}'"
+            ))
+            .into())
+        }
+    };
+    let sort = match raw.sort_by.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(Sort {
+            path: parse_attr_path(s).map_err(|e| ScimError::invalid_value(e.detail))?,
+            descending,
+        }),
+        None => None,
+    };
+    let paging = match (raw.cursor, raw.start_index) {
+        (Some(_), Some(_)) => {
+            return Err(
+                ScimError::invalid_value("use either 'cursor' or 'startIndex', not both").into(),
+            )
+        }
+        (Some(cursor), None) => Paging::Cursor(Some(cursor.to_string()).filter(|c| !c.is_empty())),
+        (None, start) => Paging::Index(start.unwrap_or(1).max(1)),
+    };
     Ok(ListQuery {
         filter,
-        start_index: start_index.unwrap_or(1).max(1),
-        count: count
+        sort,
+        paging,
+        count: raw
+            .count
             .unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size))
             .clamp(0, max_page_size),
-        projection,
+        projection: raw.projection,
     })
 }
 
@@ -282,18 +319,19 @@ pub fn list_query_from_params(
     q: &QueryParams,
     max_page_size: i64,
 ) -> Result<ListQuery, ScimApiError> {
-    let start = integer(
-        "startIndex",
-        q.start_index.clone().map(Value::String).as_ref(),
-    )?;
-    let count = integer("count", q.count.clone().map(Value::String).as_ref())?;
-    list_query(
-        q.filter.as_deref(),
-        start,
-        count,
-        projection(q)?,
-        max_page_size,
-    )
+    let raw = RawListQuery {
+        filter: q.filter.as_deref(),
+        start_index: integer(
+            "startIndex",
+            q.start_index.clone().map(Value::String).as_ref(),
+        )?,
+        count: integer("count", q.count.clone().map(Value::String).as_ref())?,
+        sort_by: q.sort_by.as_deref(),
+        sort_order: q.sort_order.as_deref(),
+        cursor: q.cursor.as_deref(),
+        projection: projection(q)?,
+    };
+    list_query(raw, max_page_size)
 }
 
 /// A `POST .search` body (RFC 7644 §3.4.3).
@@ -336,22 +374,31 @@ pub fn list_query_from_search(body: &Value, max_page_size: i64) -> Result<ListQu
             ))),
         }
     };
-    let projection = Projection::parse(
-        names("attributes")?.as_deref(),
-        names("excludedAttributes")?.as_deref(),
-    )?;
-    let filter = match get("filter") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.as_str()),
-        Some(_) => return Err(ScimError::invalid_filter("'filter' must be a string").into()),
+    let text = |name: &str| -> Result<Option<&str>, ScimError> {
+        match get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) if name == "filter" => {
+                Err(ScimError::invalid_filter("'filter' must be a string"))
+            }
+            Some(_) => Err(ScimError::invalid_value(format!(
+                "'{name}' must be a string"
+            ))),
+        }
     };
-    list_query(
-        filter,
-        integer("startIndex", get("startIndex"))?,
-        integer("count", get("count"))?,
-        projection,
-        max_page_size,
-    )
+    let raw = RawListQuery {
+        filter: text("filter")?,
+        start_index: integer("startIndex", get("startIndex"))?,
+        count: integer("count", get("count"))?,
+        sort_by: text("sortBy")?,
+        sort_order: text("sortOrder")?,
+        cursor: text("cursor")?,
+        projection: Projection::parse(
+            names("attributes")?.as_deref(),
+            names("excludedAttributes")?.as_deref(),
+        )?,
+    };
+    list_query(raw, max_page_size)
 }
 
 /// Runs a provisioning operation on the blocking pool.

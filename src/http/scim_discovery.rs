@@ -35,6 +35,8 @@ async fn service_provider_config(
 ) -> Response {
     let limits = Limits {
         max_results: state.settings.max_page_size,
+        default_page_size: super::scim::DEFAULT_PAGE_SIZE.min(state.settings.max_page_size),
+        cursor_timeout_seconds: crate::provisioning::cursor::CURSOR_TIMEOUT_SECONDS,
     };
     Ok(respond(
         StatusCode::OK,

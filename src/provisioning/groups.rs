@@ -8,17 +8,18 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::users::check_version;
-use super::{meta, parse_id, ListQuery, Rendered, ScimContext};
+use super::{listing, meta, parse_id, ListQuery, Rendered, ScimContext};
 use crate::db::audit::{self, NewAuditEntry};
-use crate::db::filter::{translate, GROUP_COLUMNS};
-use crate::db::groups::{self, GroupFields, GroupRow};
+use crate::db::filter::GROUP_COLUMNS;
+use crate::db::groups::{self, GroupFields, GroupRow, KeyedGroupRow};
 use crate::db::users;
 use crate::error::ScimApiError;
 use crate::scim::filter::{AttrPath, AttributeInfo, Filter};
 use crate::scim::patch::{apply, parse_patch_request, Op, PatchOperation};
+use crate::scim::projection::Projection;
 use crate::scim::resource::{normalize, renormalize, Document};
 use crate::scim::schema::{GROUP_RESOURCE, GROUP_SCHEMA};
-use crate::scim::{list_response, ScimError};
+use crate::scim::ScimError;
 
 type Result<T> = std::result::Result<T, ScimApiError>;
 
@@ -201,43 +202,39 @@ pub fn get(
 }
 
 pub fn list(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery) -> Result<Value> {
-    let (resources, total) = page(conn, ctx, query, query.start_index - 1, query.count)?;
-    Ok(list_response(total, query.start_index, resources))
+    listing::list::<KeyedGroupRow, _>(conn, ctx, &GROUP_COLUMNS, "Group", query, |conn, rows| {
+        render_rows(conn, ctx, rows, &query.projection)
+    })
 }
 
-/// Rendered groups `offset..offset+limit` of those the query selects, and their total.
-pub fn page(
+/// Renders a page of groups; members of all of them come from one query, and none is read
+/// when the response leaves members out.
+pub fn render_rows(
     conn: &mut PgConnection,
     ctx: &ScimContext,
-    query: &ListQuery,
-    offset: i64,
-    limit: i64,
-) -> Result<(Vec<Value>, i64)> {
-    let condition = query
-        .filter
-        .as_ref()
-        .map(|f| translate(f, &GROUP_COLUMNS, 1))
-        .transpose()?;
-    let (rows, total) = groups::list(conn, ctx.tenant_id(), condition.as_ref(), offset, limit)?;
-    let want_members = query.projection.wants(&GROUP_RESOURCE, "members");
+    rows: &[KeyedGroupRow],
+    projection: &Projection,
+) -> Result<Vec<Value>> {
+    let want_members = projection.wants(&GROUP_RESOURCE, "members");
     let mut members: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     if want_members && !rows.is_empty() {
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.record.id).collect();
         for (group, user) in groups::members_of(conn, ctx.tenant_id(), &ids)? {
             members.entry(group).or_default().push(user);
         }
     }
-    let resources = rows
+    Ok(rows
         .iter()
-        .map(|row| {
-            let m =
-                want_members.then(|| members.get(&row.id).map(Vec::as_slice).unwrap_or_default());
-            query
-                .projection
-                .apply(&GROUP_RESOURCE, render(ctx, row, m).body)
+        .map(|r| {
+            let m = want_members.then(|| {
+                members
+                    .get(&r.record.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+            });
+            projection.apply(&GROUP_RESOURCE, render(ctx, &r.record, m).body)
         })
-        .collect();
-    Ok((resources, total))
+        .collect())
 }
 
 pub fn replace(

@@ -2,14 +2,14 @@
 //! groups. Each operation validates its input and runs in one transaction, audit entry
 //! included.
 
+pub mod cursor;
 pub mod groups;
+pub mod listing;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
 
 use uuid::Uuid;
-
-use crate::scim::projection::Projection;
 
 /// Who is acting, for the audit log: a connector token, or the command line.
 #[derive(Debug, Clone)]
@@ -48,14 +48,7 @@ pub struct Rendered {
     pub version: i64,
 }
 
-/// Query parameters of a list request, already validated.
-#[derive(Debug, Clone, Default)]
-pub struct ListQuery {
-    pub filter: Option<crate::scim::filter::Filter>,
-    pub start_index: i64,
-    pub count: i64,
-    pub projection: Projection,
-}
+pub use listing::{ListQuery, Paging, Sort};
 
 /// Ids in URLs that are not UUIDs name nothing: 404, like any unknown id.
 pub fn parse_id(id: &str) -> Result<Uuid, crate::scim::ScimError> {
@@ -80,21 +73,46 @@ pub(crate) fn meta(
 }
 
 /// A search at the service provider's root (RFC 7644 §3.4.3): users, then groups, paged
-/// as one list.
+/// by index as one list.
 pub fn search_all(
     conn: &mut diesel::PgConnection,
     ctx: &ScimContext,
     query: &ListQuery,
 ) -> Result<serde_json::Value, crate::error::ScimApiError> {
-    let offset = query.start_index - 1;
-    let (mut resources, user_total) = users::page(conn, ctx, query, offset, query.count)?;
-    let remaining = query.count - resources.len() as i64;
-    let group_offset = (offset - user_total).max(0);
-    let (group_resources, group_total) = groups::page(conn, ctx, query, group_offset, remaining)?;
-    resources.extend(group_resources);
+    use crate::db::filter::{GROUP_COLUMNS, USER_COLUMNS};
+    use crate::db::query::Window;
+    use crate::scim::ScimError;
+    let Paging::Index(start_index) = query.paging else {
+        return Err(ScimError::invalid_value(
+            "cursor paging is offered on /Users and /Groups, not across resource types",
+        )
+        .into());
+    };
+    if query.sort.is_some() {
+        return Err(ScimError::invalid_value(
+            "sorting is offered on /Users and /Groups, not across resource types",
+        )
+        .into());
+    }
+    let offset = start_index - 1;
+    let users_page = query
+        .plan(&USER_COLUMNS, ctx)?
+        .page::<crate::db::users::KeyedUserRow>(conn, &Window::Offset(offset), query.count)?;
+    let remaining = query.count - users_page.rows.len() as i64;
+    let group_offset = (offset - users_page.total).max(0);
+    let groups_page = query
+        .plan(&GROUP_COLUMNS, ctx)?
+        .page::<crate::db::groups::KeyedGroupRow>(conn, &Window::Offset(group_offset), remaining)?;
+    let mut resources = users::render_rows(conn, ctx, &users_page.rows, &query.projection)?;
+    resources.extend(groups::render_rows(
+        conn,
+        ctx,
+        &groups_page.rows,
+        &query.projection,
+    )?);
     Ok(crate::scim::list_response(
-        user_total + group_total,
-        query.start_index,
+        users_page.total + groups_page.total,
+        start_index,
         resources,
     ))
 }

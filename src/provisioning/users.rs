@@ -6,15 +6,16 @@ use diesel::prelude::*;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::{meta, parse_id, ListQuery, Rendered, ScimContext};
+use super::{listing, meta, parse_id, ListQuery, Rendered, ScimContext};
 use crate::db::audit::{self, NewAuditEntry};
-use crate::db::filter::{translate, USER_COLUMNS};
-use crate::db::users::{self, UserFields, UserRow};
+use crate::db::filter::USER_COLUMNS;
+use crate::db::users::{self, KeyedUserRow, UserFields, UserRow};
 use crate::error::ScimApiError;
 use crate::scim::patch::{apply, parse_patch_request};
+use crate::scim::projection::Projection;
 use crate::scim::resource::{normalize, renormalize, Document};
 use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, USER_RESOURCE, USER_SCHEMA};
-use crate::scim::{list_response, ScimError};
+use crate::scim::ScimError;
 
 type Result<T> = std::result::Result<T, ScimApiError>;
 
@@ -154,42 +155,36 @@ pub fn get(conn: &mut PgConnection, ctx: &ScimContext, id: &str) -> Result<Rende
 }
 
 pub fn list(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery) -> Result<Value> {
-    let (resources, total) = page(conn, ctx, query, query.start_index - 1, query.count)?;
-    Ok(list_response(total, query.start_index, resources))
+    listing::list::<KeyedUserRow, _>(conn, ctx, &USER_COLUMNS, "User", query, |conn, rows| {
+        render_rows(conn, ctx, rows, &query.projection)
+    })
 }
 
-/// Rendered users `offset..offset+limit` of those the query selects, and their total.
-pub fn page(
+/// Renders a page of users, loading the groups of all of them in one query when the
+/// response includes groups.
+pub fn render_rows(
     conn: &mut PgConnection,
     ctx: &ScimContext,
-    query: &ListQuery,
-    offset: i64,
-    limit: i64,
-) -> Result<(Vec<Value>, i64)> {
-    let condition = query
-        .filter
-        .as_ref()
-        .map(|f| translate(f, &USER_COLUMNS, 1))
-        .transpose()?;
-    let (rows, total) = users::list(conn, ctx.tenant_id(), condition.as_ref(), offset, limit)?;
+    rows: &[KeyedUserRow],
+    projection: &Projection,
+) -> Result<Vec<Value>> {
     let mut groups: HashMap<Uuid, Vec<(Uuid, String)>> = HashMap::new();
-    let want_groups = query.projection.wants(&USER_RESOURCE, "groups");
-    if want_groups && !rows.is_empty() {
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    if projection.wants(&USER_RESOURCE, "groups") && !rows.is_empty() {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.record.id).collect();
         for (user, group, name) in users::groups_of(conn, ctx.tenant_id(), &ids)? {
             groups.entry(user).or_default().push((group, name));
         }
     }
-    let resources = rows
+    Ok(rows
         .iter()
-        .map(|row| {
-            let g = groups.get(&row.id).map(Vec::as_slice).unwrap_or_default();
-            query
-                .projection
-                .apply(&USER_RESOURCE, render(ctx, row, Some(g)).body)
+        .map(|r| {
+            let g = groups
+                .get(&r.record.id)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            projection.apply(&USER_RESOURCE, render(ctx, &r.record, Some(g)).body)
         })
-        .collect();
-    Ok((resources, total))
+        .collect())
 }
 
 /// Replaces the user's attributes with the body (PUT).

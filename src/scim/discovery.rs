@@ -8,6 +8,8 @@ use super::schema::{ALL_RESOURCE_TYPES, ALL_SCHEMAS, SERVICE_PROVIDER_CONFIG_SCH
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_results: i64,
+    pub default_page_size: i64,
+    pub cursor_timeout_seconds: i64,
 }
 
 pub fn service_provider_config(base_url: &str, limits: Limits) -> Value {
@@ -18,7 +20,15 @@ pub fn service_provider_config(base_url: &str, limits: Limits) -> Value {
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": limits.max_results},
         "changePassword": {"supported": false},
-        "sort": {"supported": false},
+        "sort": {"supported": true},
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": limits.default_page_size,
+            "maxPageSize": limits.max_results,
+            "cursorTimeout": limits.cursor_timeout_seconds,
+        },
         "etag": {"supported": true},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",

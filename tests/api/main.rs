@@ -8,4 +8,5 @@ mod discovery;
 mod errors;
 mod groups;
 mod listing;
+mod paging;
 mod users;
