@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod scim;
+pub mod scim_bulk;
 pub mod scim_discovery;
 pub mod scim_groups;
 pub mod scim_search;
@@ -18,6 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(scim_users::configure)
             .configure(scim_groups::configure)
             .configure(scim_search::configure)
+            .configure(scim_bulk::configure)
             .default_service(web::to(scim::not_found)),
     );
 }

@@ -37,6 +37,8 @@ async fn service_provider_config(
         max_results: state.settings.max_page_size,
         default_page_size: super::scim::DEFAULT_PAGE_SIZE.min(state.settings.max_page_size),
         cursor_timeout_seconds: crate::provisioning::cursor::CURSOR_TIMEOUT_SECONDS,
+        bulk_max_operations: crate::provisioning::bulk::MAX_OPERATIONS,
+        bulk_max_payload_size: state.settings.body_limit,
     };
     Ok(respond(
         StatusCode::OK,

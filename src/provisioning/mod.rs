@@ -2,6 +2,7 @@
 //! groups. Each operation validates its input and runs in one transaction, audit entry
 //! included.
 
+pub mod bulk;
 pub mod cursor;
 pub mod groups;
 pub mod listing;

@@ -10,6 +10,8 @@ pub struct Limits {
     pub max_results: i64,
     pub default_page_size: i64,
     pub cursor_timeout_seconds: i64,
+    pub bulk_max_operations: usize,
+    pub bulk_max_payload_size: usize,
 }
 
 pub fn service_provider_config(base_url: &str, limits: Limits) -> Value {
@@ -17,7 +19,11 @@ pub fn service_provider_config(base_url: &str, limits: Limits) -> Value {
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
         "documentationUri": "https://github.com/rolegate/rolegate#readme",
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": true,
+            "maxOperations": limits.bulk_max_operations,
+            "maxPayloadSize": limits.bulk_max_payload_size,
+        },
         "filter": {"supported": true, "maxResults": limits.max_results},
         "changePassword": {"supported": false},
         "sort": {"supported": true},

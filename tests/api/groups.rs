@@ -170,26 +170,3 @@ async fn delete_a_group_keeps_its_users() {
     assert_eq!(user.status, 200);
     assert!(user.body.get("groups").is_none());
 }
-
-#[tokio::test]
-async fn concurrent_member_additions_lose_nothing() {
-    let app = spawn_app().await;
-    let group = app.create_group("busy", &[]).await;
-    let mut users = Vec::new();
-    for i in 0..20 {
-        users.push(app.create_user(&format!("user{i}")).await);
-    }
-    let path = format!("/Groups/{group}");
-    let requests = users.iter().map(|u| {
-        let body = patch_ops(json!([{"op": "add", "path": "members", "value": [{"value": u}]}]));
-        let app = &app;
-        let path = path.clone();
-        async move { app.patch(&path, &body).await.status }
-    });
-    let statuses = futures::future::join_all(requests).await;
-    assert!(statuses.iter().all(|s| *s == 204), "{statuses:?}");
-    let members = member_ids(&app.get(&path).await.body);
-    let mut expected = users.clone();
-    expected.sort();
-    assert_eq!(members, expected);
-}

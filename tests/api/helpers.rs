@@ -104,6 +104,7 @@ pub fn fresh_database() -> String {
 
 pub struct TestApp {
     pub address: String,
+    pub database_url: String,
     pub base: String,
     pub pool: PgPool,
     pub tenant_id: Uuid,
@@ -132,7 +133,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
     let url = fresh_database();
-    let pool = build_pool(&url, 4, Duration::from_secs(5)).expect("pool");
+    let pool = build_pool(&url, 4, Duration::from_secs(10)).expect("pool");
     let (tenant_id, token, token_id) = {
         let mut conn = pool.get().expect("connection");
         let tenant = tenants::create(&mut conn, "test", "test").expect("tenant");
@@ -152,6 +153,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let server = rolegate::run(listener, state).expect("server starts");
     tokio::spawn(server);
     TestApp {
+        database_url: url,
         base: format!("{address}/scim/v2"),
         address,
         pool,

@@ -4,6 +4,8 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod bulk;
+mod concurrency;
 mod discovery;
 mod errors;
 mod groups;
