@@ -4,6 +4,7 @@
 //! `attributes` JSONB document.
 
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
+use crate::scim::schema::{ResourceType, GROUP_RESOURCE, USER_RESOURCE};
 use crate::scim::{ScimError, ScimResult};
 
 /// A bound parameter, in placeholder order.
@@ -45,10 +46,9 @@ pub struct ColumnMap {
     /// Multi-valued attributes kept in a membership table rather than the document:
     /// (attribute, SQL that selects the member id for the current row).
     pub member_table: Option<(&'static str, &'static str)>,
-    /// Attributes whose string values compare exactly, lower case (`sub` joined by '.').
-    pub case_exact: &'static [&'static str],
-    /// Extension URNs stored under their own key in the document.
-    pub extensions: &'static [&'static str],
+    /// The resource type: its schemas say which attributes compare case-exactly and which
+    /// extensions the document holds.
+    pub resource: &'static ResourceType,
 }
 
 pub const USER_COLUMNS: ColumnMap = ColumnMap {
@@ -88,8 +88,7 @@ pub const USER_COLUMNS: ColumnMap = ColumnMap {
         ),
     ],
     member_table: None,
-    case_exact: &["x509certificates.value"],
-    extensions: &[crate::scim::schema::ENTERPRISE_USER_SCHEMA],
+    resource: &USER_RESOURCE,
 };
 
 pub const GROUP_COLUMNS: ColumnMap = ColumnMap {
@@ -105,8 +104,7 @@ pub const GROUP_COLUMNS: ColumnMap = ColumnMap {
         "members",
         "SELECT m.user_id FROM group_members m WHERE m.tenant_id = groups.tenant_id AND m.group_id = groups.id",
     )),
-    case_exact: &[],
-    extensions: &[],
+    resource: &GROUP_RESOURCE,
 };
 
 /// Translates a filter into a SQL condition, its parameters appended to `out`.
@@ -168,9 +166,9 @@ pub(crate) fn json_path_to(path: &AttrPath, map: &ColumnMap) -> ScimResult<Strin
     if let Some(urn) = &path.urn {
         if !is_core_urn(urn) {
             let ext = map
-                .extensions
-                .iter()
-                .find(|e| e.eq_ignore_ascii_case(urn))
+                .resource
+                .extension(urn)
+                .map(|e| e.id)
                 .ok_or_else(|| ScimError::invalid_filter(format!("unknown schema '{urn}'")))?;
             p.push_str(&format!(".\"{ext}\""));
         }
@@ -219,11 +217,8 @@ pub(crate) fn canonical_name(name: &str) -> String {
 }
 
 fn is_case_exact(path: &AttrPath, map: &ColumnMap) -> bool {
-    let key = match &path.sub {
-        Some(sub) => format!("{}.{}", path.name, sub).to_ascii_lowercase(),
-        None => path.name.to_ascii_lowercase(),
-    };
-    map.case_exact.contains(&key.as_str())
+    map.resource
+        .case_exact(path.urn.as_deref(), &path.name, path.sub.as_deref())
 }
 
 fn present(path: &AttrPath, map: &ColumnMap, out: &mut SqlBuilder) -> ScimResult<String> {
@@ -238,7 +233,13 @@ fn present(path: &AttrPath, map: &ColumnMap, out: &mut SqlBuilder) -> ScimResult
             _ => format!("({col} IS NOT NULL)"),
         });
     }
-    let p = out.push(Bind::Text(json_path(path, map)?));
+    // Presence looks at the attribute itself (a complex value is present when it has any
+    // sub-attribute), not at its `value`.
+    let mut reach = json_path_to(path, map)?;
+    if let Some(sub) = &path.sub {
+        reach.push_str(&format!(".\"{}\"", canonical_name(sub)));
+    }
+    let p = out.push(Bind::Text(reach));
     Ok(format!(
         "EXISTS (SELECT 1 FROM jsonb_path_query({}.attributes, {p}::jsonpath) v \
          WHERE v <> 'null'::jsonb AND v <> '\"\"'::jsonb AND v <> '[]'::jsonb AND v <> '{{}}'::jsonb)",
@@ -348,10 +349,19 @@ fn compare(
             )
         }
     };
-    let exists = format!(
+    let mut exists = format!(
         "EXISTS (SELECT 1 FROM jsonb_path_query({}.attributes, {p}::jsonpath) {element} WHERE {test})",
         map.table
     );
+    if let (
+        CompValue::String(literal),
+        CompareOp::Eq | CompareOp::Co | CompareOp::Sw | CompareOp::Ew,
+    ) = (value, op)
+    {
+        if let Some(pre) = prefilter(literal, map, out) {
+            exists = format!("({pre} AND {exists})");
+        }
+    }
     // `ne` holds when no value equals (so it also holds when the attribute is absent).
     Ok(if op == CompareOp::Ne {
         format!("(NOT {exists})")
@@ -397,11 +407,16 @@ fn column_compare(
         }
         (ColumnKind::Bool, CompValue::Bool(b)) if matches!(op, CompareOp::Eq | CompareOp::Ne) => {
             let p = out.push(Bind::Bool(*b));
-            Ok(format!("({col} {} {p})", sql_op(op)))
+            // `ne` also holds where the value is absent.
+            Ok(if op == CompareOp::Ne {
+                format!("({col} IS DISTINCT FROM {p})")
+            } else {
+                format!("({col} = {p})")
+            })
         }
         (ColumnKind::Uuid, CompValue::String(s)) if !ordering && !substring => {
             // Ids are compared as text so that a malformed id simply matches nothing.
-            let p = out.push(Bind::Text(s.to_ascii_lowercase()));
+            let p = out.push(Bind::Text(s.clone()));
             Ok(format!("({col}::text {} {p})", sql_op(op)))
         }
         (ColumnKind::Uuid, CompValue::String(s)) => {
@@ -487,10 +502,17 @@ fn value_path(
     let array_path = json_path_to(&element_path, map)?;
     let p = out.push(Bind::Text(array_path));
     let inner_sql = element_condition(inner, map, path, out)?;
-    Ok(format!(
+    let exists = format!(
         "EXISTS (SELECT 1 FROM jsonb_path_query({}.attributes, {p}::jsonpath) e WHERE jsonb_typeof(e) = 'object' AND {inner_sql})",
         map.table
-    ))
+    );
+    let mut literals = Vec::new();
+    required_literals(inner, &mut literals);
+    let longest = literals.into_iter().max_by_key(|l| l.len());
+    Ok(match longest.and_then(|l| prefilter(&l, map, out)) {
+        Some(pre) => format!("({pre} AND {exists})"),
+        None => exists,
+    })
 }
 
 /// `members[value eq "x" or type eq "User"]` as a filter on `members.value` / constants.
@@ -604,4 +626,42 @@ fn element_condition(
             }
         }
     })
+}
+
+/// A cheap condition implied by "some string attribute of the document contains
+/// `literal`", served by the trigram index on the document's text: the lower-cased JSON
+/// text then contains the lower-cased literal verbatim. Only for literals that JSON writes
+/// unescaped and long enough for trigrams to help.
+fn prefilter(literal: &str, map: &ColumnMap, out: &mut SqlBuilder) -> Option<String> {
+    let plain = literal.len() >= 3
+        && literal.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+        && !literal.contains(['"', '\\']);
+    if !plain {
+        return None;
+    }
+    let p = out.push(Bind::Text(like_pattern(
+        CompareOp::Co,
+        &literal.to_ascii_lowercase(),
+    )));
+    Some(format!(
+        "(lower({}.attributes::text) COLLATE \"C\" LIKE {p})",
+        map.table
+    ))
+}
+
+/// String literals some value must contain for the filter to hold: those of `eq`, `co`,
+/// `sw` and `ew` comparisons reached through `and` only.
+fn required_literals(filter: &Filter, out: &mut Vec<String>) {
+    match filter {
+        Filter::And(a, b) => {
+            required_literals(a, out);
+            required_literals(b, out);
+        }
+        Filter::Compare(
+            _,
+            CompareOp::Eq | CompareOp::Co | CompareOp::Sw | CompareOp::Ew,
+            CompValue::String(s),
+        ) => out.push(s.clone()),
+        _ => {}
+    }
 }

@@ -66,8 +66,8 @@ pub(crate) fn meta(
 ) -> serde_json::Value {
     serde_json::json!({
         "resourceType": resource_type,
-        "created": row_created.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "lastModified": row_updated.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "created": row_created.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "lastModified": row_updated.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "location": location,
         "version": crate::scim::etag(version),
     })

@@ -574,7 +574,11 @@ impl Filter {
             Filter::And(a, b) => a.matches(resource, info) && b.matches(resource, info),
             Filter::Or(a, b) => a.matches(resource, info) || b.matches(resource, info),
             Filter::Not(inner) => !inner.matches(resource, info),
-            Filter::Present(path) => values_at(resource, path).iter().any(|v| is_present(v)),
+            Filter::Present(path) => present(resource, path),
+            // `eq null` asks for absence, `ne null` for presence; nothing orders null.
+            Filter::Compare(path, CompareOp::Eq, CompValue::Null) => !present(resource, path),
+            Filter::Compare(path, CompareOp::Ne, CompValue::Null) => present(resource, path),
+            Filter::Compare(_, _, CompValue::Null) => false,
             Filter::Compare(path, op, value) => {
                 let exact = info.case_exact(path);
                 let found = values_at(resource, path);
@@ -611,6 +615,29 @@ fn is_present(v: &Value) -> bool {
         Value::Object(o) => !o.is_empty(),
         _ => true,
     }
+}
+
+/// Whether the path reaches a non-empty value; a complex value counts as itself, not
+/// through its `value` sub-attribute.
+fn present(resource: &Value, path: &AttrPath) -> bool {
+    let container = match &path.urn {
+        Some(urn) => match get_ci(resource, urn) {
+            Some(c) => c,
+            None => return false,
+        },
+        None => resource,
+    };
+    let Some(top) = get_ci(container, &path.name) else {
+        return false;
+    };
+    let items: Vec<&Value> = match top {
+        Value::Array(a) => a.iter().collect(),
+        other => vec![other],
+    };
+    items.into_iter().any(|item| match &path.sub {
+        Some(sub) => get_ci(item, sub).is_some_and(is_present),
+        None => is_present(item),
+    })
 }
 
 /// Every value the path reaches, flattening multi-valued attributes. A complex value with

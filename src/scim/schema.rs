@@ -503,6 +503,40 @@ pub static EXTERNAL_ID: Attribute = Attribute::string(
 )
 .case_exact();
 
+impl ResourceType {
+    /// Whether string comparisons on `[urn:]name[.sub]` are case-exact, per the schemas.
+    /// A complex attribute compared as a whole compares its `value` sub-attribute.
+    pub fn case_exact(&'static self, urn: Option<&str>, name: &str, sub: Option<&str>) -> bool {
+        let schema = match urn {
+            None => self.schema,
+            Some(u) if u.eq_ignore_ascii_case(self.schema.id) => self.schema,
+            Some(u) => match self.extension(u) {
+                Some(ext) => ext,
+                None => return false,
+            },
+        };
+        if urn.is_none()
+            && (name.eq_ignore_ascii_case("id") || name.eq_ignore_ascii_case("externalId"))
+        {
+            return true;
+        }
+        let Some(attr) = schema.attribute(name) else {
+            return false;
+        };
+        match (sub, attr.kind) {
+            (Some(s), _) => attr.sub(s).is_some_and(|a| a.case_exact),
+            (None, AttrType::Complex) => attr.sub("value").is_some_and(|a| a.case_exact),
+            (None, _) => attr.case_exact,
+        }
+    }
+}
+
+impl super::filter::AttributeInfo for &'static ResourceType {
+    fn case_exact(&self, path: &super::filter::AttrPath) -> bool {
+        ResourceType::case_exact(self, path.urn.as_deref(), &path.name, path.sub.as_deref())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
