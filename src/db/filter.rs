@@ -499,7 +499,8 @@ fn value_path(
     // element's sub-attributes.
     let mut element_path = path.clone();
     element_path.sub = None;
-    let array_path = json_path_to(&element_path, map)?;
+    // `[*]` unwraps the array (and wraps a single complex value) so each element is tested.
+    let array_path = format!("{}[*]", json_path_to(&element_path, map)?);
     let p = out.push(Bind::Text(array_path));
     let inner_sql = element_condition(inner, map, path, out)?;
     let exists = format!(

@@ -590,10 +590,7 @@ impl Filter {
                 }
             }
             Filter::ValuePath(path, inner) => {
-                let container = match &path.urn {
-                    Some(urn) => get_ci(resource, urn),
-                    None => Some(resource),
-                };
+                let container = container_of(resource, path);
                 let Some(values) = container.and_then(|c| get_ci(c, &path.name)) else {
                     return false;
                 };
@@ -604,6 +601,22 @@ impl Filter {
                 elements.into_iter().any(|e| inner.matches(e, info))
             }
         }
+    }
+}
+
+/// The object holding the path's attribute: the resource itself for core attributes
+/// (with or without their schema URN), or the extension object for extension attributes.
+fn container_of<'a>(resource: &'a Value, path: &AttrPath) -> Option<&'a Value> {
+    match &path.urn {
+        Some(urn)
+            if urn
+                .to_ascii_lowercase()
+                .starts_with("urn:ietf:params:scim:schemas:core:2.0:") =>
+        {
+            Some(resource)
+        }
+        Some(urn) => get_ci(resource, urn),
+        None => Some(resource),
     }
 }
 
@@ -620,12 +633,8 @@ fn is_present(v: &Value) -> bool {
 /// Whether the path reaches a non-empty value; a complex value counts as itself, not
 /// through its `value` sub-attribute.
 fn present(resource: &Value, path: &AttrPath) -> bool {
-    let container = match &path.urn {
-        Some(urn) => match get_ci(resource, urn) {
-            Some(c) => c,
-            None => return false,
-        },
-        None => resource,
+    let Some(container) = container_of(resource, path) else {
+        return false;
     };
     let Some(top) = get_ci(container, &path.name) else {
         return false;
@@ -643,12 +652,8 @@ fn present(resource: &Value, path: &AttrPath) -> bool {
 /// Every value the path reaches, flattening multi-valued attributes. A complex value with
 /// no sub-attribute named compares through its `value` sub-attribute.
 fn values_at<'a>(resource: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
-    let container = match &path.urn {
-        Some(urn) => match get_ci(resource, urn) {
-            Some(c) => c,
-            None => return Vec::new(),
-        },
-        None => resource,
+    let Some(container) = container_of(resource, path) else {
+        return Vec::new();
     };
     let Some(top) = get_ci(container, &path.name) else {
         return Vec::new();

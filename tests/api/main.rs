@@ -1,11 +1,14 @@
 //! Integration tests: the real server, a real PostgreSQL, one database per test.
 
+#[path = "../common/filter_strategy.rs"]
+mod filter_strategy;
 mod helpers;
 
 mod audit;
 mod auth;
 mod bulk;
 mod concurrency;
+mod differential;
 mod discovery;
 mod errors;
 mod groups;
