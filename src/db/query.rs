@@ -179,32 +179,9 @@ impl QueryPlan {
         )
     }
 
-    /// Runs the count and one page. Rows come back in the query's order whatever the
-    /// window's direction.
-    pub fn page<R>(
-        &self,
-        conn: &mut PgConnection,
-        window: &Window,
-        limit: i64,
-    ) -> QueryResult<Page<R>>
-    where
-        R: QueryableByName<Pg> + 'static,
-    {
+    /// The page query's SQL and parameters, and whether it reads backwards.
+    fn page_sql(&self, window: &Window, limit: i64) -> (String, Vec<Bind>, bool) {
         let t = self.table;
-        let count_sql = format!("SELECT count(*) AS count FROM {t} WHERE {}", self.where_sql);
-        let total = bind_all(
-            diesel::sql_query(count_sql).into_boxed(),
-            &self.builder.binds[..self.where_binds],
-        )
-        .get_result::<Count>(conn)?
-        .count;
-        if limit == 0 || total == 0 {
-            return Ok(Page {
-                rows: Vec::new(),
-                total,
-                more: false,
-            });
-        }
         let mut builder = self.builder.clone();
         let (condition, reverse, offset) = match window {
             Window::Offset(offset) => (String::new(), false, *offset),
@@ -227,8 +204,79 @@ impl QueryPlan {
             self.where_sql,
             self.order_by(reverse),
         );
-        let mut rows =
-            bind_all(diesel::sql_query(sql).into_boxed(), &builder.binds).load::<R>(conn)?;
+        (sql, builder.binds, reverse)
+    }
+
+    /// `EXPLAIN ANALYZE` of the count and page queries, for benchmarks and diagnosis.
+    pub fn explain(
+        &self,
+        conn: &mut PgConnection,
+        window: &Window,
+        limit: i64,
+    ) -> QueryResult<Vec<String>> {
+        #[derive(QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+            line: String,
+        }
+        let count_sql = format!(
+            "EXPLAIN (ANALYZE, COSTS OFF) SELECT count(*) FROM {} WHERE {}",
+            self.table, self.where_sql
+        );
+        let mut lines: Vec<String> = vec!["-- count".into()];
+        lines.extend(
+            bind_all(
+                diesel::sql_query(count_sql).into_boxed(),
+                &self.builder.binds[..self.where_binds],
+            )
+            .load::<Line>(conn)?
+            .into_iter()
+            .map(|l| l.line),
+        );
+        let (sql, binds, _) = self.page_sql(window, limit);
+        lines.push("-- page".into());
+        lines.extend(
+            bind_all(
+                diesel::sql_query(format!("EXPLAIN (ANALYZE, COSTS OFF) {sql}")).into_boxed(),
+                &binds,
+            )
+            .load::<Line>(conn)?
+            .into_iter()
+            .map(|l| l.line),
+        );
+        Ok(lines)
+    }
+
+    /// Runs the count and one page. Rows come back in the query's order whatever the
+    /// window's direction.
+    pub fn page<R>(
+        &self,
+        conn: &mut PgConnection,
+        window: &Window,
+        limit: i64,
+    ) -> QueryResult<Page<R>>
+    where
+        R: QueryableByName<Pg> + 'static,
+    {
+        let count_sql = format!(
+            "SELECT count(*) AS count FROM {} WHERE {}",
+            self.table, self.where_sql
+        );
+        let total = bind_all(
+            diesel::sql_query(count_sql).into_boxed(),
+            &self.builder.binds[..self.where_binds],
+        )
+        .get_result::<Count>(conn)?
+        .count;
+        if limit == 0 || total == 0 {
+            return Ok(Page {
+                rows: Vec::new(),
+                total,
+                more: false,
+            });
+        }
+        let (sql, binds, reverse) = self.page_sql(window, limit);
+        let mut rows = bind_all(diesel::sql_query(sql).into_boxed(), &binds).load::<R>(conn)?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         if reverse {

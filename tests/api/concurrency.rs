@@ -101,3 +101,42 @@ async fn reads_without_members_never_touch_the_membership_table() {
         .expect("rollback");
     assert_eq!(quick(format!("/Groups/{group}")).await, Ok(200));
 }
+
+/// A membership PATCH touches only the rows it names: with another member's row locked by
+/// a concurrent transaction, adding and removing other members proceeds.
+#[tokio::test]
+async fn membership_patches_touch_only_the_named_rows() {
+    let app = spawn_app().await;
+    let held = app.create_user("held").await;
+    let leaving = app.create_user("leaving").await;
+    let joining = app.create_user("joining").await;
+    let group = app.create_group("g", &[&held, &leaving]).await;
+
+    let mut locker = PgConnection::establish(&app.database_url).expect("connects");
+    diesel::sql_query("BEGIN")
+        .execute(&mut locker)
+        .expect("begin");
+    diesel::sql_query(format!(
+        "SELECT 1 FROM group_members WHERE user_id = '{held}' FOR UPDATE"
+    ))
+    .execute(&mut locker)
+    .expect("locks the row");
+
+    let path = format!("/Groups/{group}");
+    let ops = [
+        json!([{"op": "add", "path": "members", "value": [{"value": joining}]}]),
+        json!([{"op": "remove", "path": format!("members[value eq \"{leaving}\"]")}]),
+    ];
+    for op in ops {
+        let reply =
+            tokio::time::timeout(Duration::from_secs(2), app.patch(&path, &patch_ops(op))).await;
+        assert_eq!(reply.map(|r| r.status), Ok(204));
+    }
+    diesel::sql_query("ROLLBACK")
+        .execute(&mut locker)
+        .expect("rollback");
+    let members = app.get(&path).await.body["members"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(members, Some(2));
+}

@@ -94,3 +94,98 @@ async fn search_endpoints_take_the_query_in_the_body() {
     assert_eq!(groups.body["totalResults"], 1);
     assert!(groups.body["Resources"][0].get("members").is_none());
 }
+
+/// Each operator, on a column attribute, a document attribute and an extension attribute.
+#[tokio::test]
+async fn every_operator_on_users_and_groups() {
+    let app = spawn_app().await;
+    let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    for (user, title, dept) in [
+        ("ann", "Engineer", "R&D"),
+        ("Bea", "engineering lead", "Sales"),
+        ("cy", "Clerk", ""),
+    ] {
+        let mut body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user, "title": title,
+            "emails": [{"value": format!("{user}@corp.example"), "type": "work"}]});
+        if !dept.is_empty() {
+            body[ent] = json!({"department": dept});
+        }
+        assert_eq!(app.post("/Users", &body).await.status, 201);
+    }
+    let a = app
+        .get("/Users?filter=userName%20eq%20%22ann%22")
+        .await
+        .body["Resources"][0]["id"]
+        .clone();
+    let a = a.as_str().expect("id").to_string();
+    app.create_group("Readers", &[&a]).await;
+    app.create_group("Writers", &[]).await;
+
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        ("userName eq \"BEA\"".into(), vec!["Bea"]),
+        ("userName ne \"bea\"".into(), vec!["ann", "cy"]),
+        ("userName co \"N\"".into(), vec!["ann"]),
+        ("userName sw \"b\"".into(), vec!["Bea"]),
+        ("userName ew \"Y\"".into(), vec!["cy"]),
+        ("userName gt \"b\"".into(), vec!["Bea", "cy"]),
+        ("userName ge \"bea\"".into(), vec!["Bea", "cy"]),
+        ("userName lt \"bea\"".into(), vec!["ann"]),
+        ("userName le \"bea\"".into(), vec!["ann", "Bea"]),
+        ("title co \"engineer\"".into(), vec!["ann", "Bea"]),
+        ("title sw \"Eng\" and not (title ew \"lead\")".into(), vec!["ann"]),
+        (format!("{ent}:department pr"), vec!["ann", "Bea"]),
+        (format!("{ent}:department eq \"r&d\" or userName eq \"cy\""), vec!["ann", "cy"]),
+        ("emails[type eq \"work\" and value ew \"@corp.example\"]".into(), vec!["ann", "Bea", "cy"]),
+        ("emails.value sw \"cy@\"".into(), vec!["cy"]),
+        ("meta.created gt \"2000-01-01T00:00:00Z\" and meta.lastModified lt \"2999-01-01T00:00:00Z\"".into(), vec!["ann", "Bea", "cy"]),
+        ("(userName eq \"ann\" or userName eq \"cy\") and title pr".into(), vec!["ann", "cy"]),
+        ("groups pr".into(), vec![]),
+    ];
+    for (filter, expected) in cases {
+        let encoded: String = filter.bytes().map(|b| format!("%{b:02X}")).collect();
+        let reply = app
+            .get(&format!("/Users?sortBy=userName&filter={encoded}"))
+            .await;
+        assert_eq!(reply.status, 200, "{filter}: {}", reply.body);
+        let names: Vec<&str> = reply.body["Resources"]
+            .as_array()
+            .map(|r| r.iter().filter_map(|u| u["userName"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(names, expected, "{filter}");
+    }
+    let groups = [
+        (format!("members[value eq \"{a}\"]"), vec!["Readers"]),
+        (format!("members.value eq \"{a}\""), vec!["Readers"]),
+        ("members pr".to_string(), vec!["Readers"]),
+        ("not (members pr)".to_string(), vec!["Writers"]),
+        ("displayName sw \"w\"".to_string(), vec!["Writers"]),
+    ];
+    for (filter, expected) in groups {
+        let encoded: String = filter.bytes().map(|b| format!("%{b:02X}")).collect();
+        let reply = app
+            .get(&format!("/Groups?sortBy=displayName&filter={encoded}"))
+            .await;
+        assert_eq!(reply.status, 200, "{filter}: {}", reply.body);
+        let names: Vec<&str> = reply.body["Resources"]
+            .as_array()
+            .map(|r| r.iter().filter_map(|g| g["displayName"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(names, expected, "{filter}");
+    }
+    // Errors name the problem.
+    let bad = app.get("/Users?filter=userName%20eq%20true").await;
+    bad.assert_error(400, Some("invalidFilter"));
+    assert!(
+        bad.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("userName")),
+        "{}",
+        bad.body
+    );
+    app.get("/Users?filter=meta.created%20gt%20%22yesterday%22")
+        .await
+        .assert_error(400, Some("invalidFilter"));
+    app.get("/Users?filter=urn:nope:1.0:User:x%20pr")
+        .await
+        .assert_error(400, Some("invalidFilter"));
+}
