@@ -108,12 +108,13 @@ async fn main() {
 
     eprintln!("seeding 100,000 members + {requests} spare users …");
     let seed = Instant::now();
-    let (small, large) = (Uuid::new_v4(), Uuid::new_v4());
+    let (tiny, small, large) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     execute(&mut conn, &format!("INSERT INTO users (tenant_id, id, user_name, active, attributes) SELECT '{t}', gen_random_uuid(), 'member' || g, true, jsonb_build_object('emails', jsonb_build_array(jsonb_build_object('value', 'member' || g || '@example.com', 'type', 'work'))) FROM generate_series(1, 100000) g"));
-    execute(&mut conn, &format!("INSERT INTO users (tenant_id, id, user_name, active) SELECT '{t}', gen_random_uuid(), 'spare' || g, true FROM generate_series(1, {}) g", requests * 2));
-    execute(&mut conn, &format!("INSERT INTO groups (tenant_id, id, display_name) VALUES ('{t}', '{small}', 'small'), ('{t}', '{large}', 'large')"));
+    execute(&mut conn, &format!("INSERT INTO users (tenant_id, id, user_name, active) SELECT '{t}', gen_random_uuid(), 'spare' || g, true FROM generate_series(1, {}) g", requests * 3));
+    execute(&mut conn, &format!("INSERT INTO groups (tenant_id, id, display_name) VALUES ('{t}', '{tiny}', 'tiny'), ('{t}', '{small}', 'small'), ('{t}', '{large}', 'large')"));
     execute(&mut conn, &format!("INSERT INTO group_members (tenant_id, group_id, user_id) SELECT '{t}', '{large}', id FROM users WHERE tenant_id = '{t}' AND user_name LIKE 'member%'"));
     execute(&mut conn, &format!("INSERT INTO group_members (tenant_id, group_id, user_id) SELECT '{t}', '{small}', id FROM users WHERE tenant_id = '{t}' AND user_name LIKE 'member%' LIMIT 100"));
+    execute(&mut conn, &format!("INSERT INTO group_members (tenant_id, group_id, user_id) SELECT '{t}', '{tiny}', id FROM users WHERE tenant_id = '{t}' AND user_name LIKE 'member%' LIMIT 10"));
     execute(&mut conn, "ANALYZE");
     eprintln!("seeded in {:.1}s", seed.elapsed().as_secs_f64());
 
@@ -172,8 +173,9 @@ async fn main() {
         .await,
     );
     for (name, group, offset) in [
-        ("PATCH add 1 member, group of 100", small, 0),
-        ("PATCH add 1 member, group of 100,000", large, requests),
+        ("PATCH add 1 member, group of 10", tiny, 0),
+        ("PATCH add 1 member, group of 100", small, requests),
+        ("PATCH add 1 member, group of 100,000", large, 2 * requests),
     ] {
         results.push(
             measure(name, requests, 1, |i| {
@@ -198,8 +200,11 @@ async fn main() {
             .map(|r| r.percentile(0.5))
             .unwrap_or(0.0)
     };
-    let ratio = p50("group of 100,000") / p50("group of 100");
-    println!("\nPATCH p50 ratio (100,000 / 100 members): {ratio:.2}");
+    println!(
+        "\nPATCH p50 ratio, 100,000 / 100 members: {:.2}; 100,000 / 10 members: {:.2}",
+        p50("group of 100,000") / p50("group of 100"),
+        p50("group of 100,000") / p50("group of 10")
+    );
 
     drop(conn);
     if let Some(c) = cluster.as_mut() {

@@ -5,41 +5,17 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 binary=${1:-"$here/../target/release/rolegate"}
 venv=${SCIM_VENV:-"$here/.venv"}
-port=${PORT:-18181}
+. "$here/lib.sh"
 
 if [ ! -x "$venv/bin/scim2" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet -r "$here/requirements.txt"
 fi
 
-work=$(mktemp -d /tmp/rolegate-conformance.XXXXXX)
-chmod 755 "$work"
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-unset DATABASE_URL
-"$binary" --data-dir "$work/data" --log-level warn serve --listen "127.0.0.1:$port" >"$work/serve.out" 2>"$work/serve.err" &
-server_pid=$!
-for _ in $(seq 1 100); do
-    grep -q 'SCIM token:' "$work/serve.out" 2>/dev/null && curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break
-    sleep 0.2
-done
-token=$(sed -n 's/^SCIM token: *//p' "$work/serve.out")
-if [ -z "$token" ]; then
-    echo "the server did not start:" >&2
-    cat "$work/serve.out" "$work/serve.err" >&2
-    exit 1
-fi
+start_rolegate "$binary" "${PORT:-18181}"
 
 set +e
-"$venv/bin/scim2" -u "http://127.0.0.1:$port/scim/v2" -h "Authorization: Bearer $token" test >"$work/result.txt" 2>&1
+"$venv/bin/scim2" -u "$base" -h "Authorization: Bearer $token" test >"$work/result.txt" 2>&1
 status=$?
 set -e
 successes=$(grep -c '^SUCCESS' "$work/result.txt" || true)

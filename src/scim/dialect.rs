@@ -23,3 +23,13 @@ pub const ALLOW_MISSING_CORE_SCHEMA: bool = true;
 pub fn patch_op_name(op: &str) -> String {
     op.to_ascii_lowercase()
 }
+
+/// A bare value for a single-valued complex attribute that has a `value` sub-attribute is taken as
+/// `{"value": …}`: Entra ID sends the enterprise `manager` as a plain id.
+pub const WRAP_BARE_VALUE_IN_COMPLEX: bool = true;
+
+/// Attributes accepted and discarded: Okta may push `password`; Rolegate never stores
+/// passwords (users authenticate at their identity provider).
+pub fn is_discarded_attribute(name: &str) -> bool {
+    name.eq_ignore_ascii_case("password")
+}

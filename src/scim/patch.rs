@@ -183,6 +183,9 @@ pub fn apply(
     let (Some(path), Some(raw)) = (&op.path, &op.raw_path) else {
         return apply_without_path(resource_type, doc, op);
     };
+    if path.attr.urn.is_none() && dialect::is_discarded_attribute(&path.attr.name) {
+        return Ok(());
+    }
     match resolve(resource_type, path, raw)? {
         Target::Extension(ext) => apply_extension(resource_type, doc, ext, op),
         Target::Attribute { extension, attr } => {

@@ -97,6 +97,9 @@ fn set_top_level(
     if key.eq_ignore_ascii_case("externalId") {
         return set_or_clear(doc, "externalId", string_value("externalId", value)?);
     }
+    if dialect::is_discarded_attribute(key) {
+        return Ok(());
+    }
     if let Some(extension) = resource_type.extension(key) {
         let normalized = normalize_extension(extension, value)?;
         return set_or_clear(doc, extension.id, normalized);
@@ -205,6 +208,15 @@ pub fn normalize_single(attr: &'static Attribute, value: &Value) -> ScimResult<O
     }
     if attr.kind != AttrType::Complex {
         return normalize_simple(attr, value);
+    }
+    if dialect::WRAP_BARE_VALUE_IN_COMPLEX
+        && !attr.multi_valued
+        && !value.is_object()
+        && attr.sub("value").is_some()
+    {
+        let mut wrapped = Map::new();
+        wrapped.insert("value".to_string(), value.clone());
+        return normalize_single(attr, &Value::Object(wrapped));
     }
     let Value::Object(fields) = value else {
         return Err(ScimError::invalid_value(format!(

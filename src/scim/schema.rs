@@ -454,6 +454,11 @@ const MEMBER_SUBS: &[Attribute] = &[
     Attribute::string("type", "The type of the member; only users can be members.")
         .canonical(&["User"])
         .immutable(),
+    Attribute::string(
+        "display",
+        "A human-readable name of the member, as clients send it; not stored.",
+    )
+    .read_only(),
 ];
 const GROUP_ATTRIBUTES: &[Attribute] = &[
     Attribute::string("displayName", "A human-readable name for the Group.").required(),

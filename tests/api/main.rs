@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod bulk;
 mod concurrency;
+mod dialects;
 mod differential;
 mod discovery;
 mod errors;
