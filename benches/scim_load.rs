@@ -138,14 +138,7 @@ async fn main() {
 
     let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
     let base = format!("http://{}/scim/v2", listener.local_addr().expect("address"));
-    let state = AppState {
-        pool,
-        settings: Settings {
-            body_limit: 1 << 20,
-            max_page_size: 1000,
-            public_url: None,
-        },
-    };
+    let state = AppState::new(pool, Settings::new(1 << 20, 1000, None));
     tokio::spawn(rolegate::run(listener, state).expect("server"));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)

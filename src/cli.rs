@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use crate::config::{Cli, Command, DatabaseArgs, ServeArgs, TenantCommand, TokenCommand};
 use crate::db::embedded::{Durability, EmbeddedCluster};
-use crate::db::{build_pool, run_migrations, tenants, tokens as token_rows, PgPool};
+use crate::db::{build_pool_with, run_migrations, tenants, tokens as token_rows, PgPool};
 use crate::provisioning::{tenants as tenant_ops, tokens};
 use crate::state::{AppState, Settings};
 
@@ -32,8 +32,13 @@ impl Database {
                 (cluster.url(EMBEDDED_DATABASE), Some(cluster))
             }
         };
-        let pool = build_pool(&url, args.pool_size, Duration::from_secs(args.db_timeout))
-            .context("connecting to PostgreSQL")?;
+        let pool = build_pool_with(
+            &url,
+            args.pool_size,
+            Duration::from_secs(args.db_timeout),
+            Duration::from_secs(args.statement_timeout),
+        )
+        .context("connecting to PostgreSQL")?;
         let mut conn = pool.get()?;
         run_migrations(&mut conn)?;
         Ok(Database { pool, cluster })
@@ -62,14 +67,17 @@ async fn serve(database: Database, args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
     bootstrap_first_tenant(&database.pool, &public)?;
-    let state = AppState {
-        pool: database.pool.clone(),
-        settings: Settings {
+    let state = AppState::new(
+        database.pool.clone(),
+        Settings {
             body_limit: args.body_limit,
             max_page_size: args.max_page_size,
             public_url: args.public_url,
+            rate_limit_per_second: args.rate_limit,
+            rate_limit_burst: args.rate_limit_burst,
+            shutdown_timeout_seconds: args.shutdown_timeout,
         },
-    };
+    );
     tracing::info!(%address, "Rolegate is listening; SCIM base URL {public}/scim/v2");
     crate::run(listener, state)?.await?;
     tracing::info!("stopped serving");

@@ -6,12 +6,16 @@
 //! | `--data-dir` | `ROLEGATE_DATA_DIR` | `./rolegate-data` | where the embedded cluster keeps its data |
 //! | `--pool-size` | `ROLEGATE_POOL_SIZE` | `10` | database connections per process |
 //! | `--db-timeout` | `ROLEGATE_DB_TIMEOUT` | `5` | seconds to wait for a database connection |
+//! | `--statement-timeout` | `ROLEGATE_STATEMENT_TIMEOUT` | `30` | seconds one SQL statement may run |
 //! | `--log-level` | `ROLEGATE_LOG` | `info` | log filter (`debug`, `rolegate=debug,info`, …) |
 //! | `--log-format` | `ROLEGATE_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `--listen` | `ROLEGATE_LISTEN` | `127.0.0.1:8080` | address `serve` binds |
 //! | `--public-url` | `ROLEGATE_PUBLIC_URL` | from Host | base URL clients reach the server at |
 //! | `--body-limit` | `ROLEGATE_BODY_LIMIT` | `1048576` | largest request body, bytes |
 //! | `--max-page-size` | `ROLEGATE_MAX_PAGE_SIZE` | `1000` | largest page of a list request |
+//! | `--rate-limit` | `ROLEGATE_RATE_LIMIT` | `0` (off) | requests per second per connector token |
+//! | `--rate-limit-burst` | `ROLEGATE_RATE_LIMIT_BURST` | the rate | burst above the rate |
+//! | `--shutdown-timeout` | `ROLEGATE_SHUTDOWN_TIMEOUT` | `30` | seconds in-flight requests get after SIGTERM |
 
 use std::path::PathBuf;
 
@@ -54,6 +58,14 @@ pub struct DatabaseArgs {
     /// Seconds to wait for a database connection before failing the request.
     #[arg(long, env = "ROLEGATE_DB_TIMEOUT", default_value_t = 5, global = true)]
     pub db_timeout: u64,
+    /// Seconds any one SQL statement may run before PostgreSQL cancels it.
+    #[arg(
+        long,
+        env = "ROLEGATE_STATEMENT_TIMEOUT",
+        default_value_t = 30,
+        global = true
+    )]
+    pub statement_timeout: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -94,6 +106,15 @@ pub struct ServeArgs {
     /// Largest page a list request returns.
     #[arg(long, env = "ROLEGATE_MAX_PAGE_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..))]
     pub max_page_size: i64,
+    /// Requests per second allowed per connector token (0: no limit).
+    #[arg(long, env = "ROLEGATE_RATE_LIMIT", default_value_t = 0)]
+    pub rate_limit: u32,
+    /// Requests a token may send in a burst above the rate (default: the rate).
+    #[arg(long, env = "ROLEGATE_RATE_LIMIT_BURST", default_value_t = 0)]
+    pub rate_limit_burst: u32,
+    /// Seconds in-flight requests may take to finish after SIGTERM.
+    #[arg(long, env = "ROLEGATE_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,6 +16,9 @@ pub enum ScimApiError {
     Scim(#[from] ScimError),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The token sent more requests than its rate allows; retry after this many seconds.
+    #[error("rate limited")]
+    RateLimited(u64),
 }
 
 impl From<diesel::result::Error> for ScimApiError {
@@ -42,6 +45,9 @@ impl ScimApiError {
                 _,
             ))) => ScimError::unavailable(),
             ScimApiError::Db(_) => ScimError::internal(),
+            ScimApiError::RateLimited(_) => {
+                ScimError::new(429, None, "too many requests for this token; retry later")
+            }
         }
     }
 }
@@ -75,6 +81,12 @@ impl ResponseError for ScimApiError {
         } else if let ScimApiError::Db(e) = self {
             tracing::debug!(error = %e, "SCIM request refused by the database");
         }
-        scim_error_response(&scim)
+        let mut response = scim_error_response(&scim);
+        if let ScimApiError::RateLimited(seconds) = self {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod provisioning;
 pub mod scim;
 pub mod state;
@@ -20,15 +21,17 @@ use crate::state::AppState;
 
 /// Starts the HTTP server on an already-bound listener (tests bind port 0).
 pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let shutdown_timeout = state.settings.shutdown_timeout_seconds;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap(actix_web::middleware::from_fn(http::middleware::observe))
             .app_data(data.clone())
             .configure(http::configure)
     })
     .listen(listener)?
-    .shutdown_timeout(30)
+    // On SIGTERM/SIGINT: stop accepting, let in-flight requests finish (bounded).
+    .shutdown_timeout(shutdown_timeout)
     .run();
     Ok(server)
 }

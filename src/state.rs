@@ -1,5 +1,11 @@
 //! What every request handler shares.
 
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use uuid::Uuid;
+
 use crate::db::PgPool;
 
 #[derive(Debug, Clone)]
@@ -11,10 +17,51 @@ pub struct Settings {
     /// Externally visible base URL (e.g. `https://rolegate.example.com`); when unset, it
     /// is derived from each request's Host header.
     pub public_url: Option<String>,
+    /// Requests per second allowed per connector token; 0 turns limiting off.
+    pub rate_limit_per_second: u32,
+    /// Requests a token may send at once above the steady rate.
+    pub rate_limit_burst: u32,
+    /// How long in-flight requests may run after a shutdown signal.
+    pub shutdown_timeout_seconds: u64,
 }
+
+impl Settings {
+    /// Settings with every limit at its default, for embedding and tests.
+    pub fn new(body_limit: usize, max_page_size: i64, public_url: Option<String>) -> Self {
+        Settings {
+            body_limit,
+            max_page_size,
+            public_url,
+            rate_limit_per_second: 0,
+            rate_limit_burst: 0,
+            shutdown_timeout_seconds: 30,
+        }
+    }
+}
+
+/// Per-token request rate limiting. Counters live in this process: with several nodes each
+/// enforces the limit on the requests it receives.
+pub type TokenRateLimiter = DefaultKeyedRateLimiter<Uuid>;
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
     pub settings: Settings,
+    pub rate_limiter: Option<Arc<TokenRateLimiter>>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, settings: Settings) -> Self {
+        let rate_limiter = NonZeroU32::new(settings.rate_limit_per_second).map(|rate| {
+            let burst = NonZeroU32::new(settings.rate_limit_burst).unwrap_or(rate);
+            Arc::new(RateLimiter::keyed(
+                Quota::per_second(rate).allow_burst(burst),
+            ))
+        });
+        AppState {
+            pool,
+            settings,
+            rate_limiter,
+        }
+    }
 }

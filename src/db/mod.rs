@@ -33,12 +33,45 @@ pub enum DbError {
     Blocking(String),
 }
 
+/// Sets per-connection limits as connections are opened.
+#[derive(Debug)]
+struct ConnectionSettings {
+    statement_timeout: Duration,
+}
+
+impl diesel::r2d2::CustomizeConnection<PgConnection, diesel::r2d2::Error> for ConnectionSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!(
+            "SET statement_timeout = {}",
+            self.statement_timeout.as_millis()
+        ))
+        .execute(conn)
+        .map(|_| ())
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// A pool whose connections cancel statements running longer than `statement_timeout`,
+/// and whose callers wait at most `timeout` for a connection. The pool does not need the
+/// database to be up: connections are made (and remade after a failure) on demand.
 pub fn build_pool(database_url: &str, size: u32, timeout: Duration) -> anyhow::Result<PgPool> {
+    build_pool_with(database_url, size, timeout, Duration::from_secs(30))
+}
+
+pub fn build_pool_with(
+    database_url: &str,
+    size: u32,
+    timeout: Duration,
+    statement_timeout: Duration,
+) -> anyhow::Result<PgPool> {
     let manager = ConnectionManager::<PgConnection>::new(database_url);
     let pool = Pool::builder()
         .max_size(size)
+        .min_idle(Some(0))
         .connection_timeout(timeout)
-        .build(manager)?;
+        .connection_customizer(Box::new(ConnectionSettings { statement_timeout }))
+        .build_unchecked(manager);
     Ok(pool)
 }
 
@@ -60,7 +93,10 @@ where
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(DbError::from)?;
+        let waited = std::time::Instant::now();
+        let conn = pool.get();
+        crate::metrics::observe_pool_wait(waited.elapsed(), conn.is_ok());
+        let mut conn = conn.map_err(DbError::from)?;
         f(&mut conn)
     })
     .await

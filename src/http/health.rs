@@ -1,12 +1,14 @@
 use actix_web::{web, HttpResponse};
 use diesel::RunQueryDsl;
+use diesel_migrations::MigrationHarness;
 
-use crate::db::{run_blocking, DbError};
+use crate::db::{run_blocking, DbError, MIGRATIONS};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
 }
 
 /// The process is up.
@@ -14,20 +16,42 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// The database answers.
+enum Readiness {
+    Ready,
+    MigrationsPending,
+}
+
+/// The database answers and its schema is the one this build expects.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let result = run_blocking(&state.pool, |conn| {
         diesel::sql_query("SELECT 1")
             .execute(conn)
-            .map_err(DbError::from)
+            .map_err(DbError::from)?;
+        let pending = conn
+            .has_pending_migration(MIGRATIONS)
+            .map_err(|e| DbError::Blocking(e.to_string()))?;
+        Ok::<_, DbError>(if pending {
+            Readiness::MigrationsPending
+        } else {
+            Readiness::Ready
+        })
     })
     .await;
     match result {
-        Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
+        Ok(Readiness::Ready) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
+        Ok(Readiness::MigrationsPending) => HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "migrations pending"})),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable()
                 .json(serde_json::json!({"status": "database unavailable"}))
         }
     }
+}
+
+/// Prometheus text exposition format.
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crate::metrics::render(&state.pool))
 }

@@ -1,6 +1,7 @@
 //! HTTP handlers, one file per resource; each module registers its routes in `configure`.
 
 pub mod health;
+pub mod middleware;
 pub mod scim;
 pub mod scim_bulk;
 pub mod scim_discovery;

@@ -7,10 +7,11 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::Value;
 
+use super::middleware::RequestTenant;
 use crate::db::run_blocking;
 use crate::error::{scim_error_response, ScimApiError, SCIM_CONTENT_TYPE};
 use crate::provisioning::{tokens, Actor, ListQuery, Paging, Rendered, ScimContext, Sort};
@@ -43,6 +44,7 @@ impl FromRequest for Scim {
                     .then(|| token.trim().to_string())
             });
         let base_url = base_url(req);
+        let req = req.clone();
         Box::pin(async move {
             let Some(state) = state else {
                 return Err(ScimError::internal().into());
@@ -57,6 +59,15 @@ impl FromRequest for Scim {
             let Some((tenant_id, token_id)) = verified else {
                 return Err(ScimError::unauthorized("the bearer token is not valid").into());
             };
+            req.extensions_mut().insert(RequestTenant(tenant_id));
+            if let Some(limiter) = &state.rate_limiter {
+                if let Err(not_until) = limiter.check_key(&token_id) {
+                    let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                        &governor::clock::DefaultClock::default(),
+                    ));
+                    return Err(ScimApiError::RateLimited(wait.as_secs().max(1)));
+                }
+            }
             Ok(Scim(ScimContext {
                 actor: Actor::token(tenant_id, token_id),
                 base_url,

@@ -116,6 +116,8 @@ pub struct TestApp {
 pub struct Options {
     pub body_limit: usize,
     pub max_page_size: i64,
+    /// Requests per second per token; 0 is unlimited.
+    pub rate_limit: u32,
 }
 
 impl Default for Options {
@@ -123,6 +125,7 @@ impl Default for Options {
         Options {
             body_limit: 64 * 1024,
             max_page_size: 50,
+            rate_limit: 0,
         }
     }
 }
@@ -142,14 +145,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
     let address = format!("http://{}", listener.local_addr().expect("address"));
-    let state = AppState {
-        pool: pool.clone(),
-        settings: Settings {
-            body_limit: options.body_limit,
-            max_page_size: options.max_page_size,
-            public_url: None,
-        },
-    };
+    let mut settings = Settings::new(options.body_limit, options.max_page_size, None);
+    settings.rate_limit_per_second = options.rate_limit;
+    let state = AppState::new(pool.clone(), settings);
     let server = rolegate::run(listener, state).expect("server starts");
     tokio::spawn(server);
     TestApp {

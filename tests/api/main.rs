@@ -14,5 +14,6 @@ mod discovery;
 mod errors;
 mod groups;
 mod listing;
+mod operations;
 mod paging;
 mod users;

@@ -1,0 +1,146 @@
+//! Prometheus metrics. Labels carry route patterns and outcome kinds only: never tenant
+//! names, user data or tokens.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+use crate::db::PgPool;
+
+pub struct Metrics {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    scim_operations: IntCounterVec,
+    pool_wait: HistogramVec,
+    pool_connections: IntGauge,
+    pool_idle: IntGauge,
+}
+
+fn build() -> Result<Metrics, prometheus::Error> {
+    let registry = Registry::new_custom(Some("rolegate".into()), None)?;
+    let http_requests = IntCounterVec::new(
+        Opts::new(
+            "http_requests_total",
+            "HTTP requests by route pattern, method and status",
+        ),
+        &["route", "method", "status"],
+    )?;
+    let http_duration = HistogramVec::new(
+        HistogramOpts::new(
+            "http_request_duration_seconds",
+            "HTTP request latency by route pattern and method",
+        )
+        .buckets(vec![
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ]),
+        &["route", "method"],
+    )?;
+    let scim_operations = IntCounterVec::new(
+        Opts::new(
+            "scim_operations_total",
+            "SCIM operations by resource, operation and outcome",
+        ),
+        &["resource", "operation", "outcome"],
+    )?;
+    let pool_wait = HistogramVec::new(
+        HistogramOpts::new(
+            "db_pool_wait_seconds",
+            "Time spent waiting for a database connection",
+        )
+        .buckets(vec![
+            0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
+        ]),
+        &["outcome"],
+    )?;
+    let pool_connections = IntGauge::new("db_pool_connections", "Open database connections")?;
+    let pool_idle = IntGauge::new("db_pool_idle_connections", "Idle database connections")?;
+    registry.register(Box::new(http_requests.clone()))?;
+    registry.register(Box::new(http_duration.clone()))?;
+    registry.register(Box::new(scim_operations.clone()))?;
+    registry.register(Box::new(pool_wait.clone()))?;
+    registry.register(Box::new(pool_connections.clone()))?;
+    registry.register(Box::new(pool_idle.clone()))?;
+    Ok(Metrics {
+        registry,
+        http_requests,
+        http_duration,
+        scim_operations,
+        pool_wait,
+        pool_connections,
+        pool_idle,
+    })
+}
+
+/// The process's metrics. Registration of fixed, valid names cannot fail; if it ever did,
+/// metrics are simply absent rather than the server failing.
+static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| build().ok());
+
+pub fn observe_request(route: &str, method: &str, status: u16, elapsed: Duration) {
+    let Some(m) = METRICS.as_ref() else { return };
+    m.http_requests
+        .with_label_values(&[route, method, &status.to_string()])
+        .inc();
+    m.http_duration
+        .with_label_values(&[route, method])
+        .observe(elapsed.as_secs_f64());
+    if let Some((resource, operation)) = scim_operation(route, method) {
+        let outcome = match status {
+            200..=399 => "success",
+            400..=499 => "client_error",
+            _ => "server_error",
+        };
+        m.scim_operations
+            .with_label_values(&[resource, operation, outcome])
+            .inc();
+    }
+}
+
+pub fn observe_pool_wait(elapsed: Duration, ok: bool) {
+    if let Some(m) = METRICS.as_ref() {
+        m.pool_wait
+            .with_label_values(&[if ok { "ok" } else { "timeout" }])
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// The kind of SCIM operation a route and method perform.
+fn scim_operation(route: &str, method: &str) -> Option<(&'static str, &'static str)> {
+    let rest = route.strip_prefix("/scim/v2/")?;
+    let resource = match rest.split('/').next()? {
+        "Users" => "Users",
+        "Groups" => "Groups",
+        "Bulk" => "Bulk",
+        ".search" => "Root",
+        _ => "Discovery",
+    };
+    let item = rest.contains("{id}");
+    let operation = match (method, item, rest.ends_with(".search")) {
+        (_, _, true) => "search",
+        ("GET", true, _) => "get",
+        ("GET", false, _) => "list",
+        ("POST", false, _) if resource == "Bulk" => "bulk",
+        ("POST", false, _) => "create",
+        ("PUT", true, _) => "replace",
+        ("PATCH", true, _) => "patch",
+        ("DELETE", true, _) => "delete",
+        _ => "other",
+    };
+    Some((resource, operation))
+}
+
+/// The Prometheus text exposition of every metric, pool figures read now.
+pub fn render(pool: &PgPool) -> String {
+    let Some(m) = METRICS.as_ref() else {
+        return String::new();
+    };
+    let state = pool.state();
+    m.pool_connections.set(i64::from(state.connections));
+    m.pool_idle.set(i64::from(state.idle_connections));
+    let mut out = Vec::new();
+    let _ = TextEncoder::new().encode(&m.registry.gather(), &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
