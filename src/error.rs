@@ -39,16 +39,39 @@ impl ScimApiError {
                 ScimError::uniqueness("a resource with this unique attribute value already exists")
             }
             ScimApiError::Db(DbError::Pool(_)) => ScimError::unavailable(),
-            ScimApiError::Db(DbError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::ClosedConnection
-                | diesel::result::DatabaseErrorKind::UnableToSendCommand,
-                _,
-            ))) => ScimError::unavailable(),
+            ScimApiError::Db(DbError::Query(e)) if is_unavailable(e) => ScimError::unavailable(),
             ScimApiError::Db(_) => ScimError::internal(),
             ScimApiError::RateLimited(_) => {
                 ScimError::new(429, None, "too many requests for this token; retry later")
             }
         }
+    }
+}
+
+/// Errors meaning "the database is not answering right now" (lost connection, server
+/// shutting down, statement timeout): the request may be retried, so they are 503s.
+pub fn is_unavailable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            let message = info.message().to_ascii_lowercase();
+            [
+                "terminating connection",
+                "server closed the connection",
+                "connection",
+                "shutting down",
+                "statement timeout",
+                "canceling statement",
+            ]
+            .iter()
+            .any(|m| message.contains(m))
+        }
+        Error::BrokenTransactionManager => true,
+        _ => false,
     }
 }
 

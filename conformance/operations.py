@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""Operational checks against the built binary: database failover under write load, two
+nodes on one database, and SIGTERM during a long request. Standard library only.
+
+Usage: operations.py path/to/rolegate
+"""
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+PG_BIN = sorted(
+    (d for d in (os.path.join("/usr/lib/postgresql", v, "bin") for v in os.listdir("/usr/lib/postgresql"))
+     if os.path.exists(os.path.join(d, "initdb"))),
+    key=lambda d: int(d.split("/")[-2]),
+)[-1]
+FAILURES = []
+
+
+def check(condition, message):
+    print(("ok   " if condition else "FAIL ") + message, flush=True)
+    if not condition:
+        FAILURES.append(message)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def as_postgres():
+    if os.geteuid() != 0:
+        return {}
+    user = pwd.getpwnam("postgres")
+    return {"user": user.pw_uid, "group": user.pw_gid}
+
+
+class Cluster:
+    """A PostgreSQL cluster the script can stop and start at will."""
+
+    def __init__(self, root):
+        self.dir = os.path.join(root, "pg")
+        os.makedirs(self.dir)
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self.port = free_port()
+        self.run("initdb", "-D", self.dir + "/data", "-A", "trust", "-U", "postgres", "--no-sync")
+        self.start()
+        subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-qc",
+                        "CREATE DATABASE rolegate"], check=True, stdout=subprocess.DEVNULL)
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/rolegate"
+
+    def run(self, program, *args):
+        subprocess.run([os.path.join(PG_BIN, program), *args], check=True, cwd="/",
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **as_postgres())
+
+    def start(self):
+        self.run("pg_ctl", "-D", self.dir + "/data", "-l", self.dir + "/log", "-w", "start", "-o",
+                 f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=")
+
+    def stop(self):
+        self.run("pg_ctl", "-D", self.dir + "/data", "-m", "fast", "-w", "stop")
+
+
+class Node:
+    def __init__(self, binary, root, name, env, args=()):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = open(os.path.join(root, f"{name}.log"), "w")
+        self.process = subprocess.Popen(
+            [binary, "--log-level", "warn", *args, "serve", "--listen", f"127.0.0.1:{self.port}"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.base + "/healthz", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{name} did not start; see {self.log.name}")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=60)
+
+
+def call(base, token, method, path, body=None, timeout=30):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/scim+json")
+    started = time.time()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            status, text = r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read().decode()
+    except OSError as e:
+        status, text = 0, str(e)
+    try:
+        parsed = json.loads(text) if text else None
+    except ValueError:
+        parsed = text
+    return status, parsed, time.time() - started
+
+
+def create_token(binary, env):
+    out = subprocess.run([binary, "--log-level", "warn", "tenant", "create", "--name", "ops"], env=env,
+                         check=True, capture_output=True, text=True).stdout
+    return next(line.split()[-1] for line in out.splitlines() if line.startswith("token:"))
+
+
+def user(name):
+    return {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}
+
+
+def failover(binary, root):
+    print("-- database stopped and restarted under write load", flush=True)
+    cluster = Cluster(root)
+    env = dict(os.environ, DATABASE_URL=cluster.url)
+    token = create_token(binary, env)
+    node = Node(binary, root, "failover", env, ["--db-timeout", "2", "--statement-timeout", "5"])
+    base = node.base + "/scim/v2"
+    results = []
+    lock = threading.Lock()
+    stop_at = time.time() + 14
+
+    def writer(worker):
+        i = 0
+        while time.time() < stop_at:
+            name = f"w{worker}-{i}@example.com"
+            status, body, took = call(base, token, "POST", "/Users", user(name), timeout=30)
+            with lock:
+                results.append((name, status, body, took))
+            i += 1
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(4)
+    cluster.stop()
+    time.sleep(1)
+    ready_status, _, _ = call(node.base, None, "GET", "/readyz", timeout=10)
+    check(ready_status == 503, f"/readyz reports the database down ({ready_status})")
+    time.sleep(3)
+    cluster.start()
+    for t in threads:
+        t.join()
+    created = [r for r in results if r[1] == 201]
+    during = [r for r in results if r[1] not in (201,)]
+    check(len(created) > 0, f"{len(created)} users created before and after the outage")
+    check(all(r[1] in (503,) for r in during),
+          f"requests during the outage failed with 503 ({sorted(set(r[1] for r in during))})")
+    check(all(isinstance(r[2], dict) and r[2].get("status") == "503" for r in during),
+          "failures carry a SCIM error body")
+    slowest = max(r[3] for r in results)
+    check(slowest < 10, f"no request hung (slowest {slowest:.1f}s)")
+    status, _, _ = call(base, token, "POST", "/Users", user("after-restart@example.com"))
+    check(status == 201, f"the server serves again without a restart ({status})")
+    missing = []
+    for name, _, _, _ in created:
+        q = urllib.parse.quote(f'userName eq "{name}"')
+        s, body, _ = call(base, token, "GET", f"/Users?filter={q}")
+        if s != 200 or body.get("totalResults") != 1:
+            missing.append(name)
+    check(not missing, f"every request answered 201 is stored ({len(missing)} missing)")
+    ready_status, _, _ = call(node.base, None, "GET", "/readyz")
+    check(ready_status == 200, "/readyz is ready again")
+    node.stop()
+    return cluster
+
+
+def two_nodes(binary, root, cluster):
+    print("-- two nodes on one database", flush=True)
+    env = dict(os.environ, DATABASE_URL=cluster.url)
+    token = create_token(binary, env)
+    a = Node(binary, root, "node-a", env)
+    b = Node(binary, root, "node-b", env)
+    base_a, base_b = a.base + "/scim/v2", b.base + "/scim/v2"
+    status, body, _ = call(base_a, token, "POST", "/Users", user("shared@example.com"))
+    uid = body["id"]
+    s, got, _ = call(base_b, token, "GET", f"/Users/{uid}")
+    check(s == 200 and got["userName"] == "shared@example.com", "a user written on A is read at once on B")
+    s, group, _ = call(base_a, token, "POST", "/Groups",
+                       {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "g"})
+    gid = group["id"]
+    call(base_a, token, "PATCH", f"/Groups/{gid}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+         "Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}]})
+    s, got, _ = call(base_b, token, "GET", f"/Groups/{gid}")
+    check(s == 200 and [m["value"] for m in got.get("members", [])] == [uid], "a member added on A is seen on B")
+    s, got, _ = call(base_b, token, "GET", f"/Users/{uid}")
+    check([g["value"] for g in got.get("groups", [])] == [gid], "the user's groups on B include it")
+    call(base_b, token, "PATCH", f"/Users/{uid}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+         "Operations": [{"op": "replace", "path": "active", "value": False}]})
+    s, got, _ = call(base_a, token, "GET", f"/Users/{uid}")
+    check(got.get("active") is False, "a change on B is seen on A")
+    call(base_b, token, "POST", "/Users", user("zz-second@example.com"))
+    s, page, _ = call(base_a, token, "GET", "/Users?sortBy=userName&count=1&cursor=")
+    s, second, _ = call(base_b, token, "GET", f"/Users?sortBy=userName&count=1&cursor={page.get('nextCursor', '')}")
+    check(s == 200 and second["Resources"][0]["userName"] == "zz-second@example.com",
+          "a cursor issued by A is honoured by B")
+    a.stop()
+    b.stop()
+
+
+def sigterm(binary, root):
+    print("-- SIGTERM during a long request, on the embedded cluster", flush=True)
+    data = os.path.join(root, "embedded")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    node = Node(binary, root, "sigterm", env, ["--data-dir", data])
+    out = open(node.log.name).read()
+    token = next((line.split()[-1] for line in out.splitlines() if line.startswith("SCIM token:")), None)
+    check(token is not None, "the first start printed a token")
+    bulk = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": [{"method": "POST", "path": "/Users", "bulkId": f"u{i}", "data": user(f"bulk{i}@example.com")}
+                           for i in range(600)]}
+    outcome = {}
+
+    def send():
+        outcome["result"] = call(node.base + "/scim/v2", token, "POST", "/Bulk", bulk, timeout=120)
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    time.sleep(0.3)
+    node.process.send_signal(signal.SIGTERM)
+    thread.join()
+    status, body, _ = outcome["result"]
+    done = [op for op in (body or {}).get("Operations", []) if op.get("status") == "201"] if isinstance(body, dict) else []
+    check(status == 200 and len(done) == 600, f"the in-flight bulk request completed ({status}, {len(done)} created)")
+    node.process.wait(timeout=60)
+    check(node.process.returncode == 0, f"the server exited cleanly ({node.process.returncode})")
+    left = subprocess.run(["pgrep", "-f", data], capture_output=True, text=True).stdout.strip()
+    check(left == "", "no postgres process is left behind")
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    root = tempfile.mkdtemp(prefix="rolegate-ops-")
+    os.chmod(root, 0o755)
+    cluster = None
+    try:
+        cluster = failover(binary, root)
+        two_nodes(binary, root, cluster)
+        sigterm(binary, root)
+    finally:
+        if cluster:
+            try:
+                cluster.stop()
+            except subprocess.CalledProcessError:
+                pass
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"operations: {'FAILED ' + str(len(FAILURES)) if FAILURES else 'all checks passed'}")
+    sys.exit(1 if FAILURES else 0)
+
+
+if __name__ == "__main__":
+    main()
