@@ -8,7 +8,17 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, Context};
+use sha2::{Digest, Sha256};
+
+/// Where clusters go when running as root and the requested directory is out of the
+/// postgres user's reach.
+const FALLBACK_ROOT: &str = "/var/lib/rolegate/clusters";
+
+fn short_hash(path: &Path) -> String {
+    let digest = Sha256::digest(path.as_os_str().as_encoded_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// How the cluster is tuned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,14 +45,13 @@ impl EmbeddedCluster {
     /// another Rolegate process already runs it.
     pub fn start(dir: &Path, durability: Durability) -> anyhow::Result<Self> {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let dir = dir
+        let mut dir = dir
             .canonicalize()
             .with_context(|| format!("resolving {}", dir.display()))?;
         let run_as = postgres_user_if_root()?;
-        let data_dir = dir.join("pgdata");
         let bin_dir = find_bin_dir()?;
         let mut cluster = EmbeddedCluster {
-            data_dir,
+            data_dir: PathBuf::new(),
             bin_dir,
             port: 0,
             run_as,
@@ -50,8 +59,22 @@ impl EmbeddedCluster {
         };
         if let Some((uid, gid)) = run_as {
             chown(&dir, uid, gid)?;
-            cluster.check_reachable(&dir)?;
+            if !cluster.reachable(&dir) {
+                // A directory under /root (say) cannot be entered by the postgres user: keep
+                // the cluster in a place it can reach, one per requested directory.
+                let fallback = Path::new(FALLBACK_ROOT).join(short_hash(&dir));
+                fs::create_dir_all(&fallback)
+                    .with_context(|| format!("creating {}", fallback.display()))?;
+                chown(&fallback, uid, gid)?;
+                tracing::warn!(
+                    requested = %dir.display(),
+                    used = %fallback.display(),
+                    "the postgres user cannot reach the data directory; keeping the cluster elsewhere"
+                );
+                dir = fallback;
+            }
         }
+        cluster.data_dir = dir.join("pgdata");
         if !cluster.data_dir.join("PG_VERSION").exists() {
             cluster.init()?;
         }
@@ -187,22 +210,14 @@ impl EmbeddedCluster {
         pid_file.lines().nth(3)?.trim().parse().ok()
     }
 
-    fn check_reachable(&self, dir: &Path) -> anyhow::Result<()> {
-        let ok = self
-            .command("postgres")
+    /// Whether the user the cluster runs as can enter `dir`.
+    fn reachable(&self, dir: &Path) -> bool {
+        self.command("postgres")
             .arg("--version")
             .current_dir(dir)
             .output()
             .map(|o| o.status.success())
-            .unwrap_or(false);
-        if !ok {
-            bail!(
-                "the postgres system user cannot reach {}; choose a data directory it can enter \
-                 (every parent directory must be searchable), e.g. under /var/lib or /tmp",
-                dir.display()
-            );
-        }
-        Ok(())
+            .unwrap_or(false)
     }
 }
 

@@ -1,6 +1,7 @@
 //! What every SCIM handler shares: authentication, body parsing, query parameters and
 //! response building.
 
+use crate::scim::filter::get_ci_field;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -350,12 +351,7 @@ pub fn list_query_from_search(body: &Value, max_page_size: i64) -> Result<ListQu
     let Value::Object(fields) = body else {
         return Err(ScimError::invalid_syntax("the search request must be a JSON object").into());
     };
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    };
+    let get = |name: &str| get_ci_field(fields, name);
     if let Some(Value::Array(schemas)) = get("schemas") {
         if !schemas
             .iter()

@@ -2,6 +2,7 @@
 //! transaction, with `bulkId` references between them resolved in dependency order, so a
 //! group may name users created later in the same request.
 
+use crate::scim::filter::get_ci_field;
 use std::collections::{HashMap, HashSet};
 
 use diesel::PgConnection;
@@ -45,12 +46,7 @@ fn parse_request(body: &Value) -> Result<(Vec<Operation>, Option<usize>), ScimEr
             "the bulk request must be a JSON object",
         ));
     };
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    };
+    let get = |name: &str| get_ci_field(fields, name);
     match get("schemas") {
         Some(Value::Array(s)) if s.iter().any(|u| u.as_str() == Some(BULK_REQUEST_SCHEMA)) => {}
         _ => {
@@ -109,12 +105,7 @@ fn parse_operation(item: &Value) -> Result<Operation, ScimError> {
             "each bulk operation must be an object",
         ));
     };
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    };
+    let get = |name: &str| get_ci_field(fields, name);
     let text = |name: &str| get(name).and_then(Value::as_str).map(str::to_string);
     let method_name = text("method")
         .ok_or_else(|| ScimError::invalid_syntax("each bulk operation needs a 'method'"))?;

@@ -363,7 +363,7 @@ impl Parser {
             self.pos += 2;
             self.enter()?;
             let inner = self.or_expr(in_value_path)?;
-            self.expect(Token::RParen, "')'")?;
+            self.consume(Token::RParen, "')'")?;
             self.depth -= 1;
             return Ok(Filter::Not(Box::new(inner)));
         }
@@ -371,14 +371,14 @@ impl Parser {
             self.pos += 1;
             self.enter()?;
             let inner = self.or_expr(in_value_path)?;
-            self.expect(Token::RParen, "')'")?;
+            self.consume(Token::RParen, "')'")?;
             self.depth -= 1;
             return Ok(inner);
         }
         self.attr_expr(in_value_path)
     }
 
-    fn expect(&mut self, token: Token, what: &str) -> ScimResult<()> {
+    fn consume(&mut self, token: Token, what: &str) -> ScimResult<()> {
         match self.next() {
             Some(t) if t == token => Ok(()),
             Some(t) => Err(ScimError::invalid_filter(format!(
@@ -418,7 +418,7 @@ impl Parser {
             self.pos += 1;
             self.enter()?;
             let inner = self.or_expr(true)?;
-            self.expect(Token::RBracket, "']'")?;
+            self.consume(Token::RBracket, "']'")?;
             self.depth -= 1;
             return Ok(Filter::ValuePath(path, Box::new(inner)));
         }
@@ -537,7 +537,7 @@ pub fn parse_patch_path(input: &str) -> ScimResult<PatchPath> {
         parser.pos += 1;
         filter = Some(parser.or_expr(true).map_err(to_path_error)?);
         parser
-            .expect(Token::RBracket, "']'")
+            .consume(Token::RBracket, "']'")
             .map_err(to_path_error)?;
         if let Some(Token::DotWord(w)) = parser.peek().cloned() {
             parser.pos += 1;
@@ -554,8 +554,15 @@ pub fn parse_patch_path(input: &str) -> ScimResult<PatchPath> {
 
 /// Looks a key up in a JSON object ignoring case, as attribute names are matched.
 pub fn get_ci<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
-    object
-        .as_object()?
+    get_ci_field(object.as_object()?, key)
+}
+
+/// The same, on an object's fields.
+pub fn get_ci_field<'a>(
+    fields: &'a serde_json::Map<String, Value>,
+    key: &str,
+) -> Option<&'a Value> {
+    fields
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(key))
         .map(|(_, v)| v)

@@ -2,6 +2,7 @@
 //! simple, complex and multi-valued attributes, with value-filter paths. Operations are
 //! applied to a copy; the caller stores the result only when every operation succeeded.
 
+use super::filter::get_ci_field;
 use serde_json::{Map, Value};
 
 use super::dialect;
@@ -37,12 +38,7 @@ pub fn parse_patch_request(body: &Value) -> ScimResult<Vec<PatchOperation>> {
             "the request body must be a JSON object",
         ));
     };
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    };
+    let get = |name: &str| get_ci_field(fields, name);
     match get("schemas") {
         Some(Value::Array(s)) if s.iter().any(|u| u.as_str() == Some(PATCH_OP_SCHEMA)) => {}
         _ => {

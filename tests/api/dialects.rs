@@ -2,23 +2,12 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{patch_ops, spawn_app, TestApp, ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+use crate::helpers::{
+    member_ids, patch_ops, spawn_app, TestApp, ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA,
+};
 
 const MS_GROUP_SCHEMA: &str =
     "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
-
-fn member_ids(group: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = group["members"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .filter_map(|m| m["value"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
-}
 
 async fn user(app: &TestApp, body: Value) -> (String, Value) {
     let reply = app.post("/Users", &body).await;

@@ -71,22 +71,3 @@ async fn unknown_endpoints_give_a_scim_404() {
         .await
         .assert_error(404, None);
 }
-
-#[tokio::test]
-async fn health_endpoints_answer_without_a_token() {
-    let app = spawn_app().await;
-    let health = app
-        .client
-        .get(format!("{}/healthz", app.address))
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(health.status(), 200);
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(ready.status(), 200);
-}

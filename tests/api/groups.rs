@@ -1,20 +1,7 @@
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{patch_ops, spawn_app, GROUP_SCHEMA};
+use crate::helpers::{member_ids, patch_ops, spawn_app, GROUP_SCHEMA};
 use crate::redacted_snapshot;
-
-fn member_ids(group: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = group["members"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .filter_map(|m| m["value"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
-}
 
 fn sorted(ids: &[&String]) -> Vec<String> {
     let mut v: Vec<String> = ids.iter().map(|s| s.to_string()).collect();

@@ -16,4 +16,5 @@ mod groups;
 mod listing;
 mod operations;
 mod paging;
+mod robustness;
 mod users;
