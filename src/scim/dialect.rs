@@ -1,5 +1,27 @@
 //! Every deliberate deviation from RFC 7643/7644 that Rolegate accepts, in one place, so
 //! that the leniency is explicit. Strict RFC input is always accepted too.
+//!
+//! The accepted deviations (the README's compatibility section lists the same):
+//! 1. PATCH `op` in any case (`Add`, `Replace`, `Remove`) — Entra ID: [`patch_op_name`].
+//! 2. Booleans sent as strings (`"True"`, `"False"`) — Entra ID: [`boolean_from_string`].
+//! 3. Path-less `add`/`replace` whose keys are attribute paths (`"name.givenName"`) or
+//!    extension-qualified names (`"urn:…:enterprise:2.0:User:employeeNumber"`) — Entra ID:
+//!    each key is applied as a path (`patch::apply_without_path`).
+//! 4. `add`/`replace` on `attr[filter].sub` with no matching value creates the value the
+//!    filter's equalities describe (`emails[type eq "work"].value`) — Entra ID
+//!    (`patch::apply_filtered`, [`CREATE_ON_FILTERED_ADD`]).
+//! 5. `remove` on a multi-valued attribute with a `value` list removes just those values
+//!    (`{"op":"Remove","path":"members","value":[{"value":"…"}]}`) — Entra ID.
+//! 6. A single value for a multi-valued attribute is a one-element list:
+//!    [`WRAP_SINGLE_VALUE_IN_ARRAY`].
+//! 7. A bare value for a single-valued complex attribute with a `value` sub-attribute is
+//!    that `value` (Entra ID's `manager`): [`WRAP_BARE_VALUE_IN_COMPLEX`].
+//! 8. `schemas` lists that omit the core schema or add others (Microsoft's group schema
+//!    URIs): [`ALLOW_MISSING_CORE_SCHEMA`].
+//! 9. Empty strings clear an attribute, like `null` (`resource::normalize_value`).
+//! 10. `password` is accepted and discarded — Okta: [`is_discarded_attribute`].
+//! 11. Group members' `display` (Okta) is accepted and not stored (a read-only
+//!     sub-attribute in the schema).
 
 /// Booleans sent as strings (`"True"`, `"false"`), as Microsoft Entra ID does.
 pub fn boolean_from_string(s: &str) -> Option<bool> {
@@ -33,3 +55,6 @@ pub const WRAP_BARE_VALUE_IN_COMPLEX: bool = true;
 pub fn is_discarded_attribute(name: &str) -> bool {
     name.eq_ignore_ascii_case("password")
 }
+
+/// `add`/`replace` on a filtered path with no match creates the value (deviation 4).
+pub const CREATE_ON_FILTERED_ADD: bool = true;

@@ -491,7 +491,7 @@ fn apply_filtered(
             }
             (Op::Add | Op::Replace, Some(sub)) => {
                 let new = normalize_single(sub, value)?;
-                if matched.is_empty() {
+                if matched.is_empty() && dialect::CREATE_ON_FILTERED_ADD {
                     // Entra ID's `emails[type eq "work"].value` creates the value it names.
                     let mut element = equality_terms(filter).ok_or_else(|| {
                         ScimError::no_target(format!("no value of '{}' matches '{raw}'", attr.name))

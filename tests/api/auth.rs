@@ -118,6 +118,21 @@ async fn tenants_are_isolated_on_every_endpoint() {
     );
     assert_eq!(app.get(&filter).await.body["totalResults"], 1);
 
+    // Bulk operations of B can't reach A's resources either.
+    let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+        {"method": "DELETE", "path": format!("/Users/{user}")},
+        {"method": "PATCH", "path": format!("/Groups/{group}"), "data": patch_ops(json!([{"op": "remove", "path": "members"}]))},
+        {"method": "PUT", "path": format!("/Users/{user}"), "data": {"schemas": [USER_SCHEMA], "userName": "pwned"}},
+    ]});
+    let reply = as_other(Method::POST, "/Bulk".into(), Some(bulk)).await;
+    let statuses: Vec<&str> = reply.body["Operations"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .filter_map(|o| o["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["404", "404", "404"]);
+
     // B can't add A's user to its own group, and the same userName is free in B.
     let reply = as_other(
         Method::POST,
@@ -137,8 +152,7 @@ async fn tenants_are_isolated_on_every_endpoint() {
     // Nothing of A changed.
     let a_user = app.get(&format!("/Users/{user}")).await.body;
     assert_eq!(a_user["userName"], "shared-name");
-    assert_eq!(
-        app.get(&format!("/Groups/{group}")).await.body["displayName"],
-        "team"
-    );
+    let a_group = app.get(&format!("/Groups/{group}")).await.body;
+    assert_eq!(a_group["displayName"], "team");
+    assert_eq!(a_group["members"].as_array().map(Vec::len), Some(1));
 }

@@ -189,3 +189,21 @@ async fn every_operator_on_users_and_groups() {
         .await
         .assert_error(400, Some("invalidFilter"));
 }
+
+#[tokio::test]
+async fn a_list_without_count_returns_the_advertised_default_page() {
+    let app = spawn_app().await;
+    let config = app.get("/ServiceProviderConfig").await.body;
+    let default = config["pagination"]["defaultPageSize"]
+        .as_u64()
+        .expect("defaultPageSize") as usize;
+    let max = config["filter"]["maxResults"].as_u64().expect("maxResults") as usize;
+    for i in 0..=default {
+        app.create_user(&format!("u{i:03}")).await;
+    }
+    let page = app.get("/Users").await.body;
+    assert_eq!(page["totalResults"], default + 1);
+    assert_eq!(page["itemsPerPage"], default);
+    let capped = app.get(&format!("/Users?count={}", max + 10)).await.body;
+    assert!(capped["itemsPerPage"].as_u64().unwrap_or(0) as usize <= max);
+}
