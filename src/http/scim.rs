@@ -190,16 +190,11 @@ pub fn respond_resource(
 /// `If-None-Match` on a GET: 304 when the client already has this version.
 pub fn not_modified(req: &HttpRequest, version: i64) -> Option<HttpResponse> {
     let header = req.headers().get(header::IF_NONE_MATCH)?.to_str().ok()?;
-    let current = crate::scim::etag(version);
-    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    header
-        .split(',')
-        .any(|t| t.trim() == "*" || strip(t) == strip(&current))
-        .then(|| {
-            HttpResponse::NotModified()
-                .insert_header((header::ETAG, current))
-                .finish()
-        })
+    crate::scim::etag_matches(header, version).then(|| {
+        HttpResponse::NotModified()
+            .insert_header((header::ETAG, crate::scim::etag(version)))
+            .finish()
+    })
 }
 
 pub fn if_match(req: &HttpRequest) -> Option<String> {

@@ -7,8 +7,7 @@ use diesel::prelude::*;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::users::check_version;
-use super::{listing, meta, parse_id, ListQuery, Rendered, ScimContext};
+use super::{check_version, listing, meta, parse_id, ListQuery, Rendered, ScimContext};
 use crate::db::audit::{self, NewAuditEntry};
 use crate::db::filter::GROUP_COLUMNS;
 use crate::db::groups::{self, GroupFields, GroupRow, KeyedGroupRow};

@@ -51,6 +51,22 @@ pub struct Rendered {
 
 pub use listing::{ListQuery, Paging, Sort};
 
+/// `If-Match` (RFC 7644 §3.14): the request applies only to the version the client saw.
+pub fn check_version(
+    if_match: Option<&str>,
+    version: i64,
+) -> Result<(), crate::error::ScimApiError> {
+    match if_match {
+        Some(header) if !crate::scim::etag_matches(header, version) => {
+            Err(crate::scim::ScimError::precondition_failed(
+                "the resource was modified since the given version (If-Match)",
+            )
+            .into())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Ids in URLs that are not UUIDs name nothing: 404, like any unknown id.
 pub fn parse_id(id: &str) -> Result<Uuid, crate::scim::ScimError> {
     Uuid::parse_str(id)

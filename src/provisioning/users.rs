@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::{listing, meta, parse_id, ListQuery, Rendered, ScimContext};
+use super::{check_version, listing, meta, parse_id, ListQuery, Rendered, ScimContext};
 use crate::db::audit::{self, NewAuditEntry};
 use crate::db::filter::USER_COLUMNS;
 use crate::db::users::{self, KeyedUserRow, UserFields, UserRow};
@@ -280,24 +280,4 @@ pub fn delete(
         )?;
         Ok(())
     })
-}
-
-/// `If-Match` (RFC 7644 §3.14): the request applies only to the version the client saw.
-pub fn check_version(if_match: Option<&str>, version: i64) -> Result<()> {
-    let Some(header) = if_match else {
-        return Ok(());
-    };
-    let current = crate::scim::etag(version);
-    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    let ok = header
-        .split(',')
-        .any(|t| t.trim() == "*" || strip(t) == strip(&current));
-    if ok {
-        Ok(())
-    } else {
-        Err(ScimError::precondition_failed(
-            "the resource was modified since the given version (If-Match)",
-        )
-        .into())
-    }
 }

@@ -29,3 +29,13 @@ pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Val
 pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
+
+/// Whether an `If-Match` / `If-None-Match` header names this version (weak comparison:
+/// `W/"3"` and `"3"` match; `*` matches anything).
+pub fn etag_matches(header: &str, version: i64) -> bool {
+    let current = etag(version);
+    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    header
+        .split(',')
+        .any(|t| t.trim() == "*" || strip(t) == strip(&current))
+}

@@ -157,3 +157,76 @@ async fn delete_a_group_keeps_its_users() {
     assert_eq!(user.status, 200);
     assert!(user.body.get("groups").is_none());
 }
+
+#[tokio::test]
+async fn group_etags_change_with_membership_and_guard_writes() {
+    let app = spawn_app().await;
+    let a = app.create_user("a").await;
+    let created = app
+        .post(
+            "/Groups",
+            &json!({"schemas": [GROUP_SCHEMA], "displayName": "e"}),
+        )
+        .await;
+    let id = created.id();
+    let first = created.header("etag").expect("etag").to_string();
+    let path = format!("{}/Groups/{id}", app.base);
+    let body =
+        patch_ops(json!([{"op": "add", "path": "members", "value": [{"value": a}]}])).to_string();
+    let patched = app
+        .client
+        .patch(&path)
+        .bearer_auth(&app.token)
+        .header("If-Match", &first)
+        .header("Content-Type", "application/scim+json")
+        .body(body.clone())
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(patched.status(), 204);
+    let second = patched
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("etag")
+        .to_string();
+    assert_ne!(first, second, "a membership change is a new version");
+    let stale = app
+        .client
+        .patch(&path)
+        .bearer_auth(&app.token)
+        .header("If-Match", &first)
+        .header("Content-Type", "application/scim+json")
+        .body(body)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(stale.status(), 412);
+    let cached = app
+        .client
+        .get(&path)
+        .bearer_auth(&app.token)
+        .header("If-None-Match", &second)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(cached.status(), 304);
+    let delete = app
+        .client
+        .delete(&path)
+        .bearer_auth(&app.token)
+        .header("If-Match", &first)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(delete.status(), 412);
+    let delete = app
+        .client
+        .delete(&path)
+        .bearer_auth(&app.token)
+        .header("If-Match", &second)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(delete.status(), 204);
+}
