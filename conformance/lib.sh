@@ -14,7 +14,8 @@ start_rolegate() {
     server_pid=$!
     for _ in $(seq 1 150); do
         grep -q 'SCIM token:' "$work/serve.out" 2>/dev/null \
-            && curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break
+            && python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
+                "http://127.0.0.1:$port/healthz" 2>/dev/null && break
         sleep 0.2
     done
     token=$(sed -n 's/^SCIM token: *//p' "$work/serve.out")
