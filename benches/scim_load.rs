@@ -10,6 +10,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use futures::stream::{self, StreamExt};
 use rolegate::db::embedded::{Durability, EmbeddedCluster};
 use rolegate::db::{build_pool, run_migrations};
+use rolegate::provisioning::tokens::TokenKind;
 use rolegate::provisioning::{tenants, tokens};
 use rolegate::state::{AppState, Settings};
 use serde_json::json;
@@ -101,7 +102,7 @@ async fn main() {
     run_migrations(&mut conn).expect("migrates");
     let pool = build_pool(&url, 16, Duration::from_secs(10)).expect("pool");
     let tenant = tenants::create(&mut conn, "bench", "bench").expect("tenant");
-    let token = tokens::create(&mut conn, tenant.id, "bench", "bench")
+    let token = tokens::create(&mut conn, tenant.id, "bench", TokenKind::Scim, "bench")
         .expect("token")
         .secret;
     let t = tenant.id;

@@ -13,6 +13,7 @@ use rolegate::db::embedded::{Durability, EmbeddedCluster};
 use rolegate::db::filter::USER_COLUMNS;
 use rolegate::db::query::{Position, QueryPlan, Window};
 use rolegate::db::{build_pool, run_migrations, tenants as tenant_rows};
+use rolegate::provisioning::tokens::TokenKind;
 use rolegate::provisioning::{cursor, tenants, tokens};
 use rolegate::scim::filter::{parse_attr_path, parse_filter};
 use rolegate::state::{AppState, Settings};
@@ -68,7 +69,7 @@ async fn main() {
     let mut conn = PgConnection::establish(&url).expect("connects");
     run_migrations(&mut conn).expect("migrates");
     let tenant = tenants::create(&mut conn, "scale", "bench").expect("tenant");
-    let token = tokens::create(&mut conn, tenant.id, "bench", "bench")
+    let token = tokens::create(&mut conn, tenant.id, "bench", TokenKind::Scim, "bench")
         .expect("token")
         .secret;
     let t = tenant.id;

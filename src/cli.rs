@@ -8,6 +8,7 @@ use anyhow::Context;
 use crate::config::{Cli, Command, DatabaseArgs, ServeArgs, TenantCommand, TokenCommand};
 use crate::db::embedded::{Durability, EmbeddedCluster};
 use crate::db::{build_pool_with, run_migrations, tenants, tokens as token_rows, PgPool};
+use crate::provisioning::tokens::TokenKind;
 use crate::provisioning::{tenants as tenant_ops, tokens};
 use crate::state::{AppState, Settings};
 
@@ -93,7 +94,7 @@ fn bootstrap_first_tenant(pool: &PgPool, public: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     let tenant = tenant_ops::create(&mut conn, "default", CLI_ACTOR)?;
-    let issued = tokens::create(&mut conn, tenant.id, "initial", CLI_ACTOR)?;
+    let issued = tokens::create(&mut conn, tenant.id, "initial", TokenKind::Scim, CLI_ACTOR)?;
     println!("Created the first tenant {} (\"default\").", tenant.id);
     println!("SCIM base URL:  {public}/scim/v2");
     println!("SCIM token:     {}", issued.secret);
@@ -109,7 +110,8 @@ fn tenant(database: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
     match cmd {
         TenantCommand::Create { name } => {
             let tenant = tenant_ops::create(&mut conn, &name, CLI_ACTOR)?;
-            let issued = tokens::create(&mut conn, tenant.id, "initial", CLI_ACTOR)?;
+            let issued =
+                tokens::create(&mut conn, tenant.id, "initial", TokenKind::Scim, CLI_ACTOR)?;
             println!("tenant: {}", tenant.id);
             println!("token:  {}", issued.secret);
         }
@@ -125,9 +127,9 @@ fn tenant(database: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
 fn token(database: &Database, cmd: TokenCommand) -> anyhow::Result<()> {
     let mut conn = database.pool.get()?;
     match cmd {
-        TokenCommand::Create { tenant, name } => {
+        TokenCommand::Create { tenant, name, kind } => {
             tenants::find(&mut conn, tenant).context("no such tenant")?;
-            let issued = tokens::create(&mut conn, tenant, &name, CLI_ACTOR)?;
+            let issued = tokens::create(&mut conn, tenant, &name, kind, CLI_ACTOR)?;
             println!("id:    {}", issued.token.id);
             println!("token: {}", issued.secret);
         }

@@ -130,12 +130,15 @@ pub enum TenantCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Create a connector token; it is printed once and stored only as a hash.
+    /// Create a token; it is printed once and stored only as a hash.
     Create {
         #[arg(long)]
         tenant: Uuid,
         #[arg(long, default_value = "scim")]
         name: String,
+        /// `scim` for a provisioning connector, `admin` for the admin API.
+        #[arg(long, value_enum, default_value_t = crate::provisioning::tokens::TokenKind::Scim)]
+        kind: crate::provisioning::tokens::TokenKind,
     },
     /// List a tenant's tokens (never their secrets).
     List {

@@ -113,3 +113,116 @@ impl ResponseError for ScimApiError {
         response
     }
 }
+
+/// Everything an admin API request can fail with; answered as RFC 9457 problem details.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("an admin API token is required")]
+    Unauthorized,
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for AdminError {
+    fn from(e: diesel::result::Error) -> Self {
+        AdminError::Db(DbError::Query(e))
+    }
+}
+
+impl AdminError {
+    /// (status, problem type slug, title, detail) as the client sees them.
+    fn problem(&self) -> (StatusCode, &'static str, &'static str, String) {
+        match self {
+            AdminError::BadRequest(d) => (
+                StatusCode::BAD_REQUEST,
+                "invalid-request",
+                "Invalid request",
+                d.clone(),
+            ),
+            AdminError::NotFound(d) => (StatusCode::NOT_FOUND, "not-found", "Not found", d.clone()),
+            AdminError::Conflict(d) => (StatusCode::CONFLICT, "conflict", "Conflict", d.clone()),
+            AdminError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                self.to_string(),
+            ),
+            AdminError::MethodNotAllowed(d) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                d.clone(),
+            ),
+            AdminError::Db(DbError::Query(diesel::result::Error::NotFound)) => (
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                "no such resource".into(),
+            ),
+            AdminError::Db(DbError::Query(e)) if is_unique_violation(e) => (
+                StatusCode::CONFLICT,
+                "uniqueness",
+                "Conflict",
+                "a resource with this unique value already exists".into(),
+            ),
+            AdminError::Db(DbError::Query(e)) if is_unavailable(e) => unavailable(),
+            AdminError::Db(DbError::Pool(_)) => unavailable(),
+            AdminError::Db(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+                "internal server error".into(),
+            ),
+        }
+    }
+}
+
+fn unavailable() -> (StatusCode, &'static str, &'static str, String) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "Service unavailable",
+        "the service is temporarily unavailable; retry later".into(),
+    )
+}
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+impl ResponseError for AdminError {
+    fn status_code(&self) -> StatusCode {
+        self.problem().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, slug, title, detail) = self.problem();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "admin request failed");
+        }
+        let body = serde_json::json!({
+            "type": format!("https://rolegate.dev/problems/{slug}"),
+            "title": title,
+            "status": status.as_u16(),
+            "detail": detail,
+        });
+        let mut response = HttpResponse::build(status);
+        response.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        ));
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"admin\""),
+            ));
+        }
+        response.body(body.to_string())
+    }
+}

@@ -1,6 +1,7 @@
 //! Rolegate: a SCIM 2.0 provisioning server and OIDC claim mapper whose effective roles
 //! are computed in PostgreSQL.
 
+pub mod access;
 pub mod cli;
 pub mod config;
 pub mod db;

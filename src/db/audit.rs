@@ -47,3 +47,52 @@ pub fn list(conn: &mut PgConnection, tenant_id: Uuid, limit: i64) -> QueryResult
         .select(AuditEntry::as_select())
         .load(conn)
 }
+
+/// Conditions on audit entries; `None` means any.
+#[derive(Debug, Default)]
+pub struct AuditFilter<'a> {
+    pub resource_type: Option<&'a str>,
+    pub resource_id: Option<&'a str>,
+    pub operation: Option<&'a str>,
+    pub actor: Option<&'a str>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub before_id: Option<i64>,
+}
+
+pub fn search(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    filter: &AuditFilter<'_>,
+    limit: i64,
+) -> QueryResult<Vec<AuditEntry>> {
+    let mut query = audit_log::table
+        .filter(audit_log::tenant_id.eq(tenant_id))
+        .into_boxed();
+    if let Some(v) = filter.resource_type {
+        query = query.filter(audit_log::resource_type.eq(v));
+    }
+    if let Some(v) = filter.resource_id {
+        query = query.filter(audit_log::resource_id.eq(v));
+    }
+    if let Some(v) = filter.operation {
+        query = query.filter(audit_log::operation.eq(v));
+    }
+    if let Some(v) = filter.actor {
+        query = query.filter(audit_log::actor.eq(v));
+    }
+    if let Some(v) = filter.since {
+        query = query.filter(audit_log::created_at.ge(v));
+    }
+    if let Some(v) = filter.until {
+        query = query.filter(audit_log::created_at.lt(v));
+    }
+    if let Some(v) = filter.before_id {
+        query = query.filter(audit_log::id.lt(v));
+    }
+    query
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .select(AuditEntry::as_select())
+        .load(conn)
+}

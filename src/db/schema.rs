@@ -22,6 +22,18 @@ diesel::table! {
         secret_hash -> Bytea,
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    environments (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        position -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -73,12 +85,14 @@ diesel::table! {
 
 diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(connector_tokens -> tenants (tenant_id));
+diesel::joinable!(environments -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     connector_tokens,
+    environments,
     group_members,
     groups,
     tenants,

@@ -14,6 +14,8 @@ pub struct ConnectorToken {
     pub secret_hash: Vec<u8>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// `scim` (a provisioning connector) or `admin` (the admin API).
+    pub kind: String,
 }
 
 pub fn insert(
@@ -21,6 +23,7 @@ pub fn insert(
     tenant_id: Uuid,
     id: Uuid,
     name: &str,
+    kind: &str,
     secret_hash: &[u8],
 ) -> QueryResult<ConnectorToken> {
     diesel::insert_into(connector_tokens::table)
@@ -28,6 +31,7 @@ pub fn insert(
             connector_tokens::tenant_id.eq(tenant_id),
             connector_tokens::id.eq(id),
             connector_tokens::name.eq(name),
+            connector_tokens::kind.eq(kind),
             connector_tokens::secret_hash.eq(secret_hash),
         ))
         .returning(ConnectorToken::as_returning())

@@ -1,5 +1,8 @@
 //! HTTP handlers, one file per resource; each module registers its routes in `configure`.
 
+pub mod admin;
+pub mod admin_audit;
+pub mod admin_environments;
 pub mod health;
 pub mod middleware;
 pub mod scim;
@@ -14,6 +17,15 @@ use actix_web::web;
 /// Every route of the server.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    cfg.service(
+        web::scope("/admin/v1")
+            .app_data(admin::json_config(1024 * 1024))
+            .app_data(admin::query_config())
+            .app_data(admin::path_config())
+            .configure(admin_environments::configure)
+            .configure(admin_audit::configure)
+            .default_service(web::to(admin::not_found)),
+    );
     cfg.service(
         web::scope("/scim/v2")
             .configure(scim_discovery::configure)

@@ -54,7 +54,8 @@ impl FromRequest for Scim {
                 return Err(ScimError::unauthorized("a bearer token is required").into());
             };
             let verified = run_blocking(&state.pool, move |conn| {
-                tokens::verify(conn, &presented).map_err(ScimApiError::from)
+                tokens::verify(conn, &presented, tokens::TokenKind::Scim)
+                    .map_err(ScimApiError::from)
             })
             .await?;
             let Some((tenant_id, token_id)) = verified else {

@@ -26,10 +26,29 @@ fn hash(secret: &[u8]) -> Vec<u8> {
     Sha256::digest(secret).to_vec()
 }
 
+/// What a token may be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokenKind {
+    /// A SCIM provisioning connector (Entra ID, Okta, …).
+    Scim,
+    /// The admin REST API.
+    Admin,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Scim => "scim",
+            TokenKind::Admin => "admin",
+        }
+    }
+}
+
 pub fn create(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     name: &str,
+    kind: TokenKind,
     actor: &str,
 ) -> QueryResult<IssuedToken> {
     let id = Uuid::new_v4();
@@ -41,7 +60,7 @@ pub fn create(
     raw.extend_from_slice(&secret);
     let text = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&raw));
     conn.transaction(|conn| {
-        let token = tokens::insert(conn, tenant_id, id, name, &hash(&secret))?;
+        let token = tokens::insert(conn, tenant_id, id, name, kind.as_str(), &hash(&secret))?;
         audit::append(
             conn,
             NewAuditEntry {
@@ -51,7 +70,7 @@ pub fn create(
                 resource_id: id.to_string(),
                 operation: "create",
                 before: None,
-                after: Some(json!({"id": id, "name": name})),
+                after: Some(json!({"id": id, "name": name, "kind": kind.as_str()})),
             },
         )?;
         Ok(IssuedToken {
@@ -98,8 +117,13 @@ pub fn parse(presented: &str) -> Option<(Uuid, Uuid, Vec<u8>)> {
     Some((tenant, id, raw[32..].to_vec()))
 }
 
-/// Checks a presented token; returns (tenant id, token id) when it is valid and not revoked.
-pub fn verify(conn: &mut PgConnection, presented: &str) -> QueryResult<Option<(Uuid, Uuid)>> {
+/// Checks a presented token; returns (tenant id, token id) when it is valid, not revoked,
+/// and of the kind the interface takes.
+pub fn verify(
+    conn: &mut PgConnection,
+    presented: &str,
+    kind: TokenKind,
+) -> QueryResult<Option<(Uuid, Uuid)>> {
     let Some((tenant_id, id, secret)) = parse(presented) else {
         return Ok(None);
     };
@@ -109,5 +133,6 @@ pub fn verify(conn: &mut PgConnection, presented: &str) -> QueryResult<Option<(U
         Err(e) => return Err(e),
     };
     let matches: bool = hash(&secret).ct_eq(&stored.secret_hash).into();
-    Ok((matches && stored.revoked_at.is_none()).then_some((tenant_id, id)))
+    let usable = matches && stored.revoked_at.is_none() && stored.kind == kind.as_str();
+    Ok(usable.then_some((tenant_id, id)))
 }

@@ -11,6 +11,7 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, Response};
 use rolegate::db::embedded::{Durability, EmbeddedCluster};
 use rolegate::db::{build_pool, run_migrations, PgPool};
+use rolegate::provisioning::tokens::TokenKind;
 use rolegate::provisioning::{tenants, tokens};
 use rolegate::state::{AppState, Settings};
 use serde_json::Value;
@@ -110,6 +111,7 @@ pub struct TestApp {
     pub tenant_id: Uuid,
     pub token: String,
     pub token_id: Uuid,
+    pub admin_token: String,
     pub client: reqwest::Client,
 }
 
@@ -137,11 +139,14 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(options: Options) -> TestApp {
     let url = fresh_database();
     let pool = build_pool(&url, 4, Duration::from_secs(10)).expect("pool");
-    let (tenant_id, token, token_id) = {
+    let (tenant_id, token, token_id, admin_token) = {
         let mut conn = pool.get().expect("connection");
         let tenant = tenants::create(&mut conn, "test", "test").expect("tenant");
-        let issued = tokens::create(&mut conn, tenant.id, "test", "test").expect("token");
-        (tenant.id, issued.secret, issued.token.id)
+        let issued =
+            tokens::create(&mut conn, tenant.id, "test", TokenKind::Scim, "test").expect("token");
+        let admin = tokens::create(&mut conn, tenant.id, "admin", TokenKind::Admin, "test")
+            .expect("admin token");
+        (tenant.id, issued.secret, issued.token.id, admin.secret)
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
     let address = format!("http://{}", listener.local_addr().expect("address"));
@@ -158,6 +163,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         tenant_id,
         token,
         token_id,
+        admin_token,
         client: reqwest::Client::new(),
     }
 }
@@ -169,6 +175,23 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Asserts an RFC 9457 problem-details body with this status.
+    pub fn assert_problem(&self, status: u16) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.body
+        );
+        assert_eq!(self.body["status"], status, "{}", self.body);
+        assert!(
+            self.body["type"].is_string()
+                && self.body["title"].is_string()
+                && self.body["detail"].is_string()
+        );
+    }
+
     async fn from(response: Response) -> Reply {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -217,7 +240,7 @@ impl TestApp {
     pub fn other_tenant_token(&self) -> String {
         let mut conn = self.pool.get().expect("connection");
         let tenant = tenants::create(&mut conn, "other", "test").expect("tenant");
-        tokens::create(&mut conn, tenant.id, "other", "test")
+        tokens::create(&mut conn, tenant.id, "other", TokenKind::Scim, "test")
             .expect("token")
             .secret
     }
@@ -252,6 +275,42 @@ impl TestApp {
     pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
         self.request_as(Some(&self.token.clone()), method, path, body)
             .await
+    }
+
+    /// A request to the admin API (`path` relative to `/admin/v1`) with a given token.
+    pub async fn admin_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}/admin/v1{path}", self.address));
+        if let Some(token) = token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        Reply::from(request.send().await.expect("request is answered")).await
+    }
+
+    pub async fn admin(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        self.admin_as(Some(&self.admin_token.clone()), method, path, body)
+            .await
+    }
+
+    /// An admin token of a second tenant.
+    pub fn other_tenant_admin_token(&self) -> String {
+        let mut conn = self.pool.get().expect("connection");
+        let tenant = tenants::create(&mut conn, "other", "test").expect("tenant");
+        tokens::create(&mut conn, tenant.id, "other", TokenKind::Admin, "test")
+            .expect("token")
+            .secret
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -4,6 +4,7 @@
 mod filter_strategy;
 mod helpers;
 
+mod admin;
 mod audit;
 mod auth;
 mod bulk;

@@ -1,0 +1,2 @@
+ALTER TABLE connector_tokens DROP COLUMN kind;
+DROP TABLE environments;

@@ -1,0 +1,67 @@
+use actix_web::{web, HttpResponse};
+use uuid::Uuid;
+
+use super::admin::{blocking, method_not_allowed, Admin};
+use crate::access::environments::{self, EnvironmentInput};
+use crate::error::AdminError;
+use crate::state::AppState;
+
+type Response = Result<HttpResponse, AdminError>;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/environments")
+            .route(web::get().to(list))
+            .route(web::post().to(create))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/environments/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(update))
+            .route(web::delete().to(delete))
+            .default_service(web::to(method_not_allowed)),
+    );
+}
+
+async fn list(state: web::Data<AppState>, Admin(ctx): Admin) -> Response {
+    let all = blocking(&state, move |conn| environments::list(conn, &ctx)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "environments": all })))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    Admin(ctx): Admin,
+    input: web::Json<EnvironmentInput>,
+) -> Response {
+    let created = blocking(&state, move |conn| environments::create(conn, &ctx, &input)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/admin/v1/environments/{}", created.id)))
+        .json(created))
+}
+
+async fn get(state: web::Data<AppState>, Admin(ctx): Admin, id: web::Path<Uuid>) -> Response {
+    let id = id.into_inner();
+    let found = blocking(&state, move |conn| environments::get(conn, &ctx, id)).await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    Admin(ctx): Admin,
+    id: web::Path<Uuid>,
+    input: web::Json<EnvironmentInput>,
+) -> Response {
+    let id = id.into_inner();
+    let updated = blocking(&state, move |conn| {
+        environments::update(conn, &ctx, id, &input)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(updated))
+}
+
+async fn delete(state: web::Data<AppState>, Admin(ctx): Admin, id: web::Path<Uuid>) -> Response {
+    let id = id.into_inner();
+    blocking(&state, move |conn| environments::delete(conn, &ctx, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
