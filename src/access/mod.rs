@@ -2,6 +2,7 @@
 //! applications, roles, end-user groups, assignments, group mappings, effective roles).
 
 pub mod audit;
+pub mod end_user_groups;
 pub mod environments;
 
 use uuid::Uuid;

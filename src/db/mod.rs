@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod embedded;
+pub mod end_user_groups;
 pub mod environments;
 pub mod filter;
 pub mod groups;

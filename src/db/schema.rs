@@ -27,6 +27,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    end_user_group_members (tenant_id, end_user_group_id, user_id) {
+        tenant_id -> Uuid,
+        end_user_group_id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    end_user_groups (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        environment_id -> Uuid,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     environments (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -92,6 +113,8 @@ diesel::joinable!(users -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     connector_tokens,
+    end_user_group_members,
+    end_user_groups,
     environments,
     group_members,
     groups,

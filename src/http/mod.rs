@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_audit;
+pub mod admin_end_user_groups;
 pub mod admin_environments;
 pub mod health;
 pub mod middleware;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(admin::query_config())
             .app_data(admin::path_config())
             .configure(admin_environments::configure)
+            .configure(admin_end_user_groups::configure)
             .configure(admin_audit::configure)
             .default_service(web::to(admin::not_found)),
     );

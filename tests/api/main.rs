@@ -12,6 +12,7 @@ mod concurrency;
 mod dialects;
 mod differential;
 mod discovery;
+mod end_user_groups;
 mod errors;
 mod groups;
 mod listing;

@@ -1,0 +1,156 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::{end_user_group_members, end_user_groups};
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = end_user_groups)]
+pub struct EndUserGroup {
+    #[serde(skip)]
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub environment_id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn insert(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    environment_id: Uuid,
+    name: &str,
+    description: &str,
+) -> QueryResult<EndUserGroup> {
+    diesel::insert_into(end_user_groups::table)
+        .values((
+            end_user_groups::tenant_id.eq(tenant_id),
+            end_user_groups::id.eq(Uuid::new_v4()),
+            end_user_groups::environment_id.eq(environment_id),
+            end_user_groups::name.eq(name),
+            end_user_groups::description.eq(description),
+        ))
+        .returning(EndUserGroup::as_returning())
+        .get_result(conn)
+}
+
+pub fn list(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    environment_id: Option<Uuid>,
+) -> QueryResult<Vec<EndUserGroup>> {
+    let mut query = end_user_groups::table
+        .filter(end_user_groups::tenant_id.eq(tenant_id))
+        .into_boxed();
+    if let Some(env) = environment_id {
+        query = query.filter(end_user_groups::environment_id.eq(env));
+    }
+    query
+        .order((end_user_groups::name, end_user_groups::id))
+        .select(EndUserGroup::as_select())
+        .load(conn)
+}
+
+pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<EndUserGroup> {
+    end_user_groups::table
+        .find((tenant_id, id))
+        .select(EndUserGroup::as_select())
+        .first(conn)
+}
+
+pub fn find_for_update(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> QueryResult<EndUserGroup> {
+    end_user_groups::table
+        .find((tenant_id, id))
+        .select(EndUserGroup::as_select())
+        .for_update()
+        .first(conn)
+}
+
+pub fn update(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    name: &str,
+    description: &str,
+) -> QueryResult<EndUserGroup> {
+    diesel::update(end_user_groups::table.find((tenant_id, id)))
+        .set((
+            end_user_groups::name.eq(name),
+            end_user_groups::description.eq(description),
+            end_user_groups::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(EndUserGroup::as_returning())
+        .get_result(conn)
+}
+
+pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(end_user_groups::table.find((tenant_id, id))).execute(conn)
+}
+
+pub fn members(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Vec<Uuid>> {
+    end_user_group_members::table
+        .filter(end_user_group_members::tenant_id.eq(tenant_id))
+        .filter(end_user_group_members::end_user_group_id.eq(id))
+        .order((
+            end_user_group_members::created_at,
+            end_user_group_members::user_id,
+        ))
+        .select(end_user_group_members::user_id)
+        .load(conn)
+}
+
+pub fn member_count(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<i64> {
+    end_user_group_members::table
+        .filter(end_user_group_members::tenant_id.eq(tenant_id))
+        .filter(end_user_group_members::end_user_group_id.eq(id))
+        .count()
+        .get_result(conn)
+}
+
+/// Adds members (existing ones are left alone); returns how many were new.
+pub fn add_members(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    user_ids: &[Uuid],
+) -> QueryResult<usize> {
+    let rows: Vec<_> = user_ids
+        .iter()
+        .map(|u| {
+            (
+                end_user_group_members::tenant_id.eq(tenant_id),
+                end_user_group_members::end_user_group_id.eq(id),
+                end_user_group_members::user_id.eq(*u),
+            )
+        })
+        .collect();
+    let mut added = 0;
+    for chunk in rows.chunks(10_000) {
+        added += diesel::insert_into(end_user_group_members::table)
+            .values(chunk)
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+    }
+    Ok(added)
+}
+
+pub fn remove_members(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    user_ids: &[Uuid],
+) -> QueryResult<usize> {
+    diesel::delete(
+        end_user_group_members::table
+            .filter(end_user_group_members::tenant_id.eq(tenant_id))
+            .filter(end_user_group_members::end_user_group_id.eq(id))
+            .filter(end_user_group_members::user_id.eq_any(user_ids)),
+    )
+    .execute(conn)
+}
