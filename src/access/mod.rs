@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod end_user_groups;
 pub mod environments;
+pub mod group_mappings;
 
 use uuid::Uuid;
 

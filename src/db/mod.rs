@@ -6,6 +6,7 @@ pub mod embedded;
 pub mod end_user_groups;
 pub mod environments;
 pub mod filter;
+pub mod group_mappings;
 pub mod groups;
 pub mod query;
 pub mod schema;

@@ -59,6 +59,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    group_mappings (tenant_id, idp_group_id, end_user_group_id) {
+        tenant_id -> Uuid,
+        idp_group_id -> Uuid,
+        end_user_group_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     group_members (tenant_id, group_id, user_id) {
         tenant_id -> Uuid,
         group_id -> Uuid,
@@ -116,6 +125,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     end_user_group_members,
     end_user_groups,
     environments,
+    group_mappings,
     group_members,
     groups,
     tenants,

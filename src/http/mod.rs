@@ -4,6 +4,7 @@ pub mod admin;
 pub mod admin_audit;
 pub mod admin_end_user_groups;
 pub mod admin_environments;
+pub mod admin_group_mappings;
 pub mod health;
 pub mod middleware;
 pub mod scim;
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(admin::path_config())
             .configure(admin_environments::configure)
             .configure(admin_end_user_groups::configure)
+            .configure(admin_group_mappings::configure)
             .configure(admin_audit::configure)
             .default_service(web::to(admin::not_found)),
     );

@@ -14,6 +14,7 @@ mod differential;
 mod discovery;
 mod end_user_groups;
 mod errors;
+mod group_mappings;
 mod groups;
 mod listing;
 mod operations;

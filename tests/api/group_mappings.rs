@@ -1,0 +1,216 @@
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{patch_ops, spawn_app, TestApp};
+
+async fn end_user_group(app: &TestApp, environment: &str, name: &str) -> String {
+    let reply = app
+        .admin(
+            Method::POST,
+            "/end-user-groups",
+            Some(&json!({"environment_id": environment, "name": name})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    reply.body["id"].as_str().expect("id").to_string()
+}
+
+/// (group name, via, IdP group name) of every path, sorted.
+fn paths(reply: &Value) -> Vec<(String, String, Option<String>)> {
+    let mut all: Vec<(String, String, Option<String>)> = reply["memberships"]
+        .as_array()
+        .expect("memberships")
+        .iter()
+        .map(|m| {
+            (
+                m["end_user_group_name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                m["via"].as_str().unwrap_or_default().to_string(),
+                m["idp_group_name"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// An Entra group mapped into the Marketing group of Production makes its members
+/// Marketing members at once; removing the mapping removes only what it granted.
+#[tokio::test]
+async fn mapped_idp_groups_grant_membership_and_unmapping_revokes_only_that() {
+    let app = spawn_app().await;
+    let production =
+        app.admin(Method::GET, "/environments", None).await.body["environments"][0]["id"].clone();
+    let production = production.as_str().expect("id").to_string();
+    let dev = app
+        .admin(
+            Method::POST,
+            "/environments",
+            Some(&json!({"name": "Development"})),
+        )
+        .await
+        .body["id"]
+        .clone();
+    let dev = dev.as_str().expect("id").to_string();
+    let ann = app.create_user("ann").await;
+    let bob = app.create_user("bob").await;
+    let entra = app.create_group("Entra Marketing", &[&ann, &bob]).await;
+    let marketing = end_user_group(&app, &production, "Marketing").await;
+    let marketing_dev = end_user_group(&app, &dev, "Marketing").await;
+    // Ann is also a direct member.
+    app.admin(
+        Method::POST,
+        &format!("/end-user-groups/{marketing}/members"),
+        Some(&json!({"users": [ann]})),
+    )
+    .await;
+
+    for target in [&marketing, &marketing_dev] {
+        let mapped = app
+            .admin(
+                Method::POST,
+                "/group-mappings",
+                Some(&json!({"idp_group_id": entra, "end_user_group_id": target})),
+            )
+            .await;
+        assert_eq!(mapped.status, 201, "{}", mapped.body);
+    }
+    app.admin(
+        Method::POST,
+        "/group-mappings",
+        Some(&json!({"idp_group_id": entra, "end_user_group_id": marketing})),
+    )
+    .await
+    .assert_problem(409);
+    let ann_paths = paths(
+        &app.admin(Method::GET, &format!("/users/{ann}/end-user-groups"), None)
+            .await
+            .body,
+    );
+    assert_eq!(
+        ann_paths,
+        [
+            ("Marketing".to_string(), "direct".to_string(), None),
+            (
+                "Marketing".to_string(),
+                "idp_group".to_string(),
+                Some("Entra Marketing".to_string())
+            ),
+            (
+                "Marketing".to_string(),
+                "idp_group".to_string(),
+                Some("Entra Marketing".to_string())
+            ),
+        ]
+    );
+    // A SCIM membership change applies at once.
+    let carl = app.create_user("carl").await;
+    app.patch(
+        &format!("/Groups/{entra}"),
+        &patch_ops(json!([{"op": "add", "path": "members", "value": [{"value": carl}]}])),
+    )
+    .await;
+    assert_eq!(
+        paths(
+            &app.admin(Method::GET, &format!("/users/{carl}/end-user-groups"), None)
+                .await
+                .body
+        )
+        .len(),
+        2
+    );
+    // Renaming the IdP group keeps the mapping (keyed by id, not name).
+    app.patch(
+        &format!("/Groups/{entra}"),
+        &patch_ops(json!([{"op": "replace", "path": "displayName", "value": "Entra Mktg"}])),
+    )
+    .await;
+    assert_eq!(
+        app.admin(
+            Method::GET,
+            &format!("/group-mappings?idp_group_id={entra}"),
+            None
+        )
+        .await
+        .body["group_mappings"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+
+    // Unmapping Production's group leaves Ann's direct membership and the Development mapping.
+    let deleted = app
+        .admin(
+            Method::DELETE,
+            &format!("/group-mappings/{entra}/{marketing}"),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    let ann_after = paths(
+        &app.admin(Method::GET, &format!("/users/{ann}/end-user-groups"), None)
+            .await
+            .body,
+    );
+    assert_eq!(ann_after.len(), 2);
+    assert!(ann_after.contains(&("Marketing".to_string(), "direct".to_string(), None)));
+    let bob_after = app
+        .admin(Method::GET, &format!("/users/{bob}/end-user-groups"), None)
+        .await
+        .body;
+    assert_eq!(bob_after["memberships"].as_array().map(Vec::len), Some(1));
+    assert_eq!(bob_after["memberships"][0]["environment_id"], json!(dev));
+    app.admin(
+        Method::DELETE,
+        &format!("/group-mappings/{entra}/{marketing}"),
+        None,
+    )
+    .await
+    .assert_problem(404);
+}
+
+#[tokio::test]
+async fn mappings_need_groups_of_the_tenant() {
+    let app = spawn_app().await;
+    let production =
+        app.admin(Method::GET, "/environments", None).await.body["environments"][0]["id"].clone();
+    let marketing = end_user_group(&app, production.as_str().expect("id"), "Marketing").await;
+    let idp = app.create_group("idp", &[]).await;
+    for body in [
+        json!({"idp_group_id": uuid::Uuid::new_v4(), "end_user_group_id": marketing}),
+        json!({"idp_group_id": idp, "end_user_group_id": uuid::Uuid::new_v4()}),
+        json!({"idp_group_id": idp}),
+    ] {
+        app.admin(Method::POST, "/group-mappings", Some(&body))
+            .await
+            .assert_problem(400);
+    }
+    let other = app.other_tenant_admin_token();
+    app.admin_as(
+        Some(&other),
+        Method::POST,
+        "/group-mappings",
+        Some(&json!({"idp_group_id": idp, "end_user_group_id": marketing})),
+    )
+    .await
+    .assert_problem(400);
+    app.admin(
+        Method::GET,
+        &format!("/users/{}/end-user-groups", uuid::Uuid::new_v4()),
+        None,
+    )
+    .await
+    .assert_problem(404);
+    // Deleting the SCIM group removes its mappings.
+    app.admin(
+        Method::POST,
+        "/group-mappings",
+        Some(&json!({"idp_group_id": idp, "end_user_group_id": marketing})),
+    )
+    .await;
+    app.delete(&format!("/Groups/{idp}")).await;
+    let left = app.admin(Method::GET, "/group-mappings", None).await.body;
+    assert_eq!(left["group_mappings"].as_array().map(Vec::len), Some(0));
+}
