@@ -118,10 +118,17 @@ def call(base, token, method, path, body=None, timeout=30):
     return status, parsed, time.time() - started
 
 
-def create_token(binary, env):
+def create_token(binary, env, with_admin=False):
     out = subprocess.run([binary, "--log-level", "warn", "tenant", "create", "--name", "ops"], env=env,
                          check=True, capture_output=True, text=True).stdout
-    return next(line.split()[-1] for line in out.splitlines() if line.startswith("token:"))
+    token = next(line.split()[-1] for line in out.splitlines() if line.startswith("token:"))
+    if not with_admin:
+        return token
+    tenant = next(line.split()[-1] for line in out.splitlines() if line.startswith("tenant:"))
+    out = subprocess.run([binary, "--log-level", "warn", "token", "create", "--tenant", tenant, "--kind", "admin"],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    admin = next(line.split()[-1] for line in out.splitlines() if line.startswith("token:"))
+    return token, admin
 
 
 def user(name):
@@ -188,7 +195,7 @@ def failover(binary, root):
 def two_nodes(binary, root, cluster):
     print("-- two nodes on one database", flush=True)
     env = dict(os.environ, DATABASE_URL=cluster.url)
-    token = create_token(binary, env)
+    token, admin = create_token(binary, env, with_admin=True)
     a = Node(binary, root, "node-a", env)
     b = Node(binary, root, "node-b", env)
     base_a, base_b = a.base + "/scim/v2", b.base + "/scim/v2"
@@ -209,6 +216,14 @@ def two_nodes(binary, root, cluster):
          "Operations": [{"op": "replace", "path": "active", "value": False}]})
     s, got, _ = call(base_a, token, "GET", f"/Users/{uid}")
     check(got.get("active") is False, "a change on B is seen on A")
+    # A group mapping made through A's admin API applies to reads on B at once.
+    s, envs, _ = call(a.base + "/admin/v1", admin, "GET", "/environments")
+    env_id = envs["environments"][0]["id"]
+    s, eug, _ = call(a.base + "/admin/v1", admin, "POST", "/end-user-groups", {"environment_id": env_id, "name": "Marketing"})
+    call(a.base + "/admin/v1", admin, "POST", "/group-mappings", {"idp_group_id": gid, "end_user_group_id": eug["id"]})
+    s, paths, _ = call(b.base + "/admin/v1", admin, "GET", f"/users/{uid}/end-user-groups")
+    check(s == 200 and [(p["end_user_group_name"], p["via"]) for p in paths["memberships"]] == [("Marketing", "idp_group")],
+          "a group mapping made on A is seen on B")
     call(base_b, token, "POST", "/Users", user("zz-second@example.com"))
     s, page, _ = call(base_a, token, "GET", "/Users?sortBy=userName&count=1&cursor=")
     s, second, _ = call(base_b, token, "GET", f"/Users?sortBy=userName&count=1&cursor={page.get('nextCursor', '')}")
