@@ -181,3 +181,26 @@ impl super::query::Positioned for KeyedGroupRow {
         }
     }
 }
+
+/// Gives every group the user belongs to a new version: their member lists are about to
+/// change because the user is going away.
+pub fn touch_groups_of_user(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<usize> {
+    let containing = group_members::table
+        .filter(group_members::tenant_id.eq(tenant_id))
+        .filter(group_members::user_id.eq(user_id))
+        .select(group_members::group_id);
+    diesel::update(
+        groups::table
+            .filter(groups::tenant_id.eq(tenant_id))
+            .filter(groups::id.eq_any(containing)),
+    )
+    .set((
+        groups::version.eq(groups::version + 1),
+        groups::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+}

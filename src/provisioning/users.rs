@@ -267,6 +267,7 @@ pub fn delete(
     conn.transaction(|conn| {
         let before = users::find_for_update(conn, ctx.tenant_id(), id)?;
         check_version(if_match, before.version)?;
+        crate::db::groups::touch_groups_of_user(conn, ctx.tenant_id(), id)?;
         users::delete(conn, ctx.tenant_id(), id)?;
         audit::append(
             conn,

@@ -199,6 +199,12 @@ async fn delete_removes_the_user_and_its_memberships() {
     let app = spawn_app().await;
     let id = app.create_user("gone").await;
     let group = app.create_group("g", &[&id]).await;
+    let group_etag = app
+        .get(&format!("/Groups/{group}"))
+        .await
+        .header("etag")
+        .unwrap_or_default()
+        .to_string();
     let reply = app.delete(&format!("/Users/{id}")).await;
     assert_eq!(reply.status, 204);
     app.get(&format!("/Users/{id}"))
@@ -207,12 +213,13 @@ async fn delete_removes_the_user_and_its_memberships() {
     app.delete(&format!("/Users/{id}"))
         .await
         .assert_error(404, None);
-    assert!(app
-        .get(&format!("/Groups/{group}"))
-        .await
-        .body
-        .get("members")
-        .is_none());
+    let group = app.get(&format!("/Groups/{group}")).await;
+    assert!(group.body.get("members").is_none());
+    assert_ne!(
+        group.header("etag"),
+        Some(group_etag.as_str()),
+        "the group's member list changed"
+    );
 }
 
 #[tokio::test]
