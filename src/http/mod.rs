@@ -14,7 +14,17 @@ pub mod scim_groups;
 pub mod scim_search;
 pub mod scim_users;
 
-use actix_web::web;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest};
+
+/// The token of an `Authorization: Bearer <token>` header, if the request has one.
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
 
 /// Every route of the server.
 pub fn configure(cfg: &mut web::ServiceConfig) {
