@@ -39,15 +39,6 @@ pub fn append(conn: &mut PgConnection, entry: NewAuditEntry<'_>) -> QueryResult<
         .map(|_| ())
 }
 
-pub fn list(conn: &mut PgConnection, tenant_id: Uuid, limit: i64) -> QueryResult<Vec<AuditEntry>> {
-    audit_log::table
-        .filter(audit_log::tenant_id.eq(tenant_id))
-        .order(audit_log::id.desc())
-        .limit(limit)
-        .select(AuditEntry::as_select())
-        .load(conn)
-}
-
 /// Conditions on audit entries; `None` means any.
 #[derive(Debug, Default)]
 pub struct AuditFilter<'a> {

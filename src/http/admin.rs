@@ -43,15 +43,6 @@ impl FromRequest for Admin {
     }
 }
 
-/// Runs an admin operation on the blocking pool.
-pub async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, AdminError>
-where
-    F: FnOnce(&mut diesel::PgConnection) -> Result<T, AdminError> + Send + 'static,
-    T: Send + 'static,
-{
-    run_blocking(&state.pool, f).await
-}
-
 /// JSON bodies of the admin API: malformed or unexpected ones are 400 problems.
 pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()

@@ -1,7 +1,8 @@
 use actix_web::{web, HttpResponse};
 
-use super::admin::{blocking, method_not_allowed, Admin};
+use super::admin::{method_not_allowed, Admin};
 use crate::access::audit::{self, AuditQuery};
+use crate::db::run_blocking;
 use crate::error::AdminError;
 use crate::state::AppState;
 
@@ -19,6 +20,6 @@ async fn search(
     Admin(ctx): Admin,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AdminError> {
-    let entries = blocking(&state, move |conn| audit::search(conn, &ctx, &query)).await?;
+    let entries = run_blocking(&state.pool, move |conn| audit::search(conn, &ctx, &query)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "entries": entries })))
 }

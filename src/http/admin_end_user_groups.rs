@@ -2,10 +2,11 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::admin::{blocking, method_not_allowed, Admin};
+use super::admin::{method_not_allowed, Admin};
 use crate::access::end_user_groups::{
     self, CreateInput, DuplicateInput, MembersInput, UpdateInput,
 };
+use crate::db::run_blocking;
 use crate::error::AdminError;
 use crate::state::AppState;
 
@@ -57,7 +58,7 @@ async fn list(
     query: web::Query<ListQuery>,
 ) -> Response {
     let environment = query.environment_id;
-    let groups = blocking(&state, move |conn| {
+    let groups = run_blocking(&state.pool, move |conn| {
         end_user_groups::list(conn, &ctx, environment)
     })
     .await?;
@@ -69,7 +70,7 @@ async fn create(
     Admin(ctx): Admin,
     input: web::Json<CreateInput>,
 ) -> Response {
-    let created = blocking(&state, move |conn| {
+    let created = run_blocking(&state.pool, move |conn| {
         end_user_groups::create(conn, &ctx, &input)
     })
     .await?;
@@ -83,8 +84,12 @@ async fn create(
 
 async fn get(state: web::Data<AppState>, Admin(ctx): Admin, id: web::Path<Uuid>) -> Response {
     let id = id.into_inner();
-    Ok(HttpResponse::Ok()
-        .json(blocking(&state, move |conn| end_user_groups::get(conn, &ctx, id)).await?))
+    Ok(HttpResponse::Ok().json(
+        run_blocking(&state.pool, move |conn| {
+            end_user_groups::get(conn, &ctx, id)
+        })
+        .await?,
+    ))
 }
 
 async fn update(
@@ -95,7 +100,7 @@ async fn update(
 ) -> Response {
     let id = id.into_inner();
     Ok(HttpResponse::Ok().json(
-        blocking(&state, move |conn| {
+        run_blocking(&state.pool, move |conn| {
             end_user_groups::update(conn, &ctx, id, &input)
         })
         .await?,
@@ -109,7 +114,7 @@ async fn delete(
     query: web::Query<DeleteQuery>,
 ) -> Response {
     let (id, force) = (id.into_inner(), query.force);
-    blocking(&state, move |conn| {
+    run_blocking(&state.pool, move |conn| {
         end_user_groups::delete(conn, &ctx, id, force)
     })
     .await?;
@@ -124,7 +129,7 @@ async fn add_members(
 ) -> Response {
     let id = id.into_inner();
     Ok(HttpResponse::Ok().json(
-        blocking(&state, move |conn| {
+        run_blocking(&state.pool, move |conn| {
             end_user_groups::add_members(conn, &ctx, id, &input)
         })
         .await?,
@@ -139,7 +144,7 @@ async fn remove_members(
 ) -> Response {
     let id = id.into_inner();
     Ok(HttpResponse::Ok().json(
-        blocking(&state, move |conn| {
+        run_blocking(&state.pool, move |conn| {
             end_user_groups::remove_members(conn, &ctx, id, &input)
         })
         .await?,
@@ -153,7 +158,7 @@ async fn duplicate(
     input: web::Json<DuplicateInput>,
 ) -> Response {
     let id = id.into_inner();
-    let created = blocking(&state, move |conn| {
+    let created = run_blocking(&state.pool, move |conn| {
         end_user_groups::duplicate(conn, &ctx, id, &input)
     })
     .await?;

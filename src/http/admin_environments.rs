@@ -1,8 +1,9 @@
 use actix_web::{web, HttpResponse};
 use uuid::Uuid;
 
-use super::admin::{blocking, method_not_allowed, Admin};
+use super::admin::{method_not_allowed, Admin};
 use crate::access::environments::{self, EnvironmentInput};
+use crate::db::run_blocking;
 use crate::error::AdminError;
 use crate::state::AppState;
 
@@ -25,7 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn list(state: web::Data<AppState>, Admin(ctx): Admin) -> Response {
-    let all = blocking(&state, move |conn| environments::list(conn, &ctx)).await?;
+    let all = run_blocking(&state.pool, move |conn| environments::list(conn, &ctx)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "environments": all })))
 }
 
@@ -34,7 +35,10 @@ async fn create(
     Admin(ctx): Admin,
     input: web::Json<EnvironmentInput>,
 ) -> Response {
-    let created = blocking(&state, move |conn| environments::create(conn, &ctx, &input)).await?;
+    let created = run_blocking(&state.pool, move |conn| {
+        environments::create(conn, &ctx, &input)
+    })
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/admin/v1/environments/{}", created.id)))
         .json(created))
@@ -42,7 +46,7 @@ async fn create(
 
 async fn get(state: web::Data<AppState>, Admin(ctx): Admin, id: web::Path<Uuid>) -> Response {
     let id = id.into_inner();
-    let found = blocking(&state, move |conn| environments::get(conn, &ctx, id)).await?;
+    let found = run_blocking(&state.pool, move |conn| environments::get(conn, &ctx, id)).await?;
     Ok(HttpResponse::Ok().json(found))
 }
 
@@ -53,7 +57,7 @@ async fn update(
     input: web::Json<EnvironmentInput>,
 ) -> Response {
     let id = id.into_inner();
-    let updated = blocking(&state, move |conn| {
+    let updated = run_blocking(&state.pool, move |conn| {
         environments::update(conn, &ctx, id, &input)
     })
     .await?;
@@ -62,6 +66,9 @@ async fn update(
 
 async fn delete(state: web::Data<AppState>, Admin(ctx): Admin, id: web::Path<Uuid>) -> Response {
     let id = id.into_inner();
-    blocking(&state, move |conn| environments::delete(conn, &ctx, id)).await?;
+    run_blocking(&state.pool, move |conn| {
+        environments::delete(conn, &ctx, id)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

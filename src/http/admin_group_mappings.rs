@@ -1,8 +1,9 @@
 use actix_web::{web, HttpResponse};
 use uuid::Uuid;
 
-use super::admin::{blocking, method_not_allowed, Admin};
+use super::admin::{method_not_allowed, Admin};
 use crate::access::group_mappings::{self, MappingInput, MappingQuery};
+use crate::db::run_blocking;
 use crate::error::AdminError;
 use crate::state::AppState;
 
@@ -32,7 +33,10 @@ async fn list(
     Admin(ctx): Admin,
     query: web::Query<MappingQuery>,
 ) -> Response {
-    let mappings = blocking(&state, move |conn| group_mappings::list(conn, &ctx, &query)).await?;
+    let mappings = run_blocking(&state.pool, move |conn| {
+        group_mappings::list(conn, &ctx, &query)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "group_mappings": mappings })))
 }
 
@@ -41,7 +45,7 @@ async fn create(
     Admin(ctx): Admin,
     input: web::Json<MappingInput>,
 ) -> Response {
-    let created = blocking(&state, move |conn| {
+    let created = run_blocking(&state.pool, move |conn| {
         group_mappings::create(conn, &ctx, &input)
     })
     .await?;
@@ -58,7 +62,7 @@ async fn delete(
         idp_group_id,
         end_user_group_id,
     };
-    blocking(&state, move |conn| {
+    run_blocking(&state.pool, move |conn| {
         group_mappings::delete(conn, &ctx, &input)
     })
     .await?;
@@ -72,7 +76,7 @@ async fn memberships(
     id: web::Path<Uuid>,
 ) -> Response {
     let id = id.into_inner();
-    let paths = blocking(&state, move |conn| {
+    let paths = run_blocking(&state.pool, move |conn| {
         group_mappings::memberships(conn, &ctx, id)
     })
     .await?;

@@ -395,15 +395,6 @@ pub fn list_query_from_search(body: &Value, max_page_size: i64) -> Result<ListQu
     list_query(raw, max_page_size)
 }
 
-/// Runs a provisioning operation on the blocking pool.
-pub async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ScimApiError>
-where
-    F: FnOnce(&mut diesel::PgConnection) -> Result<T, ScimApiError> + Send + 'static,
-    T: Send + 'static,
-{
-    run_blocking(&state.pool, f).await
-}
-
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     scim_error_response(&ScimError::not_found(format!(
         "no SCIM endpoint at {}",

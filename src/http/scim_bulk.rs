@@ -1,7 +1,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
-use super::scim::{blocking, method_not_allowed, respond, Scim, ScimBody};
+use super::scim::{method_not_allowed, respond, Scim, ScimBody};
+use crate::db::run_blocking;
 use crate::error::ScimApiError;
 use crate::provisioning::bulk;
 use crate::state::AppState;
@@ -21,6 +22,6 @@ async fn process(
     Scim(ctx): Scim,
     ScimBody(body): ScimBody,
 ) -> Result<HttpResponse, ScimApiError> {
-    let response = blocking(&state, move |conn| bulk::process(conn, &ctx, &body)).await?;
+    let response = run_blocking(&state.pool, move |conn| bulk::process(conn, &ctx, &body)).await?;
     Ok(respond(StatusCode::OK, &response))
 }

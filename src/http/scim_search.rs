@@ -1,7 +1,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
-use super::scim::{blocking, list_query_from_search, method_not_allowed, respond, Scim, ScimBody};
+use super::scim::{list_query_from_search, method_not_allowed, respond, Scim, ScimBody};
+use crate::db::run_blocking;
 use crate::error::ScimApiError;
 use crate::provisioning::search_all;
 use crate::state::AppState;
@@ -20,6 +21,6 @@ async fn search(
     ScimBody(body): ScimBody,
 ) -> Result<HttpResponse, ScimApiError> {
     let query = list_query_from_search(&body, state.settings.max_page_size)?;
-    let body = blocking(&state, move |conn| search_all(conn, &ctx, &query)).await?;
+    let body = run_blocking(&state.pool, move |conn| search_all(conn, &ctx, &query)).await?;
     Ok(respond(StatusCode::OK, &body))
 }

@@ -2,9 +2,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::scim::{
-    blocking, if_match, list_query_from_params, list_query_from_search, method_not_allowed,
-    not_modified, projection, query_params, respond, respond_resource, Scim, ScimBody,
+    if_match, list_query_from_params, list_query_from_search, method_not_allowed, not_modified,
+    projection, query_params, respond, respond_resource, Scim, ScimBody,
 };
+use crate::db::run_blocking;
 use crate::error::ScimApiError;
 use crate::provisioning::users;
 use crate::scim::schema::USER_RESOURCE;
@@ -41,7 +42,7 @@ async fn create(
     ScimBody(body): ScimBody,
 ) -> Response {
     let projection = projection(&query_params(&req)?)?;
-    let rendered = blocking(&state, move |conn| users::create(conn, &ctx, &body)).await?;
+    let rendered = run_blocking(&state.pool, move |conn| users::create(conn, &ctx, &body)).await?;
     Ok(respond_resource(
         StatusCode::CREATED,
         &rendered,
@@ -57,7 +58,7 @@ async fn get(
     id: web::Path<String>,
 ) -> Response {
     let projection = projection(&query_params(&req)?)?;
-    let rendered = blocking(&state, move |conn| users::get(conn, &ctx, &id)).await?;
+    let rendered = run_blocking(&state.pool, move |conn| users::get(conn, &ctx, &id)).await?;
     if let Some(response) = not_modified(&req, rendered.version) {
         return Ok(response);
     }
@@ -71,13 +72,13 @@ async fn get(
 
 async fn list(state: web::Data<AppState>, req: HttpRequest, Scim(ctx): Scim) -> Response {
     let query = list_query_from_params(&query_params(&req)?, state.settings.max_page_size)?;
-    let body = blocking(&state, move |conn| users::list(conn, &ctx, &query)).await?;
+    let body = run_blocking(&state.pool, move |conn| users::list(conn, &ctx, &query)).await?;
     Ok(respond(StatusCode::OK, &body))
 }
 
 async fn search(state: web::Data<AppState>, Scim(ctx): Scim, ScimBody(body): ScimBody) -> Response {
     let query = list_query_from_search(&body, state.settings.max_page_size)?;
-    let body = blocking(&state, move |conn| users::list(conn, &ctx, &query)).await?;
+    let body = run_blocking(&state.pool, move |conn| users::list(conn, &ctx, &query)).await?;
     Ok(respond(StatusCode::OK, &body))
 }
 
@@ -90,7 +91,7 @@ async fn replace(
 ) -> Response {
     let projection = projection(&query_params(&req)?)?;
     let if_match = if_match(&req);
-    let rendered = blocking(&state, move |conn| {
+    let rendered = run_blocking(&state.pool, move |conn| {
         users::replace(conn, &ctx, &id, &body, if_match.as_deref())
     })
     .await?;
@@ -111,7 +112,7 @@ async fn patch(
 ) -> Response {
     let projection = projection(&query_params(&req)?)?;
     let if_match = if_match(&req);
-    let rendered = blocking(&state, move |conn| {
+    let rendered = run_blocking(&state.pool, move |conn| {
         users::patch(conn, &ctx, &id, &body, if_match.as_deref())
     })
     .await?;
@@ -130,7 +131,7 @@ async fn delete(
     id: web::Path<String>,
 ) -> Response {
     let if_match = if_match(&req);
-    blocking(&state, move |conn| {
+    run_blocking(&state.pool, move |conn| {
         users::delete(conn, &ctx, &id, if_match.as_deref())
     })
     .await?;

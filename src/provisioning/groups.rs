@@ -425,7 +425,8 @@ pub fn patch(
     conn.transaction(|conn| {
         let before = groups::find_for_update(conn, ctx.tenant_id(), id)?;
         check_version(if_match, before.version)?;
-        let mut doc = document_of(&before);
+        let stored = document_of(&before);
+        let mut doc = stored.clone();
         let mut membership_changed = false;
         let mut audit_changes = Vec::new();
         for (change, op) in operations {
@@ -457,7 +458,7 @@ pub fn patch(
             }
         }
         let doc = renormalize(&GROUP_RESOURCE, &doc)?;
-        let attributes_changed = doc != document_of(&before);
+        let attributes_changed = doc != stored;
         let row = if attributes_changed {
             groups::update(conn, ctx.tenant_id(), id, &fields_from(doc)?)?
         } else if membership_changed {

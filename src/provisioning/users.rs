@@ -230,12 +230,13 @@ pub fn patch(
     conn.transaction(|conn| {
         let before = users::find_for_update(conn, ctx.tenant_id(), id)?;
         check_version(if_match, before.version)?;
-        let mut doc = document_of(&before);
+        let stored = document_of(&before);
+        let mut doc = stored.clone();
         for op in &operations {
             apply(&USER_RESOURCE, &mut doc, op)?;
         }
         let doc = renormalize(&USER_RESOURCE, &doc)?;
-        let row = if doc == document_of(&before) {
+        let row = if doc == stored {
             before.clone()
         } else {
             let fields = fields_from(doc)?;

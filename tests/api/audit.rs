@@ -64,7 +64,8 @@ async fn every_mutation_is_in_the_audit_log_and_refusals_are_not() {
     assert_eq!(trail, expected);
 
     let mut conn = app.pool.get().expect("connection");
-    let entries = rolegate::db::audit::list(&mut conn, app.tenant_id, 100).expect("audit");
+    let entries = rolegate::db::audit::search(&mut conn, app.tenant_id, &Default::default(), 100)
+        .expect("audit");
     let patch = entries
         .iter()
         .find(|e| e.resource_type == "User" && e.operation == "patch")

@@ -376,7 +376,8 @@ impl TestApp {
     pub fn audit_trail(&self) -> Vec<(String, String, String)> {
         let mut conn = self.pool.get().expect("connection");
         let mut entries =
-            rolegate::db::audit::list(&mut conn, self.tenant_id, 10_000).expect("audit");
+            rolegate::db::audit::search(&mut conn, self.tenant_id, &Default::default(), 10_000)
+                .expect("audit");
         entries.reverse();
         entries
             .into_iter()
