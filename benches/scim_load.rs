@@ -102,9 +102,16 @@ async fn main() {
     run_migrations(&mut conn).expect("migrates");
     let pool = build_pool(&url, 16, Duration::from_secs(10)).expect("pool");
     let tenant = tenants::create(&mut conn, "bench", "bench").expect("tenant");
-    let token = tokens::create(&mut conn, tenant.id, "bench", TokenKind::Scim, "bench")
-        .expect("token")
-        .secret;
+    let token = tokens::create(
+        &mut conn,
+        tenant.id,
+        "bench",
+        TokenKind::Scim,
+        None,
+        "bench",
+    )
+    .expect("token")
+    .secret;
     let t = tenant.id;
 
     eprintln!("seeding 100,000 members + {requests} spare users …");

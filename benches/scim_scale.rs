@@ -69,9 +69,16 @@ async fn main() {
     let mut conn = PgConnection::establish(&url).expect("connects");
     run_migrations(&mut conn).expect("migrates");
     let tenant = tenants::create(&mut conn, "scale", "bench").expect("tenant");
-    let token = tokens::create(&mut conn, tenant.id, "bench", TokenKind::Scim, "bench")
-        .expect("token")
-        .secret;
+    let token = tokens::create(
+        &mut conn,
+        tenant.id,
+        "bench",
+        TokenKind::Scim,
+        None,
+        "bench",
+    )
+    .expect("token")
+    .secret;
     let t = tenant.id;
     let group = Uuid::new_v4();
 

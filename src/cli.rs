@@ -94,7 +94,14 @@ fn bootstrap_first_tenant(pool: &PgPool, public: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     let tenant = tenant_ops::create(&mut conn, "default", CLI_ACTOR)?;
-    let issued = tokens::create(&mut conn, tenant.id, "initial", TokenKind::Scim, CLI_ACTOR)?;
+    let issued = tokens::create(
+        &mut conn,
+        tenant.id,
+        "initial",
+        TokenKind::Scim,
+        None,
+        CLI_ACTOR,
+    )?;
     println!("Created the first tenant {} (\"default\").", tenant.id);
     println!("SCIM base URL:  {public}/scim/v2");
     println!("SCIM token:     {}", issued.secret);
@@ -110,8 +117,14 @@ fn tenant(database: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
     match cmd {
         TenantCommand::Create { name } => {
             let tenant = tenant_ops::create(&mut conn, &name, CLI_ACTOR)?;
-            let issued =
-                tokens::create(&mut conn, tenant.id, "initial", TokenKind::Scim, CLI_ACTOR)?;
+            let issued = tokens::create(
+                &mut conn,
+                tenant.id,
+                "initial",
+                TokenKind::Scim,
+                None,
+                CLI_ACTOR,
+            )?;
             println!("tenant: {}", tenant.id);
             println!("token:  {}", issued.secret);
         }
@@ -127,9 +140,21 @@ fn tenant(database: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
 fn token(database: &Database, cmd: TokenCommand) -> anyhow::Result<()> {
     let mut conn = database.pool.get()?;
     match cmd {
-        TokenCommand::Create { tenant, name, kind } => {
+        TokenCommand::Create {
+            tenant,
+            name,
+            kind,
+            user,
+        } => {
             tenants::find(&mut conn, tenant).context("no such tenant")?;
-            let issued = tokens::create(&mut conn, tenant, &name, kind, CLI_ACTOR)?;
+            let user_id = match user {
+                Some(user_name) => Some(
+                    crate::db::users::find_by_user_name(&mut conn, tenant, &user_name)
+                        .context("no user with that userName in the tenant")?,
+                ),
+                None => None,
+            };
+            let issued = tokens::create(&mut conn, tenant, &name, kind, user_id, CLI_ACTOR)?;
             println!("id:    {}", issued.token.id);
             println!("token: {}", issued.secret);
         }

@@ -139,6 +139,10 @@ pub enum TokenCommand {
         /// `scim` for a provisioning connector, `admin` for the admin API.
         #[arg(long, value_enum, default_value_t = crate::provisioning::tokens::TokenKind::Scim)]
         kind: crate::provisioning::tokens::TokenKind,
+        /// For an admin token: the userName of the person it acts as (they become Project
+        /// admin of applications they create and are protected from locking themselves out).
+        #[arg(long)]
+        user: Option<String>,
     },
     /// List a tenant's tokens (never their secrets).
     List {

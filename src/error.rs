@@ -123,6 +123,12 @@ pub enum AdminError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A rule of the access model refuses the change; the slug names the rule.
+    #[error("{1}")]
+    Rule(&'static str, String),
+    /// The request is well-formed but asks for something the model cannot hold.
+    #[error("{1}")]
+    Unprocessable(&'static str, String),
     #[error("an admin API token is required")]
     Unauthorized,
     #[error("{0}")]
@@ -149,6 +155,18 @@ impl AdminError {
             ),
             AdminError::NotFound(d) => (StatusCode::NOT_FOUND, "not-found", "Not found", d.clone()),
             AdminError::Conflict(d) => (StatusCode::CONFLICT, "conflict", "Conflict", d.clone()),
+            AdminError::Rule(slug, d) => (
+                StatusCode::CONFLICT,
+                slug,
+                "Refused by an access rule",
+                d.clone(),
+            ),
+            AdminError::Unprocessable(slug, d) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                slug,
+                "Unprocessable request",
+                d.clone(),
+            ),
             AdminError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",

@@ -18,6 +18,9 @@ pub struct Metrics {
     pool_wait: HistogramVec,
     pool_connections: IntGauge,
     pool_idle: IntGauge,
+    effective_refreshes: IntCounterVec,
+    effective_refresh_duration: HistogramVec,
+    effective_rows_changed: IntCounterVec,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -58,6 +61,33 @@ fn build() -> Result<Metrics, prometheus::Error> {
     )?;
     let pool_connections = IntGauge::new("db_pool_connections", "Open database connections")?;
     let pool_idle = IntGauge::new("db_pool_idle_connections", "Idle database connections")?;
+    let effective_refreshes = IntCounterVec::new(
+        Opts::new(
+            "effective_role_refreshes_total",
+            "Effective-role recomputations by the kind of change that caused them",
+        ),
+        &["cause"],
+    )?;
+    let effective_refresh_duration = HistogramVec::new(
+        HistogramOpts::new(
+            "effective_role_refresh_seconds",
+            "Time spent recomputing effective roles, by cause",
+        )
+        .buckets(vec![
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ]),
+        &["cause"],
+    )?;
+    let effective_rows_changed = IntCounterVec::new(
+        Opts::new(
+            "effective_role_rows_changed_total",
+            "Effective-role path rows inserted or deleted, by cause",
+        ),
+        &["cause"],
+    )?;
+    registry.register(Box::new(effective_refreshes.clone()))?;
+    registry.register(Box::new(effective_refresh_duration.clone()))?;
+    registry.register(Box::new(effective_rows_changed.clone()))?;
     registry.register(Box::new(http_requests.clone()))?;
     registry.register(Box::new(http_duration.clone()))?;
     registry.register(Box::new(scim_operations.clone()))?;
@@ -72,6 +102,9 @@ fn build() -> Result<Metrics, prometheus::Error> {
         pool_wait,
         pool_connections,
         pool_idle,
+        effective_refreshes,
+        effective_refresh_duration,
+        effective_rows_changed,
     })
 }
 
@@ -104,6 +137,19 @@ pub fn observe_pool_wait(elapsed: Duration, ok: bool) {
         m.pool_wait
             .with_label_values(&[if ok { "ok" } else { "timeout" }])
             .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// One effective-role recomputation; `cause` is a fixed operation kind, never data.
+pub fn observe_effective_refresh(cause: &'static str, elapsed: Duration, rows_changed: i64) {
+    if let Some(m) = METRICS.as_ref() {
+        m.effective_refreshes.with_label_values(&[cause]).inc();
+        m.effective_refresh_duration
+            .with_label_values(&[cause])
+            .observe(elapsed.as_secs_f64());
+        m.effective_rows_changed
+            .with_label_values(&[cause])
+            .inc_by(u64::try_from(rows_changed).unwrap_or(0));
     }
 }
 

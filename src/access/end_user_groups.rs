@@ -1,21 +1,19 @@
 //! End-user groups: each belongs to one environment for life, its name unique there.
-//! Members are users of the tenant, added directly (group mappings come next).
-
-use std::collections::HashSet;
+//! Members are users of the tenant, added directly or through group mappings; the group's
+//! application roles reach all of them.
 
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::AdminContext;
-use crate::db::audit::{self, NewAuditEntry};
+use super::effective::{Pending, Scope, Users};
+use super::users::check_users;
+use super::{valid_description, valid_name, AdminContext};
+use crate::db::assignments::{self, NewAssignment, Principal};
 use crate::db::end_user_groups::{self, EndUserGroup};
-use crate::db::{environments, users};
+use crate::db::{environments, group_mappings, tenants};
 use crate::error::AdminError;
-
-const MAX_NAME: usize = 100;
-const MAX_DESCRIPTION: usize = 1000;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,13 +41,17 @@ pub struct MembersInput {
     pub users: Vec<Uuid>,
 }
 
-/// What a duplicate copies besides the name and description.
+/// What a duplicate copies besides the description: any of members, roles and mappings.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DuplicateInput {
     pub name: String,
     #[serde(default)]
     pub members: bool,
+    #[serde(default)]
+    pub roles: bool,
+    #[serde(default)]
+    pub mappings: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,25 +59,6 @@ pub struct GroupView {
     #[serde(flatten)]
     pub group: EndUserGroup,
     pub members: Vec<Uuid>,
-}
-
-fn valid_name(name: &str) -> Result<String, AdminError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME {
-        return Err(AdminError::BadRequest(format!(
-            "a group name has 1 to {MAX_NAME} characters"
-        )));
-    }
-    Ok(name.to_string())
-}
-
-fn valid_description(description: &str) -> Result<String, AdminError> {
-    if description.chars().count() > MAX_DESCRIPTION {
-        return Err(AdminError::BadRequest(format!(
-            "a description has at most {MAX_DESCRIPTION} characters"
-        )));
-    }
-    Ok(description.to_string())
 }
 
 fn record(
@@ -86,44 +69,14 @@ fn record(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
 ) -> QueryResult<()> {
-    audit::append(
-        conn,
-        NewAuditEntry {
-            tenant_id: ctx.tenant_id,
-            actor: &ctx.actor,
-            resource_type: "EndUserGroup",
-            resource_id: id.to_string(),
-            operation,
-            before,
-            after,
-        },
-    )
+    ctx.record(conn, "EndUserGroup", id, operation, before, after)
 }
 
-/// Refuses ids that are not users of the tenant.
-fn check_users(
-    conn: &mut PgConnection,
-    ctx: &AdminContext,
-    ids: &[Uuid],
-) -> Result<Vec<Uuid>, AdminError> {
-    let unique: Vec<Uuid> = ids
-        .iter()
-        .copied()
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    if unique.is_empty() {
-        return Ok(unique);
-    }
-    let found: HashSet<Uuid> = users::existing_ids(conn, ctx.tenant_id, &unique)?
-        .into_iter()
-        .collect();
-    if let Some(missing) = unique.iter().find(|id| !found.contains(id)) {
-        return Err(AdminError::BadRequest(format!(
-            "{missing} is not a user of this tenant"
-        )));
-    }
-    Ok(unique)
+fn needs_member() -> AdminError {
+    AdminError::Rule(
+        "group-needs-member",
+        "this tenant requires every end-user group to keep at least one direct member".into(),
+    )
 }
 
 fn view(
@@ -153,35 +106,37 @@ pub fn create(
     ctx: &AdminContext,
     input: &CreateInput,
 ) -> Result<GroupView, AdminError> {
-    let name = valid_name(&input.name)?;
+    let name = valid_name(&input.name, "group")?;
     let description = valid_description(&input.description)?;
-    conn.transaction(|conn| {
-        environments::find(conn, ctx.tenant_id, input.environment_id).map_err(|_| {
-            AdminError::BadRequest(format!(
-                "{} is not an environment of this tenant",
-                input.environment_id
-            ))
-        })?;
-        let members = check_users(conn, ctx, &input.members)?;
-        let group = end_user_groups::insert(
-            conn,
-            ctx.tenant_id,
-            input.environment_id,
-            &name,
-            &description,
-        )?;
-        end_user_groups::add_members(conn, ctx.tenant_id, group.id, &members)?;
-        let created = view(conn, ctx, group)?;
-        record(
-            conn,
-            ctx,
-            created.group.id,
-            "create",
-            None,
-            Some(json!(created)),
-        )?;
-        Ok(created)
-    })
+    environments::find(conn, ctx.tenant_id, input.environment_id).map_err(|_| {
+        AdminError::BadRequest(format!(
+            "{} is not an environment of this tenant",
+            input.environment_id
+        ))
+    })?;
+    let members = check_users(conn, ctx, &input.members)?;
+    if members.is_empty() && tenants::requires_end_user_group_members(conn, ctx.tenant_id)? {
+        return Err(needs_member());
+    }
+    let group = end_user_groups::insert(
+        conn,
+        ctx.tenant_id,
+        input.environment_id,
+        &name,
+        &description,
+    )?;
+    // A new group holds no roles yet: nobody's effective roles change.
+    end_user_groups::add_members(conn, ctx.tenant_id, group.id, &members)?;
+    let created = view(conn, ctx, group)?;
+    record(
+        conn,
+        ctx,
+        created.group.id,
+        "create",
+        None,
+        Some(json!(created)),
+    )?;
+    Ok(created)
 }
 
 /// Renames or re-describes a group; its identity, environment and members stay.
@@ -191,19 +146,24 @@ pub fn update(
     id: Uuid,
     input: &UpdateInput,
 ) -> Result<GroupView, AdminError> {
-    let name = input.name.as_deref().map(valid_name).transpose()?;
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| valid_name(n, "group"))
+        .transpose()?;
     let description = input
         .description
         .as_deref()
         .map(valid_description)
         .transpose()?;
-    conn.transaction(|conn| {
+    {
         let before = end_user_groups::find_for_update(conn, ctx.tenant_id, id)?;
         if input
             .environment_id
             .is_some_and(|e| e != before.environment_id)
         {
-            return Err(AdminError::Conflict(
+            return Err(AdminError::Rule(
+                "environment-fixed",
                 "an end-user group stays in the environment it was created in".into(),
             ));
         }
@@ -223,107 +183,168 @@ pub fn update(
             Some(json!(after)),
         )?;
         view(conn, ctx, after)
-    })
+    }
 }
 
 /// Deletes a group. One that still has direct members is kept unless `force` is given.
+/// Everything the group granted is revoked at once.
 pub fn delete(
     conn: &mut PgConnection,
     ctx: &AdminContext,
+    pending: &mut Pending,
     id: Uuid,
     force: bool,
 ) -> Result<(), AdminError> {
-    conn.transaction(|conn| {
-        let before = end_user_groups::find_for_update(conn, ctx.tenant_id, id)?;
-        let members = end_user_groups::member_count(conn, ctx.tenant_id, id)?;
-        if members > 0 && !force {
-            return Err(AdminError::Conflict(format!(
+    let before = end_user_groups::find_for_update(conn, ctx.tenant_id, id)?;
+    let members = end_user_groups::member_count(conn, ctx.tenant_id, id)?;
+    if members > 0 && !force {
+        return Err(AdminError::Rule(
+            "group-has-members",
+            format!(
                 "the group still has {members} direct member(s); delete with force=true to remove it anyway"
-            )));
-        }
-        end_user_groups::delete(conn, ctx.tenant_id, id)?;
-        record(conn, ctx, id, "delete", Some(json!({"group": before, "members": members})), None)?;
-        Ok(())
-    })
+            ),
+        ));
+    }
+    pending.mark(
+        conn,
+        Users::EndUserGroupReach(id),
+        Scope::Environment(before.environment_id),
+    )?;
+    end_user_groups::delete(conn, ctx.tenant_id, id)?;
+    record(
+        conn,
+        ctx,
+        id,
+        "delete",
+        Some(json!({"group": before, "members": members})),
+        None,
+    )?;
+    Ok(())
 }
 
 pub fn add_members(
     conn: &mut PgConnection,
     ctx: &AdminContext,
+    pending: &mut Pending,
     id: Uuid,
     input: &MembersInput,
 ) -> Result<GroupView, AdminError> {
-    conn.transaction(|conn| {
-        let group = end_user_groups::find_for_update(conn, ctx.tenant_id, id)?;
-        let users = check_users(conn, ctx, &input.users)?;
-        let added = end_user_groups::add_members(conn, ctx.tenant_id, id, &users)?;
-        if added > 0 {
-            record(
-                conn,
-                ctx,
-                id,
-                "add_members",
-                None,
-                Some(json!({"users": users})),
-            )?;
-        }
-        view(conn, ctx, group)
-    })
+    let group = end_user_groups::find_for_update(conn, ctx.tenant_id, id)?;
+    let users = check_users(conn, ctx, &input.users)?;
+    let added = end_user_groups::add_members(conn, ctx.tenant_id, id, &users)?;
+    if added > 0 {
+        pending.mark(
+            conn,
+            Users::Ids(&users),
+            Scope::Environment(group.environment_id),
+        )?;
+        record(
+            conn,
+            ctx,
+            id,
+            "add_members",
+            None,
+            Some(json!({"users": users})),
+        )?;
+    }
+    view(conn, ctx, group)
 }
 
 pub fn remove_members(
     conn: &mut PgConnection,
     ctx: &AdminContext,
+    pending: &mut Pending,
     id: Uuid,
     input: &MembersInput,
 ) -> Result<GroupView, AdminError> {
-    conn.transaction(|conn| {
-        let group = end_user_groups::find_for_update(conn, ctx.tenant_id, id)?;
-        let removed = end_user_groups::remove_members(conn, ctx.tenant_id, id, &input.users)?;
-        if removed > 0 {
-            record(
-                conn,
-                ctx,
-                id,
-                "remove_members",
-                Some(json!({"users": input.users})),
-                None,
-            )?;
+    let group = end_user_groups::find_for_update(conn, ctx.tenant_id, id)?;
+    let removed = end_user_groups::remove_members(conn, ctx.tenant_id, id, &input.users)?;
+    if removed > 0 {
+        if end_user_groups::member_count(conn, ctx.tenant_id, id)? == 0
+            && tenants::requires_end_user_group_members(conn, ctx.tenant_id)?
+        {
+            return Err(needs_member());
         }
-        view(conn, ctx, group)
-    })
-}
-
-/// Copies a group within its environment under a new name, with its members if asked.
-pub fn duplicate(
-    conn: &mut PgConnection,
-    ctx: &AdminContext,
-    id: Uuid,
-    input: &DuplicateInput,
-) -> Result<GroupView, AdminError> {
-    let name = valid_name(&input.name)?;
-    conn.transaction(|conn| {
-        let source = end_user_groups::find(conn, ctx.tenant_id, id)?;
-        let copy = end_user_groups::insert(
+        pending.mark(
             conn,
-            ctx.tenant_id,
-            source.environment_id,
-            &name,
-            &source.description,
+            Users::Ids(&input.users),
+            Scope::Environment(group.environment_id),
         )?;
-        if input.members {
-            let members = end_user_groups::members(conn, ctx.tenant_id, id)?;
-            end_user_groups::add_members(conn, ctx.tenant_id, copy.id, &members)?;
-        }
-        let created = view(conn, ctx, copy)?;
         record(
             conn,
             ctx,
-            created.group.id,
-            "duplicate",
-            Some(json!({"source": id})),
-            Some(json!(created)),
+            id,
+            "remove_members",
+            Some(json!({"users": input.users})),
+            None,
         )?;
-        Ok(created)
-    })
+    }
+    view(conn, ctx, group)
+}
+
+/// Copies a group within its environment under a new name, with the chosen parts: direct
+/// members, application roles, group mappings.
+pub fn duplicate(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    pending: &mut Pending,
+    id: Uuid,
+    input: &DuplicateInput,
+) -> Result<GroupView, AdminError> {
+    let name = valid_name(&input.name, "group")?;
+    let source = end_user_groups::find(conn, ctx.tenant_id, id)?;
+    let copy = end_user_groups::insert(
+        conn,
+        ctx.tenant_id,
+        source.environment_id,
+        &name,
+        &source.description,
+    )?;
+    if input.members {
+        let members = end_user_groups::members(conn, ctx.tenant_id, id)?;
+        end_user_groups::add_members(conn, ctx.tenant_id, copy.id, &members)?;
+    }
+    if end_user_groups::member_count(conn, ctx.tenant_id, copy.id)? == 0
+        && tenants::requires_end_user_group_members(conn, ctx.tenant_id)?
+    {
+        return Err(needs_member());
+    }
+    let mut copied_roles = Vec::new();
+    if input.roles {
+        for a in assignments::of_end_user_group(conn, ctx.tenant_id, id)? {
+            let new = assignments::insert(
+                conn,
+                ctx.tenant_id,
+                &NewAssignment {
+                    role_id: a.role_id,
+                    environment_id: a.environment_id,
+                    application_id: a.application_id,
+                    principal: Principal::EndUserGroup(copy.id),
+                },
+            )?;
+            copied_roles.push(new.id);
+        }
+    }
+    if input.mappings {
+        for m in group_mappings::list(conn, ctx.tenant_id, None, Some(id))? {
+            group_mappings::insert(conn, ctx.tenant_id, m.idp_group_id, copy.id)?;
+        }
+    }
+    pending.mark(
+        conn,
+        Users::EndUserGroupReach(copy.id),
+        Scope::Environment(copy.environment_id),
+    )?;
+    let created = view(conn, ctx, copy)?;
+    record(
+        conn,
+        ctx,
+        created.group.id,
+        "duplicate",
+        Some(
+            json!({"source": id, "parts": {"members": input.members, "roles": input.roles, "mappings": input.mappings}}),
+        ),
+        Some(json!({"group": created, "assignments": copied_roles})),
+    )?;
+    Ok(created)
 }

@@ -104,18 +104,27 @@ pub fn update(
     })
 }
 
-/// Deletes an environment, unless it is the tenant's last one.
-pub fn delete(conn: &mut PgConnection, ctx: &AdminContext, id: Uuid) -> Result<(), AdminError> {
-    conn.transaction(|conn| {
-        environments::lock_all(conn, ctx.tenant_id)?;
-        let before = environments::find(conn, ctx.tenant_id, id)?;
-        let left = environments::delete(conn, ctx.tenant_id, id)?;
-        if left == 0 {
-            return Err(AdminError::Conflict(
-                "a tenant keeps at least one environment".into(),
-            ));
-        }
-        audit::append(conn, audit_entry(ctx, id, "delete", Some(&before), None))?;
-        Ok(())
-    })
+/// Deletes an environment, unless it is the tenant's last one. Everything in it goes.
+pub fn delete(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    pending: &mut super::effective::Pending,
+    id: Uuid,
+) -> Result<(), AdminError> {
+    environments::lock_all(conn, ctx.tenant_id)?;
+    let before = environments::find(conn, ctx.tenant_id, id)?;
+    pending.mark(
+        conn,
+        super::effective::Users::All,
+        super::effective::Scope::Environment(id),
+    )?;
+    let left = environments::delete(conn, ctx.tenant_id, id)?;
+    if left == 0 {
+        return Err(AdminError::Rule(
+            "last-environment",
+            "a tenant keeps at least one environment".into(),
+        ));
+    }
+    audit::append(conn, audit_entry(ctx, id, "delete", Some(&before), None))?;
+    Ok(())
 }

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::effective::{Pending, Scope, Users};
 use super::AdminContext;
-use crate::db::audit::{self, NewAuditEntry};
 use crate::db::group_mappings::{self, GroupMapping, MembershipPath};
 use crate::db::{end_user_groups, groups, users};
 use crate::error::AdminError;
@@ -39,17 +39,13 @@ fn record(
     } else {
         (None, Some(value))
     };
-    audit::append(
+    ctx.record(
         conn,
-        NewAuditEntry {
-            tenant_id: ctx.tenant_id,
-            actor: &ctx.actor,
-            resource_type: "GroupMapping",
-            resource_id: format!("{}:{}", input.idp_group_id, input.end_user_group_id),
-            operation,
-            before,
-            after,
-        },
+        "GroupMapping",
+        format!("{}:{}", input.idp_group_id, input.end_user_group_id),
+        operation,
+        before,
+        after,
     )
 }
 
@@ -66,54 +62,66 @@ pub fn list(
     )?)
 }
 
+/// Maps an IdP group into an end-user group: its members receive the group's roles now.
 pub fn create(
     conn: &mut PgConnection,
     ctx: &AdminContext,
+    pending: &mut Pending,
     input: &MappingInput,
 ) -> Result<GroupMapping, AdminError> {
-    conn.transaction(|conn| {
-        groups::find(conn, ctx.tenant_id, input.idp_group_id).map_err(|_| {
-            AdminError::BadRequest(format!(
-                "{} is not a group of this tenant",
-                input.idp_group_id
-            ))
-        })?;
+    groups::find(conn, ctx.tenant_id, input.idp_group_id).map_err(|_| {
+        AdminError::BadRequest(format!(
+            "{} is not a group of this tenant",
+            input.idp_group_id
+        ))
+    })?;
+    let target =
         end_user_groups::find(conn, ctx.tenant_id, input.end_user_group_id).map_err(|_| {
             AdminError::BadRequest(format!(
                 "{} is not an end-user group of this tenant",
                 input.end_user_group_id
             ))
         })?;
-        let mapping = group_mappings::insert(
-            conn,
-            ctx.tenant_id,
-            input.idp_group_id,
-            input.end_user_group_id,
-        )?;
-        record(conn, ctx, input, "create")?;
-        Ok(mapping)
-    })
+    let mapping = group_mappings::insert(
+        conn,
+        ctx.tenant_id,
+        input.idp_group_id,
+        input.end_user_group_id,
+    )?;
+    pending.mark(
+        conn,
+        Users::IdpGroupMembers(input.idp_group_id),
+        Scope::Environment(target.environment_id),
+    )?;
+    record(conn, ctx, input, "create")?;
+    Ok(mapping)
 }
 
-/// Removes the mapping; membership through other paths is unaffected.
+/// Removes the mapping: only what it granted goes; other paths keep their roles.
 pub fn delete(
     conn: &mut PgConnection,
     ctx: &AdminContext,
+    pending: &mut Pending,
     input: &MappingInput,
 ) -> Result<(), AdminError> {
-    conn.transaction(|conn| {
-        if group_mappings::delete(
-            conn,
-            ctx.tenant_id,
-            input.idp_group_id,
-            input.end_user_group_id,
-        )? == 0
-        {
-            return Err(AdminError::NotFound("no such group mapping".into()));
-        }
-        record(conn, ctx, input, "delete")?;
-        Ok(())
-    })
+    let target = end_user_groups::find(conn, ctx.tenant_id, input.end_user_group_id)
+        .map_err(|_| AdminError::NotFound("no such group mapping".into()))?;
+    if group_mappings::delete(
+        conn,
+        ctx.tenant_id,
+        input.idp_group_id,
+        input.end_user_group_id,
+    )? == 0
+    {
+        return Err(AdminError::NotFound("no such group mapping".into()));
+    }
+    pending.mark(
+        conn,
+        Users::IdpGroupMembers(input.idp_group_id),
+        Scope::Environment(target.environment_id),
+    )?;
+    record(conn, ctx, input, "delete")?;
+    Ok(())
 }
 
 /// The end-user groups a user is in, with every path that puts them there.

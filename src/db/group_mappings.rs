@@ -110,3 +110,17 @@ pub fn memberships_of_user(
     .bind::<SqlUuid, _>(user_id)
     .load(conn)
 }
+
+/// Whether the IdP group is mapped into any end-user group.
+pub fn is_mapped(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    idp_group_id: Uuid,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        group_mappings::table
+            .filter(group_mappings::tenant_id.eq(tenant_id))
+            .filter(group_mappings::idp_group_id.eq(idp_group_id)),
+    ))
+    .get_result(conn)
+}

@@ -1,7 +1,10 @@
 //! PostgreSQL access: the connection pool, the one helper that runs blocking Diesel code,
 //! embedded migrations, the embedded cluster, and the queries per table.
 
+pub mod applications;
+pub mod assignments;
 pub mod audit;
+pub mod collaborator_groups;
 pub mod embedded;
 pub mod end_user_groups;
 pub mod environments;
@@ -9,6 +12,7 @@ pub mod filter;
 pub mod group_mappings;
 pub mod groups;
 pub mod query;
+pub mod roles;
 pub mod schema;
 pub mod tenants;
 pub mod tokens;

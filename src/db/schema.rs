@@ -1,6 +1,32 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    applications (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        environment_id -> Uuid,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    assignments (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        role_id -> Uuid,
+        environment_id -> Uuid,
+        application_id -> Nullable<Uuid>,
+        user_id -> Nullable<Uuid>,
+        end_user_group_id -> Nullable<Uuid>,
+        collaborator_group_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     audit_log (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Int8,
@@ -15,6 +41,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    collaborator_group_members (tenant_id, collaborator_group_id, user_id) {
+        tenant_id -> Uuid,
+        collaborator_group_id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    collaborator_groups (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     connector_tokens (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -23,6 +69,19 @@ diesel::table! {
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
         kind -> Text,
+        user_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    effective_roles (tenant_id, user_id, assignment_id, via_group_id, role_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        assignment_id -> Uuid,
+        via_group_id -> Uuid,
+        environment_id -> Uuid,
+        application_id -> Nullable<Uuid>,
+        role_id -> Uuid,
     }
 }
 
@@ -44,6 +103,15 @@ diesel::table! {
         description -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    environment_access_revocations (tenant_id, user_id, environment_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        environment_id -> Uuid,
+        revoked_at -> Timestamptz,
     }
 }
 
@@ -90,11 +158,63 @@ diesel::table! {
 }
 
 diesel::table! {
+    privileges (key) {
+        key -> Text,
+        scope -> Text,
+        category -> Text,
+        resource -> Text,
+        action -> Text,
+        administers_access -> Bool,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    role_privileges (tenant_id, role_id, privilege_key) {
+        tenant_id -> Uuid,
+        role_id -> Uuid,
+        privilege_key -> Text,
+    }
+}
+
+diesel::table! {
+    roles (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        scope -> Text,
+        name -> Text,
+        description -> Text,
+        system_key -> Nullable<Text>,
+        position -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    system_role_privileges (role_key, privilege_key) {
+        role_key -> Text,
+        privilege_key -> Text,
+    }
+}
+
+diesel::table! {
+    system_roles (key) {
+        key -> Text,
+        scope -> Text,
+        name -> Text,
+        description -> Text,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Uuid,
         name -> Text,
         cursor_secret -> Bytea,
         created_at -> Timestamptz,
+        require_end_user_group_members -> Bool,
     }
 }
 
@@ -110,24 +230,42 @@ diesel::table! {
         version -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        status -> Text,
     }
 }
 
 diesel::joinable!(audit_log -> tenants (tenant_id));
+diesel::joinable!(collaborator_groups -> tenants (tenant_id));
 diesel::joinable!(connector_tokens -> tenants (tenant_id));
 diesel::joinable!(environments -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
+diesel::joinable!(role_privileges -> privileges (privilege_key));
+diesel::joinable!(roles -> system_roles (system_key));
+diesel::joinable!(roles -> tenants (tenant_id));
+diesel::joinable!(system_role_privileges -> privileges (privilege_key));
+diesel::joinable!(system_role_privileges -> system_roles (role_key));
 diesel::joinable!(users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    applications,
+    assignments,
     audit_log,
+    collaborator_group_members,
+    collaborator_groups,
     connector_tokens,
+    effective_roles,
     end_user_group_members,
     end_user_groups,
+    environment_access_revocations,
     environments,
     group_mappings,
     group_members,
     groups,
+    privileges,
+    role_privileges,
+    roles,
+    system_role_privileges,
+    system_roles,
     tenants,
     users,
 );

@@ -46,3 +46,21 @@ pub fn cursor_secret(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<u8>> 
         .select(tenants::cursor_secret)
         .first(conn)
 }
+
+/// Whether the tenant requires end-user groups to keep at least one direct member.
+pub fn requires_end_user_group_members(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
+    tenants::table
+        .find(id)
+        .select(tenants::require_end_user_group_members)
+        .first(conn)
+}
+
+pub fn set_requires_end_user_group_members(
+    conn: &mut PgConnection,
+    id: Uuid,
+    value: bool,
+) -> QueryResult<usize> {
+    diesel::update(tenants::table.find(id))
+        .set(tenants::require_end_user_group_members.eq(value))
+        .execute(conn)
+}

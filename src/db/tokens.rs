@@ -16,6 +16,8 @@ pub struct ConnectorToken {
     pub revoked_at: Option<DateTime<Utc>>,
     /// `scim` (a provisioning connector) or `admin` (the admin API).
     pub kind: String,
+    /// For admin tokens: the user the token acts as, if bound to one.
+    pub user_id: Option<Uuid>,
 }
 
 pub fn insert(
@@ -24,6 +26,7 @@ pub fn insert(
     id: Uuid,
     name: &str,
     kind: &str,
+    user_id: Option<Uuid>,
     secret_hash: &[u8],
 ) -> QueryResult<ConnectorToken> {
     diesel::insert_into(connector_tokens::table)
@@ -32,6 +35,7 @@ pub fn insert(
             connector_tokens::id.eq(id),
             connector_tokens::name.eq(name),
             connector_tokens::kind.eq(kind),
+            connector_tokens::user_id.eq(user_id),
             connector_tokens::secret_hash.eq(secret_hash),
         ))
         .returning(ConnectorToken::as_returning())

@@ -80,6 +80,27 @@ pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult
     diesel::delete(users::table.find((tenant_id, id))).execute(conn)
 }
 
+/// The id of the user with this userName (compared case-insensitively).
+pub fn find_by_user_name(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_name: &str,
+) -> QueryResult<Uuid> {
+    diesel::sql_query(
+        "SELECT id FROM users WHERE tenant_id = $1 AND lower(user_name) COLLATE \"C\" = lower($2) COLLATE \"C\"",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<diesel::sql_types::Text, _>(user_name)
+    .get_result::<IdRow>(conn)
+    .map(|r| r.id)
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+}
+
 /// Which of `ids` are users of the tenant.
 pub fn existing_ids(
     conn: &mut PgConnection,

@@ -5,10 +5,14 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use diesel::PgConnection;
+use serde::Serialize;
+use uuid::Uuid;
 
 use super::middleware::RequestTenant;
-use crate::access::AdminContext;
+use crate::access::effective::Pending;
+use crate::access::{self, AdminContext, MutationOptions, Outcome};
 use crate::db::run_blocking;
 use crate::error::AdminError;
 use crate::provisioning::tokens::{self, TokenKind};
@@ -33,11 +37,12 @@ impl FromRequest for Admin {
                 tokens::verify(conn, &presented, TokenKind::Admin).map_err(AdminError::from)
             })
             .await?;
-            let (tenant_id, token_id) = verified.ok_or(AdminError::Unauthorized)?;
-            req.extensions_mut().insert(RequestTenant(tenant_id));
+            let token = verified.ok_or(AdminError::Unauthorized)?;
+            req.extensions_mut().insert(RequestTenant(token.tenant_id));
             Ok(Admin(AdminContext {
-                tenant_id,
-                actor: format!("admin-token:{token_id}"),
+                tenant_id: token.tenant_id,
+                actor: format!("admin-token:{}", token.id),
+                user_id: token.user_id,
             }))
         })
     }
@@ -73,4 +78,88 @@ pub async fn method_not_allowed(req: HttpRequest) -> Result<actix_web::HttpRespo
         req.method(),
         req.path()
     )))
+}
+
+/// The flags every admin mutation accepts in its query string (`dry_run`,
+/// `confirm_self_lockout`); other parameters are left to the handler.
+pub struct Mutation(pub MutationOptions);
+
+impl FromRequest for Mutation {
+    type Error = AdminError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            serde_urlencoded::from_str::<MutationOptions>(req.query_string())
+                .map(Mutation)
+                .map_err(|e| AdminError::BadRequest(format!("invalid query: {e}"))),
+        )
+    }
+}
+
+/// Runs an admin mutation (see `access::mutate`) on the blocking pool.
+pub async fn mutation<T, F>(
+    state: &AppState,
+    ctx: AdminContext,
+    Mutation(options): Mutation,
+    cause: &'static str,
+    change: F,
+) -> Result<Outcome<T>, AdminError>
+where
+    F: FnOnce(&mut PgConnection, &AdminContext, &mut Pending) -> Result<T, AdminError>
+        + Send
+        + 'static,
+    T: Send + 'static,
+{
+    run_blocking(&state.pool, move |conn| {
+        access::mutate(conn, &ctx, options, cause, |conn, pending| {
+            change(conn, &ctx, pending)
+        })
+    })
+    .await
+}
+
+/// Answers an applied mutation with `applied`, a dry run with its preview (200).
+pub fn respond<T>(
+    outcome: Outcome<T>,
+    applied: impl FnOnce(T) -> HttpResponse,
+) -> Result<HttpResponse, AdminError> {
+    Ok(match outcome {
+        Outcome::Applied(value) => applied(value),
+        Outcome::Preview(preview) => HttpResponse::Ok().json(preview),
+    })
+}
+
+pub fn ok<T: Serialize>(value: T) -> HttpResponse {
+    HttpResponse::Ok().json(value)
+}
+
+pub fn no_content<T>(_: T) -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+
+/// 201 with the new resource's location.
+pub fn created_at<T: Serialize>(
+    collection: &'static str,
+    id: impl Fn(&T) -> Uuid,
+) -> impl FnOnce(T) -> HttpResponse {
+    move |value| {
+        HttpResponse::Created()
+            .insert_header(("Location", format!("/admin/v1/{collection}/{}", id(&value))))
+            .json(value)
+    }
+}
+
+/// Runs a read-only admin query on the blocking pool and answers 200 with its JSON.
+pub async fn read<T, F>(
+    state: &AppState,
+    ctx: AdminContext,
+    query: F,
+) -> Result<HttpResponse, AdminError>
+where
+    F: FnOnce(&mut PgConnection, &AdminContext) -> Result<T, AdminError> + Send + 'static,
+    T: Serialize + Send + 'static,
+{
+    let value = run_blocking(&state.pool, move |conn| query(conn, &ctx)).await?;
+    Ok(HttpResponse::Ok().json(value))
 }

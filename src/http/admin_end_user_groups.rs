@@ -2,11 +2,12 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::admin::{method_not_allowed, Admin};
-use crate::access::end_user_groups::{
-    self, CreateInput, DuplicateInput, MembersInput, UpdateInput,
+use super::admin::{
+    created_at, method_not_allowed, mutation, no_content, ok, read, respond, Admin, Mutation,
 };
-use crate::db::run_blocking;
+use crate::access::end_user_groups::{
+    self, CreateInput, DuplicateInput, GroupView, MembersInput, UpdateInput,
+};
 use crate::error::AdminError;
 use crate::state::AppState;
 
@@ -46,10 +47,13 @@ struct ListQuery {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct DeleteQuery {
     #[serde(default)]
     force: bool,
+}
+
+fn group_id(g: &GroupView) -> Uuid {
+    g.group.id
 }
 
 async fn list(
@@ -58,114 +62,120 @@ async fn list(
     query: web::Query<ListQuery>,
 ) -> Response {
     let environment = query.environment_id;
-    let groups = run_blocking(&state.pool, move |conn| {
-        end_user_groups::list(conn, &ctx, environment)
+    read(&state, ctx, move |conn, ctx| {
+        Ok(serde_json::json!({ "end_user_groups": end_user_groups::list(conn, ctx, environment)? }))
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "end_user_groups": groups })))
+    .await
 }
 
 async fn create(
     state: web::Data<AppState>,
     Admin(ctx): Admin,
+    m: Mutation,
     input: web::Json<CreateInput>,
 ) -> Response {
-    let created = run_blocking(&state.pool, move |conn| {
-        end_user_groups::create(conn, &ctx, &input)
+    let outcome = mutation(&state, ctx, m, "end_user_group", move |conn, ctx, _| {
+        end_user_groups::create(conn, ctx, &input)
     })
     .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            "Location",
-            format!("/admin/v1/end-user-groups/{}", created.group.id),
-        ))
-        .json(created))
+    respond(outcome, created_at("end-user-groups", group_id))
 }
 
 async fn get(state: web::Data<AppState>, Admin(ctx): Admin, id: web::Path<Uuid>) -> Response {
     let id = id.into_inner();
-    Ok(HttpResponse::Ok().json(
-        run_blocking(&state.pool, move |conn| {
-            end_user_groups::get(conn, &ctx, id)
-        })
-        .await?,
-    ))
+    read(&state, ctx, move |conn, ctx| {
+        end_user_groups::get(conn, ctx, id)
+    })
+    .await
 }
 
 async fn update(
     state: web::Data<AppState>,
     Admin(ctx): Admin,
+    m: Mutation,
     id: web::Path<Uuid>,
     input: web::Json<UpdateInput>,
 ) -> Response {
     let id = id.into_inner();
-    Ok(HttpResponse::Ok().json(
-        run_blocking(&state.pool, move |conn| {
-            end_user_groups::update(conn, &ctx, id, &input)
-        })
-        .await?,
-    ))
+    let outcome = mutation(&state, ctx, m, "end_user_group", move |conn, ctx, _| {
+        end_user_groups::update(conn, ctx, id, &input)
+    })
+    .await?;
+    respond(outcome, ok)
 }
 
 async fn delete(
     state: web::Data<AppState>,
     Admin(ctx): Admin,
+    m: Mutation,
     id: web::Path<Uuid>,
     query: web::Query<DeleteQuery>,
 ) -> Response {
     let (id, force) = (id.into_inner(), query.force);
-    run_blocking(&state.pool, move |conn| {
-        end_user_groups::delete(conn, &ctx, id, force)
-    })
+    let outcome = mutation(
+        &state,
+        ctx,
+        m,
+        "end_user_group",
+        move |conn, ctx, pending| end_user_groups::delete(conn, ctx, pending, id, force),
+    )
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    respond(outcome, no_content)
 }
 
 async fn add_members(
     state: web::Data<AppState>,
     Admin(ctx): Admin,
+    m: Mutation,
     id: web::Path<Uuid>,
     input: web::Json<MembersInput>,
 ) -> Response {
     let id = id.into_inner();
-    Ok(HttpResponse::Ok().json(
-        run_blocking(&state.pool, move |conn| {
-            end_user_groups::add_members(conn, &ctx, id, &input)
-        })
-        .await?,
-    ))
+    let outcome = mutation(
+        &state,
+        ctx,
+        m,
+        "end_user_group_members",
+        move |conn, ctx, pending| end_user_groups::add_members(conn, ctx, pending, id, &input),
+    )
+    .await?;
+    respond(outcome, ok)
 }
 
 async fn remove_members(
     state: web::Data<AppState>,
     Admin(ctx): Admin,
+    m: Mutation,
     id: web::Path<Uuid>,
     input: web::Json<MembersInput>,
 ) -> Response {
     let id = id.into_inner();
-    Ok(HttpResponse::Ok().json(
-        run_blocking(&state.pool, move |conn| {
-            end_user_groups::remove_members(conn, &ctx, id, &input)
-        })
-        .await?,
-    ))
+    let outcome = mutation(
+        &state,
+        ctx,
+        m,
+        "end_user_group_members",
+        move |conn, ctx, pending| end_user_groups::remove_members(conn, ctx, pending, id, &input),
+    )
+    .await?;
+    respond(outcome, ok)
 }
 
 async fn duplicate(
     state: web::Data<AppState>,
     Admin(ctx): Admin,
+    m: Mutation,
     id: web::Path<Uuid>,
     input: web::Json<DuplicateInput>,
 ) -> Response {
     let id = id.into_inner();
-    let created = run_blocking(&state.pool, move |conn| {
-        end_user_groups::duplicate(conn, &ctx, id, &input)
-    })
+    let outcome = mutation(
+        &state,
+        ctx,
+        m,
+        "end_user_group",
+        move |conn, ctx, pending| end_user_groups::duplicate(conn, ctx, pending, id, &input),
+    )
     .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            "Location",
-            format!("/admin/v1/end-user-groups/{}", created.group.id),
-        ))
-        .json(created))
+    respond(outcome, created_at("end-user-groups", group_id))
 }

@@ -1,8 +1,11 @@
 use actix_web::{web, HttpResponse};
 use uuid::Uuid;
 
-use super::admin::{method_not_allowed, Admin};
+use super::admin::{
+    created_at, method_not_allowed, mutation, no_content, ok, read, respond, Admin, Mutation,
+};
 use crate::access::environments::{self, EnvironmentInput};
+use crate::db::environments::Environment;
 use crate::db::run_blocking;
 use crate::error::AdminError;
 use crate::state::AppState;
@@ -33,42 +36,49 @@ async fn list(state: web::Data<AppState>, Admin(ctx): Admin) -> Response {
 async fn create(
     state: web::Data<AppState>,
     Admin(ctx): Admin,
+    m: Mutation,
     input: web::Json<EnvironmentInput>,
 ) -> Response {
-    let created = run_blocking(&state.pool, move |conn| {
-        environments::create(conn, &ctx, &input)
+    let outcome = mutation(&state, ctx, m, "environment", move |conn, ctx, _| {
+        environments::create(conn, ctx, &input)
     })
     .await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/admin/v1/environments/{}", created.id)))
-        .json(created))
+    respond(outcome, created_at("environments", |e: &Environment| e.id))
 }
 
 async fn get(state: web::Data<AppState>, Admin(ctx): Admin, id: web::Path<Uuid>) -> Response {
     let id = id.into_inner();
-    let found = run_blocking(&state.pool, move |conn| environments::get(conn, &ctx, id)).await?;
-    Ok(HttpResponse::Ok().json(found))
+    read(&state, ctx, move |conn, ctx| {
+        environments::get(conn, ctx, id)
+    })
+    .await
 }
 
 async fn update(
     state: web::Data<AppState>,
     Admin(ctx): Admin,
+    m: Mutation,
     id: web::Path<Uuid>,
     input: web::Json<EnvironmentInput>,
 ) -> Response {
     let id = id.into_inner();
-    let updated = run_blocking(&state.pool, move |conn| {
-        environments::update(conn, &ctx, id, &input)
+    let outcome = mutation(&state, ctx, m, "environment", move |conn, ctx, _| {
+        environments::update(conn, ctx, id, &input)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(updated))
+    respond(outcome, ok)
 }
 
-async fn delete(state: web::Data<AppState>, Admin(ctx): Admin, id: web::Path<Uuid>) -> Response {
+async fn delete(
+    state: web::Data<AppState>,
+    Admin(ctx): Admin,
+    m: Mutation,
+    id: web::Path<Uuid>,
+) -> Response {
     let id = id.into_inner();
-    run_blocking(&state.pool, move |conn| {
-        environments::delete(conn, &ctx, id)
+    let outcome = mutation(&state, ctx, m, "environment", move |conn, ctx, pending| {
+        environments::delete(conn, ctx, pending, id)
     })
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    respond(outcome, no_content)
 }

@@ -1,7 +1,7 @@
 use actix_web::{web, HttpResponse};
 use uuid::Uuid;
 
-use super::admin::{method_not_allowed, Admin};
+use super::admin::{method_not_allowed, mutation, no_content, respond, Admin, Mutation};
 use crate::access::group_mappings::{self, MappingInput, MappingQuery};
 use crate::db::run_blocking;
 use crate::error::AdminError;
@@ -43,18 +43,24 @@ async fn list(
 async fn create(
     state: web::Data<AppState>,
     Admin(ctx): Admin,
+    m: Mutation,
     input: web::Json<MappingInput>,
 ) -> Response {
-    let created = run_blocking(&state.pool, move |conn| {
-        group_mappings::create(conn, &ctx, &input)
-    })
+    let outcome = mutation(
+        &state,
+        ctx,
+        m,
+        "group_mapping",
+        move |conn, ctx, pending| group_mappings::create(conn, ctx, pending, &input),
+    )
     .await?;
-    Ok(HttpResponse::Created().json(created))
+    respond(outcome, |created| HttpResponse::Created().json(created))
 }
 
 async fn delete(
     state: web::Data<AppState>,
     Admin(ctx): Admin,
+    m: Mutation,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Response {
     let (idp_group_id, end_user_group_id) = path.into_inner();
@@ -62,11 +68,15 @@ async fn delete(
         idp_group_id,
         end_user_group_id,
     };
-    run_blocking(&state.pool, move |conn| {
-        group_mappings::delete(conn, &ctx, &input)
-    })
+    let outcome = mutation(
+        &state,
+        ctx,
+        m,
+        "group_mapping",
+        move |conn, ctx, pending| group_mappings::delete(conn, ctx, pending, &input),
+    )
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    respond(outcome, no_content)
 }
 
 /// "Why is this user in these groups?": every path, direct or through an IdP group.

@@ -1,10 +1,15 @@
 //! HTTP handlers, one file per resource; each module registers its routes in `configure`.
 
 pub mod admin;
+pub mod admin_applications;
+pub mod admin_assignments;
 pub mod admin_audit;
+pub mod admin_collaborator_groups;
 pub mod admin_end_user_groups;
 pub mod admin_environments;
 pub mod admin_group_mappings;
+pub mod admin_roles;
+pub mod admin_users;
 pub mod health;
 pub mod middleware;
 pub mod scim;
@@ -37,6 +42,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(admin_environments::configure)
             .configure(admin_end_user_groups::configure)
             .configure(admin_group_mappings::configure)
+            .configure(admin_roles::configure)
+            .configure(admin_applications::configure)
+            .configure(admin_collaborator_groups::configure)
+            .configure(admin_assignments::configure)
+            .configure(admin_users::configure)
             .configure(admin_audit::configure)
             .default_service(web::to(admin::not_found)),
     );

@@ -49,9 +49,10 @@ impl FromRequest for Scim {
                     .map_err(ScimApiError::from)
             })
             .await?;
-            let Some((tenant_id, token_id)) = verified else {
+            let Some(token) = verified else {
                 return Err(ScimError::unauthorized("the bearer token is not valid").into());
             };
+            let (tenant_id, token_id) = (token.tenant_id, token.id);
             req.extensions_mut().insert(RequestTenant(tenant_id));
             if let Some(limiter) = &state.rate_limiter {
                 if let Err(not_until) = limiter.check_key(&token_id) {

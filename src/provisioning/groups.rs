@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::{check_version, listing, meta, parse_id, ListQuery, Rendered, ScimContext};
+use crate::access::effective::{self, Pending, Scope, Users};
 use crate::db::audit::{self, NewAuditEntry};
 use crate::db::filter::GROUP_COLUMNS;
 use crate::db::groups::{self, GroupFields, GroupRow, KeyedGroupRow};
@@ -165,6 +166,48 @@ fn members_of_one(conn: &mut PgConnection, ctx: &ScimContext, id: Uuid) -> Resul
         .collect())
 }
 
+/// Keeps effective roles right as a group's members change. Only a group mapped into some
+/// end-user group grants anything; for the others this does nothing. The caller holds the
+/// tenant's access lock, so no mapping can appear meanwhile.
+struct MembershipUpkeep {
+    group_id: Uuid,
+    pending: Option<Pending>,
+}
+
+impl MembershipUpkeep {
+    fn begin(conn: &mut PgConnection, ctx: &ScimContext, group_id: Uuid) -> Result<Self> {
+        let mapped = crate::db::group_mappings::is_mapped(conn, ctx.tenant_id(), group_id)?;
+        Ok(MembershipUpkeep {
+            group_id,
+            pending: mapped.then(|| Pending::new(ctx.tenant_id(), "scim_group_members")),
+        })
+    }
+
+    fn users(&mut self, conn: &mut PgConnection, ids: &[Uuid]) -> Result<()> {
+        if let Some(pending) = &mut self.pending {
+            if !ids.is_empty() {
+                pending.mark(conn, Users::Ids(ids), Scope::Tenant)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks every current member; call it before they are removed.
+    fn all_members(&mut self, conn: &mut PgConnection) -> Result<()> {
+        if let Some(pending) = &mut self.pending {
+            pending.mark(conn, Users::IdpGroupMembers(self.group_id), Scope::Tenant)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, conn: &mut PgConnection) -> Result<()> {
+        if let Some(pending) = self.pending.take() {
+            effective::refresh(conn, &pending, false)?;
+        }
+        Ok(())
+    }
+}
+
 pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Result<Rendered> {
     let mut doc = normalize(&GROUP_RESOURCE, body)?;
     let members = take_members(&mut doc)?;
@@ -248,9 +291,11 @@ pub fn replace(
     let members = take_members(&mut doc)?;
     let fields = fields_from(doc)?;
     conn.transaction(|conn| {
+        effective::lock_tenant(conn, ctx.tenant_id())?;
         let before = groups::find_for_update(conn, ctx.tenant_id(), id)?;
         check_version(if_match, before.version)?;
         check_members_exist(conn, ctx, &members)?;
+        let mut upkeep = MembershipUpkeep::begin(conn, ctx, id)?;
         let before_members = members_of_one(conn, ctx, id)?;
         let row = groups::update(conn, ctx.tenant_id(), id, &fields)?;
         let wanted: HashSet<Uuid> = members.iter().copied().collect();
@@ -263,6 +308,9 @@ pub fn replace(
             .collect();
         groups::remove_members(conn, ctx.tenant_id(), id, &to_remove)?;
         groups::add_members(conn, ctx.tenant_id(), id, &to_add)?;
+        upkeep.users(conn, &to_remove)?;
+        upkeep.users(conn, &to_add)?;
+        upkeep.finish(conn)?;
         let after_members = members_of_one(conn, ctx, id)?;
         let rendered = render(ctx, &row, Some(&after_members));
         audit::append(
@@ -423,8 +471,10 @@ pub fn patch(
     let id = parse_id(id)?;
     let operations = split_operations(parse_patch_request(body)?)?;
     conn.transaction(|conn| {
+        effective::lock_tenant(conn, ctx.tenant_id())?;
         let before = groups::find_for_update(conn, ctx.tenant_id(), id)?;
         check_version(if_match, before.version)?;
+        let mut upkeep = MembershipUpkeep::begin(conn, ctx, id)?;
         let stored = document_of(&before);
         let mut doc = stored.clone();
         let mut membership_changed = false;
@@ -438,14 +488,22 @@ pub fn patch(
             let changed = match &change {
                 MemberChange::Add(ids) => {
                     check_members_exist(conn, ctx, ids)?;
+                    upkeep.users(conn, ids)?;
                     groups::add_members(conn, tenant, id, ids)?
                 }
-                MemberChange::Remove(ids) => groups::remove_members(conn, tenant, id, ids)?,
+                MemberChange::Remove(ids) => {
+                    upkeep.users(conn, ids)?;
+                    groups::remove_members(conn, tenant, id, ids)?
+                }
                 MemberChange::RemoveMatching(filter) => {
                     let ids = filter_ids(conn, ctx, id, filter)?;
+                    upkeep.users(conn, &ids)?;
                     groups::remove_members(conn, tenant, id, &ids)?
                 }
-                MemberChange::RemoveAll => groups::remove_all_members(conn, tenant, id)?,
+                MemberChange::RemoveAll => {
+                    upkeep.all_members(conn)?;
+                    groups::remove_all_members(conn, tenant, id)?
+                }
             };
             if changed > 0 {
                 membership_changed = true;
@@ -457,6 +515,7 @@ pub fn patch(
                 });
             }
         }
+        upkeep.finish(conn)?;
         let doc = renormalize(&GROUP_RESOURCE, &doc)?;
         let attributes_changed = doc != stored;
         let row = if attributes_changed {
@@ -497,9 +556,14 @@ pub fn delete(
 ) -> Result<()> {
     let id = parse_id(id)?;
     conn.transaction(|conn| {
+        effective::lock_tenant(conn, ctx.tenant_id())?;
         let before = groups::find_for_update(conn, ctx.tenant_id(), id)?;
         check_version(if_match, before.version)?;
+        // Members lose what the group's mappings granted.
+        let mut upkeep = MembershipUpkeep::begin(conn, ctx, id)?;
+        upkeep.all_members(conn)?;
         groups::delete(conn, ctx.tenant_id(), id)?;
+        upkeep.finish(conn)?;
         audit::append(
             conn,
             audit_entry(

@@ -49,6 +49,7 @@ pub fn create(
     tenant_id: Uuid,
     name: &str,
     kind: TokenKind,
+    user_id: Option<Uuid>,
     actor: &str,
 ) -> QueryResult<IssuedToken> {
     let id = Uuid::new_v4();
@@ -60,7 +61,15 @@ pub fn create(
     raw.extend_from_slice(&secret);
     let text = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&raw));
     conn.transaction(|conn| {
-        let token = tokens::insert(conn, tenant_id, id, name, kind.as_str(), &hash(&secret))?;
+        let token = tokens::insert(
+            conn,
+            tenant_id,
+            id,
+            name,
+            kind.as_str(),
+            user_id,
+            &hash(&secret),
+        )?;
         audit::append(
             conn,
             NewAuditEntry {
@@ -70,7 +79,9 @@ pub fn create(
                 resource_id: id.to_string(),
                 operation: "create",
                 before: None,
-                after: Some(json!({"id": id, "name": name, "kind": kind.as_str()})),
+                after: Some(
+                    json!({"id": id, "name": name, "kind": kind.as_str(), "user_id": user_id}),
+                ),
             },
         )?;
         Ok(IssuedToken {
@@ -117,13 +128,13 @@ pub fn parse(presented: &str) -> Option<(Uuid, Uuid, Vec<u8>)> {
     Some((tenant, id, raw[32..].to_vec()))
 }
 
-/// Checks a presented token; returns (tenant id, token id) when it is valid, not revoked,
-/// and of the kind the interface takes.
+/// Checks a presented token; returns it when it is valid, not revoked, and of the kind the
+/// interface takes.
 pub fn verify(
     conn: &mut PgConnection,
     presented: &str,
     kind: TokenKind,
-) -> QueryResult<Option<(Uuid, Uuid)>> {
+) -> QueryResult<Option<ConnectorToken>> {
     let Some((tenant_id, id, secret)) = parse(presented) else {
         return Ok(None);
     };
@@ -134,5 +145,5 @@ pub fn verify(
     };
     let matches: bool = hash(&secret).ct_eq(&stored.secret_hash).into();
     let usable = matches && stored.revoked_at.is_none() && stored.kind == kind.as_str();
-    Ok(usable.then_some((tenant_id, id)))
+    Ok(usable.then_some(stored))
 }

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::{check_version, listing, meta, parse_id, ListQuery, Rendered, ScimContext};
+use crate::access::effective::{self, Pending, Scope, Users};
 use crate::db::audit::{self, NewAuditEntry};
 use crate::db::filter::USER_COLUMNS;
 use crate::db::users::{self, KeyedUserRow, UserFields, UserRow};
@@ -134,10 +135,21 @@ fn groups_of_one(
         .collect())
 }
 
+/// Brings one user's effective roles up to date (a deactivated user holds none).
+fn refresh_user(conn: &mut PgConnection, ctx: &ScimContext, id: Uuid) -> Result<()> {
+    let mut pending = Pending::new(ctx.tenant_id(), "scim_user");
+    pending.mark(conn, Users::Ids(&[id]), Scope::Tenant)?;
+    effective::refresh(conn, &pending, false)?;
+    Ok(())
+}
+
 pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Result<Rendered> {
     let fields = fields_from(normalize(&USER_RESOURCE, body)?)?;
     conn.transaction(|conn| {
+        effective::lock_tenant(conn, ctx.tenant_id())?;
         let row = users::insert(conn, ctx.tenant_id(), Uuid::new_v4(), &fields)?;
+        // "Everyone else" roles reach a new user at once.
+        refresh_user(conn, ctx, row.id)?;
         let rendered = render(ctx, &row, None);
         audit::append(
             conn,
@@ -198,9 +210,13 @@ pub fn replace(
     let id = parse_id(id)?;
     let fields = fields_from(normalize(&USER_RESOURCE, body)?)?;
     conn.transaction(|conn| {
+        effective::lock_tenant(conn, ctx.tenant_id())?;
         let before = users::find_for_update(conn, ctx.tenant_id(), id)?;
         check_version(if_match, before.version)?;
         let row = users::update(conn, ctx.tenant_id(), id, &fields)?;
+        if row.active != before.active {
+            refresh_user(conn, ctx, id)?;
+        }
         let groups = groups_of_one(conn, ctx, id)?;
         let rendered = render(ctx, &row, Some(&groups));
         audit::append(
@@ -228,6 +244,7 @@ pub fn patch(
     let id = parse_id(id)?;
     let operations = parse_patch_request(body)?;
     conn.transaction(|conn| {
+        effective::lock_tenant(conn, ctx.tenant_id())?;
         let before = users::find_for_update(conn, ctx.tenant_id(), id)?;
         check_version(if_match, before.version)?;
         let stored = document_of(&before);
@@ -241,6 +258,9 @@ pub fn patch(
         } else {
             let fields = fields_from(doc)?;
             let row = users::update(conn, ctx.tenant_id(), id, &fields)?;
+            if row.active != before.active {
+                refresh_user(conn, ctx, id)?;
+            }
             audit::append(
                 conn,
                 audit_entry(
@@ -266,6 +286,8 @@ pub fn delete(
 ) -> Result<()> {
     let id = parse_id(id)?;
     conn.transaction(|conn| {
+        // The user's effective roles go with the row (foreign key cascade).
+        effective::lock_tenant(conn, ctx.tenant_id())?;
         let before = users::find_for_update(conn, ctx.tenant_id(), id)?;
         check_version(if_match, before.version)?;
         crate::db::groups::touch_groups_of_user(conn, ctx.tenant_id(), id)?;

@@ -142,10 +142,17 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let (tenant_id, token, token_id, admin_token) = {
         let mut conn = pool.get().expect("connection");
         let tenant = tenants::create(&mut conn, "test", "test").expect("tenant");
-        let issued =
-            tokens::create(&mut conn, tenant.id, "test", TokenKind::Scim, "test").expect("token");
-        let admin = tokens::create(&mut conn, tenant.id, "admin", TokenKind::Admin, "test")
-            .expect("admin token");
+        let issued = tokens::create(&mut conn, tenant.id, "test", TokenKind::Scim, None, "test")
+            .expect("token");
+        let admin = tokens::create(
+            &mut conn,
+            tenant.id,
+            "admin",
+            TokenKind::Admin,
+            None,
+            "test",
+        )
+        .expect("admin token");
         (tenant.id, issued.secret, issued.token.id, admin.secret)
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
@@ -189,6 +196,17 @@ impl Reply {
             self.body["type"].is_string()
                 && self.body["title"].is_string()
                 && self.body["detail"].is_string()
+        );
+    }
+
+    /// Asserts a problem-details body with this status whose type names `slug`.
+    pub fn assert_rule(&self, status: u16, slug: &str) {
+        self.assert_problem(status);
+        assert_eq!(
+            self.body["type"],
+            format!("https://rolegate.dev/problems/{slug}"),
+            "{}",
+            self.body
         );
     }
 
@@ -240,7 +258,7 @@ impl TestApp {
     pub fn other_tenant_token(&self) -> String {
         let mut conn = self.pool.get().expect("connection");
         let tenant = tenants::create(&mut conn, "other", "test").expect("tenant");
-        tokens::create(&mut conn, tenant.id, "other", TokenKind::Scim, "test")
+        tokens::create(&mut conn, tenant.id, "other", TokenKind::Scim, None, "test")
             .expect("token")
             .secret
     }
@@ -304,13 +322,36 @@ impl TestApp {
             .await
     }
 
+    /// An admin token of this tenant acting as the given user.
+    pub fn admin_token_for(&self, user_id: &str) -> String {
+        let mut conn = self.pool.get().expect("connection");
+        let user = Uuid::parse_str(user_id).expect("a user id");
+        tokens::create(
+            &mut conn,
+            self.tenant_id,
+            "personal",
+            TokenKind::Admin,
+            Some(user),
+            "test",
+        )
+        .expect("token")
+        .secret
+    }
+
     /// An admin token of a second tenant.
     pub fn other_tenant_admin_token(&self) -> String {
         let mut conn = self.pool.get().expect("connection");
         let tenant = tenants::create(&mut conn, "other", "test").expect("tenant");
-        tokens::create(&mut conn, tenant.id, "other", TokenKind::Admin, "test")
-            .expect("token")
-            .secret
+        tokens::create(
+            &mut conn,
+            tenant.id,
+            "other",
+            TokenKind::Admin,
+            None,
+            "test",
+        )
+        .expect("token")
+        .secret
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -1,0 +1,474 @@
+//! Effective roles, materialised in `effective_roles` and kept right in the transaction of
+//! every change that affects them.
+//!
+//! A change marks the users it may affect (server-side, into a per-session temporary table)
+//! and the scope it touches (the tenant, one environment or one application); `refresh`
+//! then recomputes exactly those users in that scope with one set-based statement that
+//! deletes the paths that no longer hold and inserts the new ones, leaving untouched rows
+//! alone. The same computation over every user and the whole tenant is the from-scratch
+//! recomputation (`expected`), which tests compare with the maintained table.
+//!
+//! Writers that may change effective roles take the tenant's access lock first
+//! (`lock_tenant`), so two concurrent changes never compute from each other's stale view.
+
+use std::time::Instant;
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Uuid as SqlUuid};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Which part of a tenant a change can touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Tenant,
+    Environment(Uuid),
+    Application(Uuid),
+}
+
+impl Scope {
+    /// The smallest scope covering both.
+    fn union(self, other: Scope) -> Scope {
+        if self == other {
+            self
+        } else {
+            Scope::Tenant
+        }
+    }
+}
+
+/// Users a change may affect.
+#[derive(Debug, Clone, Copy)]
+pub enum Users<'a> {
+    Ids(&'a [Uuid]),
+    /// Members of a SCIM (IdP) group.
+    IdpGroupMembers(Uuid),
+    /// Direct members of an end-user group and members of the IdP groups mapped into it.
+    EndUserGroupReach(Uuid),
+    CollaboratorGroupMembers(Uuid),
+    /// Users currently holding any role through the assignment.
+    AssignmentHolders(Uuid),
+    /// Every user of the tenant.
+    All,
+}
+
+/// What a transaction has marked for `refresh`.
+#[derive(Debug)]
+pub struct Pending {
+    tenant_id: Uuid,
+    all_users: bool,
+    marked_users: bool,
+    scope: Option<Scope>,
+    /// What caused it, for metrics.
+    pub cause: &'static str,
+}
+
+impl Pending {
+    pub fn new(tenant_id: Uuid, cause: &'static str) -> Self {
+        Pending {
+            tenant_id,
+            all_users: false,
+            marked_users: false,
+            scope: None,
+            cause,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scope.is_none()
+    }
+
+    /// Marks `users` as possibly affected within `scope`. Call it before a change that
+    /// removes the path by which users are found (a deleted group), or after one that adds.
+    pub fn mark(
+        &mut self,
+        conn: &mut PgConnection,
+        users: Users<'_>,
+        scope: Scope,
+    ) -> QueryResult<()> {
+        self.scope = Some(self.scope.map_or(scope, |s| s.union(scope)));
+        if self.all_users {
+            return Ok(());
+        }
+        if let Users::All = users {
+            self.all_users = true;
+            return Ok(());
+        }
+        if !self.marked_users {
+            diesel::sql_query(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS affected_users (user_id UUID PRIMARY KEY) \
+                 ON COMMIT DELETE ROWS",
+            )
+            .execute(conn)?;
+            diesel::sql_query("TRUNCATE affected_users").execute(conn)?;
+            self.marked_users = true;
+        }
+        let t = self.tenant_id;
+        let insert = "INSERT INTO affected_users (user_id) ";
+        let tail = " ON CONFLICT DO NOTHING";
+        match users {
+            Users::Ids(ids) => diesel::sql_query(format!(
+                "{insert}SELECT DISTINCT u FROM unnest($1::uuid[]) AS u{tail}"
+            ))
+            .bind::<Array<SqlUuid>, _>(ids)
+            .execute(conn)?,
+            Users::IdpGroupMembers(group) => diesel::sql_query(format!(
+                "{insert}SELECT user_id FROM group_members WHERE tenant_id = $1 AND group_id = $2{tail}"
+            ))
+            .bind::<SqlUuid, _>(t)
+            .bind::<SqlUuid, _>(group)
+            .execute(conn)?,
+            Users::EndUserGroupReach(group) => diesel::sql_query(format!(
+                "{insert}SELECT user_id FROM end_user_group_members \
+                   WHERE tenant_id = $1 AND end_user_group_id = $2 \
+                 UNION SELECT gm.user_id FROM group_mappings mp \
+                   JOIN group_members gm ON gm.tenant_id = mp.tenant_id AND gm.group_id = mp.idp_group_id \
+                   WHERE mp.tenant_id = $1 AND mp.end_user_group_id = $2{tail}"
+            ))
+            .bind::<SqlUuid, _>(t)
+            .bind::<SqlUuid, _>(group)
+            .execute(conn)?,
+            Users::CollaboratorGroupMembers(group) => diesel::sql_query(format!(
+                "{insert}SELECT user_id FROM collaborator_group_members \
+                 WHERE tenant_id = $1 AND collaborator_group_id = $2{tail}"
+            ))
+            .bind::<SqlUuid, _>(t)
+            .bind::<SqlUuid, _>(group)
+            .execute(conn)?,
+            Users::AssignmentHolders(assignment) => diesel::sql_query(format!(
+                "{insert}SELECT DISTINCT user_id FROM effective_roles \
+                 WHERE tenant_id = $1 AND assignment_id = $2{tail}"
+            ))
+            .bind::<SqlUuid, _>(t)
+            .bind::<SqlUuid, _>(assignment)
+            .execute(conn)?,
+            Users::All => unreachable_all(),
+        };
+        Ok(())
+    }
+}
+
+/// `Users::All` returns before the match; kept as a function so the match stays exhaustive.
+fn unreachable_all() -> usize {
+    0
+}
+
+/// Serialises the writers of one tenant's access model until the transaction ends.
+pub fn lock_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<()> {
+    let bytes = tenant_id.as_bytes();
+    let key = i64::from_be_bytes([
+        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+    ]);
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<BigInt, _>(key)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// One role gained or lost by one user somewhere.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, QueryableByName)]
+pub struct RoleChange {
+    #[diesel(sql_type = SqlUuid)]
+    pub user_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub environment_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub application_id: Option<Uuid>,
+    #[diesel(sql_type = SqlUuid)]
+    pub role_id: Uuid,
+}
+
+#[derive(QueryableByName)]
+struct ChangeRow {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    user_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    environment_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    application_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    role_id: Option<Uuid>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+impl ChangeRow {
+    fn change(&self) -> Option<RoleChange> {
+        Some(RoleChange {
+            user_id: self.user_id?,
+            environment_id: self.environment_id?,
+            application_id: self.application_id,
+            role_id: self.role_id?,
+        })
+    }
+}
+
+#[derive(QueryableByName)]
+struct Counts {
+    #[diesel(sql_type = BigInt)]
+    added: i64,
+    #[diesel(sql_type = BigInt)]
+    removed: i64,
+}
+
+/// What a refresh changed: path rows, and (when asked for) roles gained and lost.
+#[derive(Debug, Default, Clone)]
+pub struct Diff {
+    pub rows_added: i64,
+    pub rows_removed: i64,
+    pub gains: Vec<RoleChange>,
+    pub losses: Vec<RoleChange>,
+}
+
+/// The paths every eligible user of `$1` should hold, restricted by `users` and `scope`
+/// (SQL fragments over bind parameters $2 = environment, $3 = application).
+fn desired_sql(all_users: bool, scope: Scope) -> String {
+    let user_filter = if all_users {
+        ""
+    } else {
+        "AND u.id IN (SELECT user_id FROM affected_users)"
+    };
+    let scope_on = |alias: &str| match scope {
+        Scope::Tenant => "TRUE".to_string(),
+        Scope::Environment(_) => format!("{alias}.environment_id = $2"),
+        Scope::Application(_) => format!("{alias}.application_id = $3"),
+    };
+    let (a, p) = (scope_on("a"), scope_on("p"));
+    format!(
+        "eligible AS ( \
+           SELECT u.id AS user_id FROM users u \
+           WHERE u.tenant_id = $1 AND u.status <> 'archived' AND u.active IS NOT FALSE {user_filter} \
+         ), \
+         paths AS ( \
+           SELECT e.user_id, a.id AS assignment_id, '00000000-0000-0000-0000-000000000000'::uuid AS via_group_id, \
+                  a.environment_id, a.application_id, a.role_id \
+           FROM eligible e JOIN assignments a ON a.tenant_id = $1 AND a.user_id = e.user_id \
+           WHERE {a} \
+           UNION ALL \
+           SELECT e.user_id, a.id, '00000000-0000-0000-0000-000000000000'::uuid, a.environment_id, a.application_id, a.role_id \
+           FROM eligible e \
+           JOIN end_user_group_members m ON m.tenant_id = $1 AND m.user_id = e.user_id \
+           JOIN assignments a ON a.tenant_id = $1 AND a.end_user_group_id = m.end_user_group_id \
+           WHERE {a} \
+           UNION ALL \
+           SELECT e.user_id, a.id, gm.group_id, a.environment_id, a.application_id, a.role_id \
+           FROM eligible e \
+           JOIN group_members gm ON gm.tenant_id = $1 AND gm.user_id = e.user_id \
+           JOIN group_mappings mp ON mp.tenant_id = $1 AND mp.idp_group_id = gm.group_id \
+           JOIN assignments a ON a.tenant_id = $1 AND a.end_user_group_id = mp.end_user_group_id \
+           WHERE {a} \
+           UNION ALL \
+           SELECT e.user_id, a.id, '00000000-0000-0000-0000-000000000000'::uuid, a.environment_id, a.application_id, a.role_id \
+           FROM eligible e \
+           JOIN collaborator_group_members c ON c.tenant_id = $1 AND c.user_id = e.user_id \
+           JOIN assignments a ON a.tenant_id = $1 AND a.collaborator_group_id = c.collaborator_group_id \
+           WHERE {a} \
+         ), \
+         granted AS MATERIALIZED ( \
+           SELECT p.* FROM paths p \
+           WHERE {p} AND NOT EXISTS ( \
+             SELECT 1 FROM environment_access_revocations r \
+             WHERE r.tenant_id = $1 AND r.user_id = p.user_id AND r.environment_id = p.environment_id) \
+         ), \
+         defaulted AS ( \
+           SELECT e.user_id, a.id AS assignment_id, '00000000-0000-0000-0000-000000000000'::uuid AS via_group_id, \
+                  a.environment_id, a.application_id, a.role_id \
+           FROM assignments a CROSS JOIN eligible e \
+           WHERE a.tenant_id = $1 AND a.user_id IS NULL AND a.end_user_group_id IS NULL \
+             AND a.collaborator_group_id IS NULL AND {a} \
+             AND NOT EXISTS (SELECT 1 FROM granted g \
+                             WHERE g.user_id = e.user_id AND g.application_id = a.application_id) \
+             AND NOT EXISTS (SELECT 1 FROM environment_access_revocations r \
+                             WHERE r.tenant_id = $1 AND r.user_id = e.user_id AND r.environment_id = a.environment_id) \
+         ), \
+         desired AS MATERIALIZED (SELECT * FROM granted UNION ALL SELECT * FROM defaulted)"
+    )
+}
+
+fn scope_binds(scope: Scope) -> (Option<Uuid>, Option<Uuid>) {
+    match scope {
+        Scope::Tenant => (None, None),
+        Scope::Environment(e) => (Some(e), None),
+        Scope::Application(a) => (None, Some(a)),
+    }
+}
+
+/// Brings the marked users' effective roles in the marked scope up to date. With
+/// `detailed`, also returns which roles (not just paths) each user gained or lost.
+pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> QueryResult<Diff> {
+    let Some(scope) = pending.scope else {
+        return Ok(Diff::default());
+    };
+    if !pending.all_users && !pending.marked_users {
+        return Ok(Diff::default());
+    }
+    let started = Instant::now();
+    let user_filter = if pending.all_users {
+        ""
+    } else {
+        "AND x.user_id IN (SELECT user_id FROM affected_users)"
+    };
+    let scope_on_x = match scope {
+        Scope::Tenant => "TRUE",
+        Scope::Environment(_) => "x.environment_id = $2",
+        Scope::Application(_) => "x.application_id = $3",
+    };
+    let changes = format!(
+        "WITH {desired}, \
+         removed AS ( \
+           DELETE FROM effective_roles x \
+           WHERE x.tenant_id = $1 {user_filter} AND {scope_on_x} \
+             AND NOT EXISTS (SELECT 1 FROM desired d WHERE d.user_id = x.user_id \
+                             AND d.assignment_id = x.assignment_id AND d.via_group_id = x.via_group_id \
+                             AND d.role_id = x.role_id) \
+           RETURNING x.user_id, x.environment_id, x.application_id, x.role_id \
+         ), \
+         added AS ( \
+           INSERT INTO effective_roles \
+             (tenant_id, user_id, assignment_id, via_group_id, environment_id, application_id, role_id) \
+           SELECT $1, d.user_id, d.assignment_id, d.via_group_id, d.environment_id, d.application_id, d.role_id \
+           FROM desired d \
+           WHERE NOT EXISTS (SELECT 1 FROM effective_roles x WHERE x.tenant_id = $1 AND x.user_id = d.user_id \
+                             AND x.assignment_id = d.assignment_id AND x.via_group_id = d.via_group_id \
+                             AND x.role_id = d.role_id) \
+           RETURNING user_id, environment_id, application_id, role_id \
+         )",
+        desired = desired_sql(pending.all_users, scope)
+    );
+    let (environment, application) = scope_binds(scope);
+    let mut diff = Diff::default();
+    if detailed {
+        let sql = format!(
+            "{changes} \
+             SELECT 'gain' AS kind, k.*, 0::bigint AS n FROM (SELECT DISTINCT * FROM added) k \
+             WHERE NOT EXISTS (SELECT 1 FROM effective_roles x WHERE x.tenant_id = $1 AND x.user_id = k.user_id \
+                 AND x.environment_id = k.environment_id AND x.application_id IS NOT DISTINCT FROM k.application_id \
+                 AND x.role_id = k.role_id) \
+             UNION ALL \
+             SELECT 'loss', k.*, 0 FROM (SELECT DISTINCT * FROM removed) k \
+             WHERE NOT EXISTS (SELECT 1 FROM desired d WHERE d.user_id = k.user_id \
+                 AND d.environment_id = k.environment_id AND d.application_id IS NOT DISTINCT FROM k.application_id \
+                 AND d.role_id = k.role_id) \
+             UNION ALL \
+             SELECT 'rows_added', NULL, NULL, NULL, NULL, (SELECT count(*) FROM added) \
+             UNION ALL \
+             SELECT 'rows_removed', NULL, NULL, NULL, NULL, (SELECT count(*) FROM removed)"
+        );
+        let rows: Vec<ChangeRow> = diesel::sql_query(sql)
+            .bind::<SqlUuid, _>(pending.tenant_id)
+            .bind::<Nullable<SqlUuid>, _>(environment)
+            .bind::<Nullable<SqlUuid>, _>(application)
+            .load(conn)?;
+        for row in rows {
+            match (row.kind.as_str(), row.change()) {
+                ("gain", Some(change)) => diff.gains.push(change),
+                ("loss", Some(change)) => diff.losses.push(change),
+                ("rows_added", _) => diff.rows_added = row.n,
+                ("rows_removed", _) => diff.rows_removed = row.n,
+                _ => {}
+            }
+        }
+        diff.gains.sort();
+        diff.losses.sort();
+    } else {
+        let sql = format!(
+            "{changes} SELECT (SELECT count(*) FROM added) AS added, (SELECT count(*) FROM removed) AS removed"
+        );
+        let counts: Counts = diesel::sql_query(sql)
+            .bind::<SqlUuid, _>(pending.tenant_id)
+            .bind::<Nullable<SqlUuid>, _>(environment)
+            .bind::<Nullable<SqlUuid>, _>(application)
+            .get_result(conn)?;
+        diff.rows_added = counts.added;
+        diff.rows_removed = counts.removed;
+    }
+    crate::metrics::observe_effective_refresh(
+        pending.cause,
+        started.elapsed(),
+        diff.rows_added + diff.rows_removed,
+    );
+    Ok(diff)
+}
+
+/// One path row of the effective-role table.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, QueryableByName)]
+pub struct PathRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub user_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub assignment_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub via_group_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub environment_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub application_id: Option<Uuid>,
+    #[diesel(sql_type = SqlUuid)]
+    pub role_id: Uuid,
+}
+
+/// The from-scratch recomputation: every path the tenant's users should hold, sorted.
+pub fn expected(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<PathRow>> {
+    diesel::sql_query(format!(
+        "WITH {} SELECT user_id, assignment_id, via_group_id, environment_id, application_id, role_id \
+         FROM desired ORDER BY 1, 2, 3, 6",
+        desired_sql(true, Scope::Tenant)
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Nullable<SqlUuid>, _>(None::<Uuid>)
+    .bind::<Nullable<SqlUuid>, _>(None::<Uuid>)
+    .load(conn)
+}
+
+/// The maintained table for a tenant, sorted like `expected`.
+pub fn maintained(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<PathRow>> {
+    diesel::sql_query(
+        "SELECT user_id, assignment_id, via_group_id, environment_id, application_id, role_id \
+         FROM effective_roles WHERE tenant_id = $1 ORDER BY 1, 2, 3, 6",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .load(conn)
+}
+
+/// Rebuilds a tenant's effective roles from scratch (repairs any drift); returns the diff.
+pub fn recompute(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Diff> {
+    conn.transaction(|conn| {
+        lock_tenant(conn, tenant_id)?;
+        let mut pending = Pending::new(tenant_id, "recompute");
+        pending.mark(conn, Users::All, Scope::Tenant)?;
+        refresh(conn, &pending, false)
+    })
+}
+
+/// Whether any eligible user of the tenant holds admin access, and in which environments
+/// `user` does (admin access: a role with a privilege that administers access).
+pub fn admin_environments(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user: Option<Uuid>,
+) -> QueryResult<(bool, Vec<Uuid>)> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Bool)]
+        any: bool,
+        #[diesel(sql_type = Array<SqlUuid>)]
+        mine: Vec<Uuid>,
+    }
+    let row: Row = diesel::sql_query(
+        "WITH admin_roles AS ( \
+           SELECT DISTINCT rp.role_id FROM role_privileges rp \
+           JOIN privileges p ON p.key = rp.privilege_key AND p.administers_access \
+           WHERE rp.tenant_id = $1) \
+         SELECT EXISTS (SELECT 1 FROM effective_roles er JOIN admin_roles ar ON ar.role_id = er.role_id \
+                        WHERE er.tenant_id = $1) AS any, \
+                ARRAY(SELECT DISTINCT er.environment_id FROM effective_roles er \
+                      JOIN admin_roles ar ON ar.role_id = er.role_id \
+                      WHERE er.tenant_id = $1 AND er.user_id = $2 ORDER BY 1) AS mine",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Nullable<SqlUuid>, _>(user)
+    .get_result(conn)?;
+    Ok((row.any, row.mine))
+}

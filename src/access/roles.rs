@@ -1,0 +1,219 @@
+//! Roles: named privilege sets with a scope (environment or application). The system roles
+//! are seeded per tenant and immutable; custom roles are built from the catalogue.
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::effective::{Pending, Scope, Users};
+use super::{valid_description, valid_name, AdminContext};
+use crate::db::roles::{self, Privilege, Role};
+use crate::error::AdminError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleScope {
+    Environment,
+    Application,
+}
+
+impl RoleScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleScope::Environment => "environment",
+            RoleScope::Application => "application",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeQuery {
+    pub scope: Option<RoleScope>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInput {
+    pub name: String,
+    pub scope: RoleScope,
+    #[serde(default)]
+    pub description: String,
+    pub privileges: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub privileges: Option<Vec<String>>,
+    /// Present only to be refused: a role keeps its scope.
+    pub scope: Option<RoleScope>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleView {
+    #[serde(flatten)]
+    pub role: Role,
+    pub system: bool,
+    pub privileges: Vec<String>,
+}
+
+pub fn catalogue(
+    conn: &mut PgConnection,
+    query: &ScopeQuery,
+) -> Result<Vec<Privilege>, AdminError> {
+    Ok(roles::catalogue(conn, query.scope.map(RoleScope::as_str))?)
+}
+
+fn view(conn: &mut PgConnection, role: Role) -> Result<RoleView, AdminError> {
+    let privileges = roles::privileges_of(conn, role.tenant_id, role.id)?;
+    Ok(RoleView {
+        system: role.is_system(),
+        role,
+        privileges,
+    })
+}
+
+pub fn list(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    query: &ScopeQuery,
+) -> Result<Vec<RoleView>, AdminError> {
+    roles::list(conn, ctx.tenant_id, query.scope.map(RoleScope::as_str))?
+        .into_iter()
+        .map(|r| view(conn, r))
+        .collect()
+}
+
+pub fn get(conn: &mut PgConnection, ctx: &AdminContext, id: Uuid) -> Result<RoleView, AdminError> {
+    let role = roles::find(conn, ctx.tenant_id, id)?;
+    view(conn, role)
+}
+
+/// Deduplicates the keys and refuses any that is not a privilege of the role's scope.
+fn checked_privileges(
+    conn: &mut PgConnection,
+    scope: &str,
+    keys: &[String],
+) -> Result<Vec<String>, AdminError> {
+    let mut unique: Vec<String> = keys.to_vec();
+    unique.sort();
+    unique.dedup();
+    let known = roles::known_privileges(conn, scope, &unique)?;
+    if let Some(unknown) = unique.iter().find(|k| !known.contains(k)) {
+        return Err(AdminError::Unprocessable(
+            "unknown-privilege",
+            format!("{unknown} is not a privilege of {scope} roles"),
+        ));
+    }
+    Ok(unique)
+}
+
+fn find_custom(conn: &mut PgConnection, ctx: &AdminContext, id: Uuid) -> Result<Role, AdminError> {
+    let role = roles::find(conn, ctx.tenant_id, id)?;
+    if role.is_system() {
+        return Err(AdminError::Rule(
+            "system-role-immutable",
+            format!(
+                "{} is a system role and cannot be changed or deleted",
+                role.name
+            ),
+        ));
+    }
+    Ok(role)
+}
+
+pub fn create(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    _pending: &mut Pending,
+    input: &CreateInput,
+) -> Result<RoleView, AdminError> {
+    let name = valid_name(&input.name, "role")?;
+    let description = valid_description(&input.description)?;
+    let scope = input.scope.as_str();
+    let privileges = checked_privileges(conn, scope, &input.privileges)?;
+    let role = roles::insert(conn, ctx.tenant_id, scope, &name, &description)?;
+    roles::set_privileges(conn, ctx.tenant_id, role.id, &privileges)?;
+    let created = view(conn, role)?;
+    ctx.record(
+        conn,
+        "Role",
+        created.role.id,
+        "create",
+        None,
+        Some(json!(created)),
+    )?;
+    Ok(created)
+}
+
+/// Renames, re-describes or changes the privileges of a custom role. Holders keep the role;
+/// what they may do changes with it.
+pub fn update(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    _pending: &mut Pending,
+    id: Uuid,
+    input: &UpdateInput,
+) -> Result<RoleView, AdminError> {
+    let role = find_custom(conn, ctx, id)?;
+    let before = view(conn, role)?;
+    if input.scope.is_some_and(|s| s.as_str() != before.role.scope) {
+        return Err(AdminError::Rule(
+            "role-scope-fixed",
+            "a role keeps the scope it was created with".into(),
+        ));
+    }
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| valid_name(n, "role"))
+        .transpose()?;
+    let description = input
+        .description
+        .as_deref()
+        .map(valid_description)
+        .transpose()?;
+    let role = roles::update(
+        conn,
+        ctx.tenant_id,
+        id,
+        name.as_deref().unwrap_or(&before.role.name),
+        description.as_deref().unwrap_or(&before.role.description),
+    )?;
+    if let Some(keys) = &input.privileges {
+        let privileges = checked_privileges(conn, &before.role.scope, keys)?;
+        roles::set_privileges(conn, ctx.tenant_id, id, &privileges)?;
+    }
+    let after = view(conn, role)?;
+    ctx.record(
+        conn,
+        "Role",
+        id,
+        "update",
+        Some(json!(before)),
+        Some(json!(after)),
+    )?;
+    Ok(after)
+}
+
+/// Deletes a custom role with its assignments; holders lose it at once.
+pub fn delete(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    pending: &mut Pending,
+    id: Uuid,
+) -> Result<(), AdminError> {
+    let role = find_custom(conn, ctx, id)?;
+    let before = view(conn, role)?;
+    // Users losing a role may fall back to "everyone else" on its applications.
+    for assignment in crate::db::assignments::of_role(conn, ctx.tenant_id, id)? {
+        pending.mark(conn, Users::AssignmentHolders(assignment), Scope::Tenant)?;
+    }
+    roles::delete(conn, ctx.tenant_id, id)?;
+    ctx.record(conn, "Role", id, "delete", Some(json!(before)), None)?;
+    Ok(())
+}
