@@ -4,6 +4,7 @@
 mod filter_strategy;
 mod helpers;
 
+mod access;
 mod admin;
 mod audit;
 mod auth;

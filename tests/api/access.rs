@@ -1,0 +1,1288 @@
+//! The access model over the admin API: roles and privileges, assignments and their rules,
+//! effective roles with their paths, dry runs, lockout protection.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{patch_ops, spawn_app, TestApp};
+
+/// Ids of well-known things of a test tenant.
+pub struct Model {
+    pub production: String,
+    pub roles: Value,
+}
+
+impl Model {
+    pub async fn load(app: &TestApp) -> Model {
+        let production = app.admin(Method::GET, "/environments", None).await.body["environments"]
+            [0]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        let roles = app.admin(Method::GET, "/roles", None).await.body["roles"].clone();
+        Model { production, roles }
+    }
+
+    /// A system role's id by its key.
+    pub fn role(&self, system_key: &str) -> String {
+        self.roles
+            .as_array()
+            .expect("roles")
+            .iter()
+            .find(|r| r["system_key"] == system_key)
+            .and_then(|r| r["id"].as_str())
+            .unwrap_or_else(|| panic!("no role {system_key}"))
+            .to_string()
+    }
+}
+
+pub async fn create(app: &TestApp, path: &str, body: Value) -> String {
+    let reply = app.admin(Method::POST, path, Some(&body)).await;
+    assert_eq!(reply.status, 201, "{path}: {}", reply.body);
+    reply.body["id"].as_str().expect("id").to_string()
+}
+
+pub async fn environment(app: &TestApp, name: &str) -> String {
+    create(app, "/environments", json!({"name": name})).await
+}
+
+pub async fn application(app: &TestApp, environment: &str, name: &str) -> String {
+    create(
+        app,
+        "/applications",
+        json!({"environment_id": environment, "name": name}),
+    )
+    .await
+}
+
+pub async fn assign(app: &TestApp, principal: Value, role: &str, scope: Value) -> String {
+    let mut body = json!({"principal": principal, "role_id": role});
+    if let (Some(b), Some(s)) = (body.as_object_mut(), scope.as_object()) {
+        b.extend(s.clone());
+    }
+    create(app, "/assignments", body).await
+}
+
+pub async fn set_environment_role(app: &TestApp, user: &str, environment: &str, role: &str) {
+    let reply = app
+        .admin(
+            Method::PUT,
+            &format!("/users/{user}/environments/{environment}/role"),
+            Some(&json!({"role_id": role})),
+        )
+        .await;
+    assert!(reply.status == 200 || reply.status == 201, "{}", reply.body);
+}
+
+pub async fn effective(app: &TestApp, user: &str) -> Value {
+    let reply = app
+        .admin(Method::GET, &format!("/users/{user}/effective-roles"), None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body
+}
+
+fn environment_of<'a>(access: &'a Value, environment: &str) -> &'a Value {
+    access["environments"]
+        .as_array()
+        .expect("environments")
+        .iter()
+        .find(|e| e["environment"]["id"] == environment)
+        .expect("the environment")
+}
+
+/// Role names held at environment level in an environment.
+pub fn environment_roles(access: &Value, environment: &str) -> Vec<String> {
+    names(&environment_of(access, environment)["roles"])
+}
+
+fn names(roles: &Value) -> Vec<String> {
+    roles
+        .as_array()
+        .expect("roles")
+        .iter()
+        .map(|r| r["role"]["name"].as_str().expect("name").to_string())
+        .collect()
+}
+
+fn application_of<'a>(access: &'a Value, application: &str) -> Option<&'a Value> {
+    access["environments"]
+        .as_array()
+        .expect("environments")
+        .iter()
+        .flat_map(|e| e["applications"].as_array().expect("applications").iter())
+        .find(|a| a["application"]["id"] == application)
+}
+
+/// Role names held on an application.
+pub fn application_roles(access: &Value, application: &str) -> BTreeSet<String> {
+    application_of(access, application)
+        .map(|a| names(&a["roles"]).into_iter().collect())
+        .unwrap_or_default()
+}
+
+/// Privileges held on an application.
+pub fn application_privileges(access: &Value, application: &str) -> BTreeSet<String> {
+    application_of(access, application)
+        .map(|a| {
+            a["privileges"]
+                .as_array()
+                .expect("privileges")
+                .iter()
+                .map(|p| p.as_str().expect("key").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The path kinds by which a role reaches the user on an application.
+fn path_kinds(access: &Value, application: &str, role: &str) -> BTreeSet<String> {
+    application_of(access, application)
+        .and_then(|a| {
+            a["roles"]
+                .as_array()
+                .expect("roles")
+                .iter()
+                .find(|r| r["role"]["name"] == role)
+        })
+        .map(|r| {
+            r["paths"]
+                .as_array()
+                .expect("paths")
+                .iter()
+                .map(|p| p["kind"].as_str().expect("kind").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn privileges(access: &Value, environment: &str) -> BTreeSet<String> {
+    environment_of(access, environment)["privileges"]
+        .as_array()
+        .expect("privileges")
+        .iter()
+        .map(|p| p.as_str().expect("key").to_string())
+        .collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+#[tokio::test]
+async fn the_catalogue_and_system_roles_are_seeded_and_immutable() {
+    let app = spawn_app().await;
+    let catalogue = app.admin(Method::GET, "/privileges", None).await;
+    assert_eq!(catalogue.status, 200);
+    let all = catalogue.body["privileges"].as_array().expect("privileges");
+    let environment_scope = all.iter().filter(|p| p["scope"] == "environment").count();
+    assert_eq!(
+        environment_scope, 111,
+        "Workato's matrix (101) and ToolJet's workspace (10)"
+    );
+    assert!(all
+        .iter()
+        .any(|p| p["key"] == "tools.event_streams.view_history"));
+
+    let model = Model::load(&app).await;
+    let names: Vec<(String, String)> = model
+        .roles
+        .as_array()
+        .expect("roles")
+        .iter()
+        .map(|r| {
+            (
+                r["scope"].as_str().expect("scope").to_string(),
+                r["name"].as_str().expect("name").to_string(),
+            )
+        })
+        .collect();
+    for (scope, name) in [
+        ("environment", "Environment admin"),
+        ("environment", "Environment manager"),
+        ("environment", "Member"),
+        ("environment", "No access"),
+        ("environment", "Admin"),
+        ("environment", "Builder"),
+        ("environment", "End-user"),
+        ("application", "Project admin"),
+        ("application", "Advanced builder"),
+        ("application", "Builder"),
+        ("application", "Project operator"),
+        ("application", "No access"),
+    ] {
+        assert!(
+            names.contains(&(scope.to_string(), name.to_string())),
+            "{scope} {name}"
+        );
+    }
+    let role = |key: &str| -> Value {
+        model
+            .roles
+            .as_array()
+            .expect("roles")
+            .iter()
+            .find(|r| r["system_key"] == key)
+            .cloned()
+            .expect("role")
+    };
+    let keys = |r: &Value| -> BTreeSet<String> {
+        r["privileges"]
+            .as_array()
+            .expect("privileges")
+            .iter()
+            .map(|p| p.as_str().expect("key").to_string())
+            .collect()
+    };
+    let admin = keys(&role("environment_admin"));
+    let manager = keys(&role("environment_manager"));
+    assert_eq!(admin.len(), 101);
+    assert_eq!(manager.len(), 83);
+    assert!(manager.is_subset(&admin));
+    let dropped: BTreeSet<String> = admin.difference(&manager).cloned().collect();
+    for key in [
+        "project_management.manage_projects.full_access",
+        "project_management.manage_projects.access_control",
+        "tools.recipe_lifecycle_management.full_access",
+        "tools.logs.full_access",
+        "insights.insights.view",
+        "workspace_access.collaborators.full_access",
+        "environment_settings.activity_audit.full_access",
+        "automation_hq.automation_hq.full_access",
+    ] {
+        assert!(dropped.contains(key), "{key}");
+    }
+    assert!(manager.contains("project_management.manage_projects.create"));
+    assert!(manager.contains("solutions_access.end_users_and_groups.full_access"));
+    assert_eq!(
+        keys(&role("member")),
+        set(&["connector_sdk.use_in_recipes.full_access"])
+    );
+    assert!(keys(&role("environment_no_access")).is_empty());
+    assert_eq!(
+        keys(&role("project_operator")),
+        set(&["application.content.view", "application.recipes.run_stop"])
+    );
+
+    // System roles cannot change.
+    let member = model.role("member");
+    app.admin(
+        Method::PATCH,
+        &format!("/roles/{member}"),
+        Some(&json!({"name": "Viewer"})),
+    )
+    .await
+    .assert_rule(409, "system-role-immutable");
+    app.admin(Method::DELETE, &format!("/roles/{member}"), None)
+        .await
+        .assert_rule(409, "system-role-immutable");
+}
+
+#[tokio::test]
+async fn custom_roles_are_built_from_the_catalogue() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    app.admin(
+        Method::POST,
+        "/roles",
+        Some(&json!({"name": "Auditor", "scope": "environment", "privileges": ["no.such.privilege"]})),
+    )
+    .await
+    .assert_rule(422, "unknown-privilege");
+    app.admin(
+        Method::POST,
+        "/roles",
+        Some(&json!({"name": "Auditor", "scope": "environment", "privileges": ["application.content.view"]})),
+    )
+    .await
+    .assert_rule(422, "unknown-privilege");
+    app.admin(
+        Method::POST,
+        "/roles",
+        Some(&json!({"name": "member", "scope": "environment", "privileges": []})),
+    )
+    .await
+    .assert_rule(409, "uniqueness");
+
+    let auditor = create(
+        &app,
+        "/roles",
+        json!({"name": "Auditor", "scope": "environment",
+               "privileges": ["environment_settings.activity_audit.full_access"]}),
+    )
+    .await;
+    app.admin(
+        Method::PATCH,
+        &format!("/roles/{auditor}"),
+        Some(&json!({"scope": "application"})),
+    )
+    .await
+    .assert_rule(409, "role-scope-fixed");
+
+    let ann = app.create_user("ann").await;
+    set_environment_role(&app, &ann, &model.production, &auditor).await;
+    assert_eq!(
+        privileges(&effective(&app, &ann).await, &model.production),
+        set(&["environment_settings.activity_audit.full_access"])
+    );
+    // Editing the role changes what its holders may do, at once.
+    let edited = app
+        .admin(
+            Method::PATCH,
+            &format!("/roles/{auditor}"),
+            Some(
+                &json!({"privileges": ["environment_settings.activity_audit.full_access",
+                                        "tools.logs.full_access"]}),
+            ),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    assert_eq!(
+        privileges(&effective(&app, &ann).await, &model.production),
+        set(&[
+            "environment_settings.activity_audit.full_access",
+            "tools.logs.full_access"
+        ])
+    );
+    // Deleting it removes it from its holders.
+    assert_eq!(
+        app.admin(Method::DELETE, &format!("/roles/{auditor}"), None)
+            .await
+            .status,
+        204
+    );
+    assert!(environment_roles(&effective(&app, &ann).await, &model.production).is_empty());
+}
+
+#[tokio::test]
+async fn assignment_rules_are_enforced_with_their_own_errors() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let testing = environment(&app, "Testing").await;
+    let ann = app.create_user("ann").await;
+    let crm = application(&app, &model.production, "CRM").await;
+    let marketing = create(
+        &app,
+        "/end-user-groups",
+        json!({"environment_id": model.production, "name": "Marketing"}),
+    )
+    .await;
+    let qa = create(
+        &app,
+        "/end-user-groups",
+        json!({"environment_id": testing, "name": "QA"}),
+    )
+    .await;
+    let post = |body: Value| {
+        let app = &app;
+        async move { app.admin(Method::POST, "/assignments", Some(&body)).await }
+    };
+    let member = model.role("member");
+    let operator = model.role("project_operator");
+
+    // Environment roles go to individual users only.
+    post(
+        json!({"principal": {"type": "end_user_group", "id": marketing},
+                "role_id": member, "environment_id": model.production}),
+    )
+    .await
+    .assert_rule(422, "environment-role-to-user-only");
+    post(json!({"principal": {"type": "everyone_else"},
+                "role_id": member, "environment_id": model.production}))
+    .await
+    .assert_rule(422, "environment-role-to-user-only");
+    // Scopes must match the role.
+    post(json!({"principal": {"type": "user", "id": ann},
+                "role_id": member, "application_id": crm}))
+    .await
+    .assert_rule(422, "role-scope-mismatch");
+    post(json!({"principal": {"type": "user", "id": ann},
+                "role_id": operator, "environment_id": model.production}))
+    .await
+    .assert_rule(422, "role-scope-mismatch");
+    // An end-user group gets roles only in its own environment.
+    post(json!({"principal": {"type": "end_user_group", "id": qa},
+                "role_id": operator, "application_id": crm}))
+    .await
+    .assert_rule(422, "cross-environment");
+    // One environment role per user per environment.
+    let first = post(json!({"principal": {"type": "user", "id": ann},
+                            "role_id": member, "environment_id": model.production}))
+    .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    post(json!({"principal": {"type": "user", "id": ann},
+                "role_id": model.role("environment_admin"), "environment_id": model.production}))
+    .await
+    .assert_rule(409, "one-environment-role");
+    // ... but any number of application roles.
+    for role in ["project_operator", "builder"] {
+        let reply = post(json!({"principal": {"type": "user", "id": ann},
+                                "role_id": model.role(role), "application_id": crm}))
+        .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    }
+    post(json!({"principal": {"type": "user", "id": ann},
+                "role_id": model.role("builder"), "application_id": crm}))
+    .await
+    .assert_rule(409, "uniqueness");
+    // One default role for everyone else per application.
+    let default = post(json!({"principal": {"type": "everyone_else"},
+                              "role_id": operator, "application_id": crm}))
+    .await;
+    assert_eq!(default.status, 201, "{}", default.body);
+    post(json!({"principal": {"type": "everyone_else"},
+                "role_id": model.role("builder"), "application_id": crm}))
+    .await
+    .assert_rule(409, "one-everyone-else");
+    // References must be of this tenant.
+    let stranger = uuid::Uuid::new_v4();
+    post(json!({"principal": {"type": "user", "id": stranger},
+                "role_id": operator, "application_id": crm}))
+    .await
+    .assert_rule(422, "unknown-reference");
+    // An application stays in its environment; so does an end-user group.
+    app.admin(
+        Method::PATCH,
+        &format!("/applications/{crm}"),
+        Some(&json!({"environment_id": testing})),
+    )
+    .await
+    .assert_rule(409, "environment-fixed");
+    app.admin(
+        Method::PATCH,
+        &format!("/end-user-groups/{marketing}"),
+        Some(&json!({"environment_id": testing})),
+    )
+    .await
+    .assert_rule(409, "environment-fixed");
+}
+
+/// "Everyone else" reaches only users with no individual or group assignment on the
+/// application, and an explicit No access counts as one.
+#[tokio::test]
+async fn everyone_else_applies_only_without_other_assignments() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let crm = application(&app, &model.production, "CRM").await;
+    let ann = app.create_user("ann").await;
+    let bob = app.create_user("bob").await;
+    let cat = app.create_user("cat").await;
+    assign(
+        &app,
+        json!({"type": "everyone_else"}),
+        &model.role("project_operator"),
+        json!({"application_id": crm}),
+    )
+    .await;
+    assign(
+        &app,
+        json!({"type": "user", "id": bob}),
+        &model.role("application_no_access"),
+        json!({"application_id": crm}),
+    )
+    .await;
+    let sales = create(
+        &app,
+        "/end-user-groups",
+        json!({"environment_id": model.production, "name": "Sales", "members": [cat]}),
+    )
+    .await;
+    assign(
+        &app,
+        json!({"type": "end_user_group", "id": sales}),
+        &model.role("builder"),
+        json!({"application_id": crm}),
+    )
+    .await;
+
+    let ann_access = effective(&app, &ann).await;
+    assert_eq!(
+        application_roles(&ann_access, &crm),
+        set(&["Project operator"])
+    );
+    assert_eq!(
+        path_kinds(&ann_access, &crm, "Project operator"),
+        set(&["everyone_else"])
+    );
+    let bob_access = effective(&app, &bob).await;
+    assert_eq!(application_roles(&bob_access, &crm), set(&["No access"]));
+    assert!(application_privileges(&bob_access, &crm).is_empty());
+    assert_eq!(
+        application_roles(&effective(&app, &cat).await, &crm),
+        set(&["Builder"])
+    );
+
+    // Leaving the group, cat falls back to everyone else.
+    let removed = app
+        .admin(
+            Method::DELETE,
+            &format!("/end-user-groups/{sales}/members"),
+            Some(&json!({"users": [cat]})),
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    assert_eq!(
+        application_roles(&effective(&app, &cat).await, &crm),
+        set(&["Project operator"])
+    );
+    // A user provisioned now gets the default at once; a deactivated one holds nothing.
+    let dan = app.create_user("dan").await;
+    assert_eq!(
+        application_roles(&effective(&app, &dan).await, &crm),
+        set(&["Project operator"])
+    );
+    let deactivated = app
+        .patch(
+            &format!("/Users/{dan}"),
+            &patch_ops(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await;
+    assert_eq!(deactivated.status, 200);
+    assert!(application_roles(&effective(&app, &dan).await, &crm).is_empty());
+    app.patch(
+        &format!("/Users/{dan}"),
+        &patch_ops(json!([{"op": "replace", "path": "active", "value": true}])),
+    )
+    .await;
+    assert_eq!(
+        application_roles(&effective(&app, &dan).await, &crm),
+        set(&["Project operator"])
+    );
+}
+
+/// The documents' examples: the DevOps engineer's environment roles; union across groups;
+/// an Entra group mapped into Production's Marketing group.
+#[tokio::test]
+async fn the_documented_scenarios() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let production = model.production.clone();
+    let development = environment(&app, "Development").await;
+    let testing = environment(&app, "Testing").await;
+
+    // A DevOps engineer: Environment admin in Development, Member in Testing, No access in
+    // Production.
+    let devops = app.create_user("devops").await;
+    set_environment_role(
+        &app,
+        &devops,
+        &development,
+        &model.role("environment_admin"),
+    )
+    .await;
+    set_environment_role(&app, &devops, &testing, &model.role("member")).await;
+    set_environment_role(
+        &app,
+        &devops,
+        &production,
+        &model.role("environment_no_access"),
+    )
+    .await;
+    let access = effective(&app, &devops).await;
+    assert_eq!(
+        environment_roles(&access, &development),
+        vec!["Environment admin"]
+    );
+    assert_eq!(environment_roles(&access, &testing), vec!["Member"]);
+    assert_eq!(environment_roles(&access, &production), vec!["No access"]);
+    assert_eq!(privileges(&access, &development).len(), 101);
+    assert!(
+        privileges(&access, &development).contains("workspace_access.collaborators.full_access")
+    );
+    assert_eq!(
+        privileges(&access, &testing),
+        set(&["connector_sdk.use_in_recipes.full_access"])
+    );
+    assert!(privileges(&access, &production).is_empty());
+    // Changing one environment's role replaces it there only.
+    set_environment_role(&app, &devops, &testing, &model.role("environment_manager")).await;
+    let access = effective(&app, &devops).await;
+    assert_eq!(
+        environment_roles(&access, &testing),
+        vec!["Environment manager"]
+    );
+    assert_eq!(
+        environment_roles(&access, &development),
+        vec!["Environment admin"]
+    );
+
+    // A user in two groups holding Project operator and Builder gets both privilege sets.
+    let pipeline = application(&app, &development, "Pipeline").await;
+    let eve = app.create_user("eve").await;
+    let operators = create(
+        &app,
+        "/collaborator-groups",
+        json!({"name": "Operators", "members": [eve]}),
+    )
+    .await;
+    let builders = create(
+        &app,
+        "/collaborator-groups",
+        json!({"name": "Builders", "members": [eve]}),
+    )
+    .await;
+    assign(
+        &app,
+        json!({"type": "collaborator_group", "id": operators}),
+        &model.role("project_operator"),
+        json!({"application_id": pipeline}),
+    )
+    .await;
+    assign(
+        &app,
+        json!({"type": "collaborator_group", "id": builders}),
+        &model.role("builder"),
+        json!({"application_id": pipeline}),
+    )
+    .await;
+    let access = effective(&app, &eve).await;
+    assert_eq!(
+        application_roles(&access, &pipeline),
+        set(&["Builder", "Project operator"])
+    );
+    assert_eq!(
+        application_privileges(&access, &pipeline),
+        set(&[
+            "application.content.build",
+            "application.content.view",
+            "application.deployments.request",
+            "application.recipes.run_stop",
+        ])
+    );
+
+    // An Entra group mapped into Production's Marketing group grants its roles at once;
+    // revoking the mapping removes only what the mapping granted.
+    let campaigns = application(&app, &production, "Campaigns").await;
+    let ann = app.create_user("ann").await;
+    let bob = app.create_user("bob").await;
+    let entra = app.create_group("Entra Marketing", &[&ann, &bob]).await;
+    let marketing = create(
+        &app,
+        "/end-user-groups",
+        json!({"environment_id": production, "name": "Marketing", "members": [ann]}),
+    )
+    .await;
+    assign(
+        &app,
+        json!({"type": "end_user_group", "id": marketing}),
+        &model.role("project_operator"),
+        json!({"application_id": campaigns}),
+    )
+    .await;
+    assert!(application_roles(&effective(&app, &bob).await, &campaigns).is_empty());
+    let mapped = app
+        .admin(
+            Method::POST,
+            "/group-mappings",
+            Some(&json!({"idp_group_id": entra, "end_user_group_id": marketing})),
+        )
+        .await;
+    assert_eq!(mapped.status, 201, "{}", mapped.body);
+    let bob_access = effective(&app, &bob).await;
+    assert_eq!(
+        application_roles(&bob_access, &campaigns),
+        set(&["Project operator"])
+    );
+    assert_eq!(
+        path_kinds(&bob_access, &campaigns, "Project operator"),
+        set(&["group_mapping"])
+    );
+    assert_eq!(
+        path_kinds(&effective(&app, &ann).await, &campaigns, "Project operator"),
+        set(&["end_user_group", "group_mapping"])
+    );
+    // A new member of the Entra group gains the role with the SCIM push.
+    let cal = app.create_user("cal").await;
+    let pushed = app
+        .patch(
+            &format!("/Groups/{entra}"),
+            &patch_ops(json!([{"op": "add", "path": "members", "value": [{"value": cal}]}])),
+        )
+        .await;
+    assert_eq!(pushed.status, 204, "{}", pushed.body);
+    assert_eq!(
+        application_roles(&effective(&app, &cal).await, &campaigns),
+        set(&["Project operator"])
+    );
+    let unmapped = app
+        .admin(
+            Method::DELETE,
+            &format!("/group-mappings/{entra}/{marketing}"),
+            None,
+        )
+        .await;
+    assert_eq!(unmapped.status, 204);
+    assert!(application_roles(&effective(&app, &bob).await, &campaigns).is_empty());
+    assert!(application_roles(&effective(&app, &cal).await, &campaigns).is_empty());
+    assert_eq!(
+        path_kinds(&effective(&app, &ann).await, &campaigns, "Project operator"),
+        set(&["end_user_group"])
+    );
+    // Who holds it now?
+    let holders = app
+        .admin(
+            Method::GET,
+            &format!(
+                "/effective-roles?role_id={}",
+                model.role("project_operator")
+            ),
+            None,
+        )
+        .await;
+    let mut holder_names: Vec<String> = holders.body["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .map(|u| u["userName"].as_str().expect("name").to_string())
+        .collect();
+    holder_names.sort();
+    assert_eq!(holder_names, vec!["ann", "eve"]);
+    let by_privilege = app
+        .admin(
+            Method::GET,
+            "/effective-roles?privilege=workspace_access.collaborators.full_access",
+            None,
+        )
+        .await;
+    assert_eq!(by_privilege.body["users"][0]["userName"], "devops");
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_gains_and_losses_and_changes_nothing() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let campaigns = application(&app, &model.production, "Campaigns").await;
+    let ann = app.create_user("ann").await;
+    let bob = app.create_user("bob").await;
+    let entra = app.create_group("Entra Marketing", &[&ann, &bob]).await;
+    let marketing = create(
+        &app,
+        "/end-user-groups",
+        json!({"environment_id": model.production, "name": "Marketing", "members": [ann]}),
+    )
+    .await;
+    assign(
+        &app,
+        json!({"type": "end_user_group", "id": marketing}),
+        &model.role("project_operator"),
+        json!({"application_id": campaigns}),
+    )
+    .await;
+    let audit_before = app.audit_trail().len();
+
+    let preview = app
+        .admin(
+            Method::POST,
+            "/group-mappings?dry_run=true",
+            Some(&json!({"idp_group_id": entra, "end_user_group_id": marketing})),
+        )
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert_eq!(preview.body["dry_run"], true);
+    assert_eq!(preview.body["users_gaining"], 1, "ann already has the role");
+    assert_eq!(preview.body["gains"][0]["user"]["name"], "bob");
+    assert_eq!(preview.body["gains"][0]["role"]["name"], "Project operator");
+    assert_eq!(preview.body["gains"][0]["application"]["name"], "Campaigns");
+    assert_eq!(preview.body["losses"], json!([]));
+    // Nothing changed.
+    let mappings = app.admin(Method::GET, "/group-mappings", None).await;
+    assert_eq!(mappings.body["group_mappings"], json!([]));
+    assert!(application_roles(&effective(&app, &bob).await, &campaigns).is_empty());
+    assert_eq!(app.audit_trail().len(), audit_before);
+
+    // Deleting the group would take the role from ann.
+    let preview = app
+        .admin(
+            Method::DELETE,
+            &format!("/end-user-groups/{marketing}?force=true&dry_run=true"),
+            None,
+        )
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert_eq!(preview.body["users_losing"], 1);
+    assert_eq!(preview.body["losses"][0]["user"]["name"], "ann");
+    assert!(
+        app.admin(Method::GET, &format!("/end-user-groups/{marketing}"), None)
+            .await
+            .status
+            == 200
+    );
+    assert_eq!(
+        application_roles(&effective(&app, &ann).await, &campaigns),
+        set(&["Project operator"])
+    );
+    // Applied for real, it does what the preview said.
+    assert_eq!(
+        app.admin(
+            Method::DELETE,
+            &format!("/end-user-groups/{marketing}?force=true"),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    assert!(application_roles(&effective(&app, &ann).await, &campaigns).is_empty());
+}
+
+#[tokio::test]
+async fn admins_cannot_remove_the_last_admin_access_or_their_own_by_mistake() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let admin_role = model.role("environment_admin");
+    let member = model.role("member");
+    let ursula = app.create_user("ursula").await;
+    let victor = app.create_user("victor").await;
+    set_environment_role(&app, &ursula, &model.production, &admin_role).await;
+    set_environment_role(&app, &victor, &model.production, &admin_role).await;
+    let ursula_token = app.admin_token_for(&ursula);
+    let path = |user: &str| format!("/users/{user}/environments/{}/role", model.production);
+
+    // Ursula demoting herself needs the confirmation flag.
+    app.admin_as(
+        Some(&ursula_token),
+        Method::PUT,
+        &path(&ursula),
+        Some(&json!({"role_id": member})),
+    )
+    .await
+    .assert_rule(409, "self-lockout");
+    let confirmed = app
+        .admin_as(
+            Some(&ursula_token),
+            Method::PUT,
+            &format!("{}?confirm_self_lockout=true", path(&ursula)),
+            Some(&json!({"role_id": member})),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+
+    // Victor is now the last admin: nobody removes that, confirmed or not.
+    for query in ["", "?confirm_self_lockout=true"] {
+        app.admin(
+            Method::PUT,
+            &format!("{}{query}", path(&victor)),
+            Some(&json!({"role_id": member})),
+        )
+        .await
+        .assert_rule(409, "last-admin");
+    }
+    app.admin(Method::POST, &format!("/users/{victor}/archive"), None)
+        .await
+        .assert_rule(409, "last-admin");
+    app.admin(
+        Method::DELETE,
+        &format!("/users/{victor}/environments/{}/access", model.production),
+        None,
+    )
+    .await
+    .assert_rule(409, "last-admin");
+    assert_eq!(
+        environment_roles(&effective(&app, &victor).await, &model.production),
+        vec!["Environment admin"]
+    );
+}
+
+#[tokio::test]
+async fn creating_an_application_makes_its_creator_project_admin() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let pat = app.create_user("pat").await;
+    let token = app.admin_token_for(&pat);
+    let reply = app
+        .admin_as(
+            Some(&token),
+            Method::POST,
+            "/applications",
+            Some(&json!({"environment_id": model.production, "name": "Payroll"})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let payroll = reply.id();
+    let access = effective(&app, &pat).await;
+    assert_eq!(
+        application_roles(&access, &payroll),
+        set(&["Project admin"])
+    );
+    assert_eq!(
+        path_kinds(&access, &payroll, "Project admin"),
+        set(&["direct"])
+    );
+    assert_eq!(application_privileges(&access, &payroll).len(), 9);
+    // An admin token not bound to a person creates applications without an admin.
+    let other = application(&app, &model.production, "Ledger").await;
+    let assignments = app
+        .admin(
+            Method::GET,
+            &format!("/assignments?application_id={other}"),
+            None,
+        )
+        .await;
+    assert_eq!(assignments.body["assignments"], json!([]));
+}
+
+#[tokio::test]
+async fn environment_access_archiving_and_invitations() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let crm = application(&app, &model.production, "CRM").await;
+    let invited = app
+        .admin(
+            Method::POST,
+            "/users",
+            Some(&json!({"email": "ivy@example.com", "name": "Ivy",
+                         "environment_roles": [{"environment_id": model.production,
+                                                "role_id": model.role("member")}]})),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{}", invited.body);
+    assert_eq!(invited.body["status"], "invited");
+    assert_eq!(invited.body["userName"], "ivy@example.com");
+    let ivy = invited.id();
+    app.admin(
+        Method::POST,
+        "/users",
+        Some(&json!({"email": "IVY@example.com"})),
+    )
+    .await
+    .assert_rule(409, "uniqueness");
+    app.admin(
+        Method::POST,
+        "/users",
+        Some(&json!({"email": "not an address"})),
+    )
+    .await
+    .assert_problem(400);
+    // The SCIM side sees the invited user too.
+    assert_eq!(app.get(&format!("/Users/{ivy}")).await.status, 200);
+    assign(
+        &app,
+        json!({"type": "user", "id": ivy}),
+        &model.role("builder"),
+        json!({"application_id": crm}),
+    )
+    .await;
+    assert_eq!(
+        environment_roles(&effective(&app, &ivy).await, &model.production),
+        vec!["Member"]
+    );
+
+    // Revoking Production access removes everything there, and only there.
+    let revoked = app
+        .admin(
+            Method::DELETE,
+            &format!("/users/{ivy}/environments/{}/access", model.production),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    let access = effective(&app, &ivy).await;
+    assert_eq!(access["environments"][0]["access"], "revoked");
+    assert!(environment_roles(&access, &model.production).is_empty());
+    assert!(application_roles(&access, &crm).is_empty());
+    app.admin(
+        Method::PUT,
+        &format!("/users/{ivy}/environments/{}/access", model.production),
+        None,
+    )
+    .await;
+    assert_eq!(
+        application_roles(&effective(&app, &ivy).await, &crm),
+        set(&["Builder"])
+    );
+
+    // Archived users keep their data and hold no roles; unarchived they are invited again.
+    let archived = app
+        .admin(Method::POST, &format!("/users/{ivy}/archive"), None)
+        .await;
+    assert_eq!(archived.body["status"], "archived");
+    assert!(application_roles(&effective(&app, &ivy).await, &crm).is_empty());
+    let assignments = app
+        .admin(Method::GET, &format!("/assignments?user_id={ivy}"), None)
+        .await;
+    assert_eq!(
+        assignments.body["assignments"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let unarchived = app
+        .admin(Method::POST, &format!("/users/{ivy}/unarchive"), None)
+        .await;
+    assert_eq!(unarchived.body["status"], "invited");
+    assert_eq!(
+        application_roles(&effective(&app, &ivy).await, &crm),
+        set(&["Builder"])
+    );
+    app.admin(Method::POST, &format!("/users/{ivy}/unarchive"), None)
+        .await
+        .assert_rule(409, "not-archived");
+}
+
+#[tokio::test]
+async fn csv_import_reports_every_row() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    create(
+        &app,
+        "/end-user-groups",
+        json!({"environment_id": model.production, "name": "Sales"}),
+    )
+    .await;
+    app.create_user("taken@example.com").await;
+    let csv = "email,name,role,end_user_groups\n\
+               amy@example.com,Amy,Member,Sales\n\
+               taken@example.com,Taken,,\n\
+               bea@example.com,Bea,Overlord,\n\
+               not-an-email,Nobody,,\n\
+               cy@example.com,Cy,,Sales;Nowhere\n\
+               dee@example.com,,,\n";
+    let reply = app
+        .client
+        .post(format!("{}/admin/v1/users/import", app.address))
+        .header("Authorization", format!("Bearer {}", app.admin_token))
+        .header("Content-Type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(reply.status(), 200);
+    let report: Value = reply.json().await.expect("json");
+    assert_eq!(report["created"], 2, "{report}");
+    assert_eq!(report["failed"], 4, "{report}");
+    let outcomes: Vec<(u64, String)> = report["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().expect("line"),
+                r["outcome"].as_str().expect("outcome").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            (2, "created".into()),
+            (3, "failed".into()),
+            (4, "failed".into()),
+            (5, "failed".into()),
+            (6, "failed".into()),
+            (7, "created".into()),
+        ]
+    );
+    assert!(report["rows"][1]["error"]
+        .as_str()
+        .expect("error")
+        .contains("already exists"));
+    assert!(report["rows"][2]["error"]
+        .as_str()
+        .expect("error")
+        .contains("Overlord"));
+    let amy = report["rows"][0]["user_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(
+        environment_roles(&effective(&app, &amy).await, &model.production),
+        vec!["Member"]
+    );
+    // A failed row left nothing behind (cy's user was not kept).
+    let cy = app
+        .get("/Users?filter=userName%20eq%20%22cy@example.com%22")
+        .await;
+    assert_eq!(cy.body["totalResults"], 0);
+    app.client
+        .post(format!("{}/admin/v1/users/import", app.address))
+        .header("Authorization", format!("Bearer {}", app.admin_token))
+        .body("name\nx\n")
+        .send()
+        .await
+        .map(|r| assert_eq!(r.status(), 400))
+        .expect("answered");
+}
+
+#[tokio::test]
+async fn a_tenant_can_require_end_user_groups_to_keep_a_member() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let ann = app.create_user("ann").await;
+    let settings = app
+        .admin(
+            Method::PATCH,
+            "/settings",
+            Some(&json!({"require_end_user_group_members": true})),
+        )
+        .await;
+    assert_eq!(settings.status, 200, "{}", settings.body);
+    assert_eq!(settings.body["require_end_user_group_members"], true);
+    app.admin(
+        Method::POST,
+        "/end-user-groups",
+        Some(&json!({"environment_id": model.production, "name": "Empty"})),
+    )
+    .await
+    .assert_rule(409, "group-needs-member");
+    let sales = create(
+        &app,
+        "/end-user-groups",
+        json!({"environment_id": model.production, "name": "Sales", "members": [ann]}),
+    )
+    .await;
+    app.admin(
+        Method::DELETE,
+        &format!("/end-user-groups/{sales}/members"),
+        Some(&json!({"users": [ann]})),
+    )
+    .await
+    .assert_rule(409, "group-needs-member");
+    app.admin(
+        Method::POST,
+        &format!("/end-user-groups/{sales}/duplicate"),
+        Some(&json!({"name": "Sales copy"})),
+    )
+    .await
+    .assert_rule(409, "group-needs-member");
+    // Off again, empty groups are fine.
+    app.admin(
+        Method::PATCH,
+        "/settings",
+        Some(&json!({"require_end_user_group_members": false})),
+    )
+    .await;
+    assert_eq!(
+        app.admin(
+            Method::DELETE,
+            &format!("/end-user-groups/{sales}/members"),
+            Some(&json!({"users": [ann]})),
+        )
+        .await
+        .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn duplicating_a_group_copies_the_chosen_parts() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let crm = application(&app, &model.production, "CRM").await;
+    let ann = app.create_user("ann").await;
+    let bob = app.create_user("bob").await;
+    let entra = app.create_group("Entra Sales", &[&bob]).await;
+    let sales = create(
+        &app,
+        "/end-user-groups",
+        json!({"environment_id": model.production, "name": "Sales", "members": [ann]}),
+    )
+    .await;
+    assign(
+        &app,
+        json!({"type": "end_user_group", "id": sales}),
+        &model.role("project_operator"),
+        json!({"application_id": crm}),
+    )
+    .await;
+    let mapped = app
+        .admin(
+            Method::POST,
+            "/group-mappings",
+            Some(&json!({"idp_group_id": entra, "end_user_group_id": sales})),
+        )
+        .await;
+    assert_eq!(mapped.status, 201, "{}", mapped.body);
+    let copy = app
+        .admin(
+            Method::POST,
+            &format!("/end-user-groups/{sales}/duplicate"),
+            Some(&json!({"name": "Sales EMEA", "roles": true, "mappings": true})),
+        )
+        .await;
+    assert_eq!(copy.status, 201, "{}", copy.body);
+    let copy_id = copy.id();
+    assert_eq!(copy.body["members"], json!([]));
+    let roles = app
+        .admin(
+            Method::GET,
+            &format!("/assignments?end_user_group_id={copy_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(roles.body["assignments"].as_array().map(Vec::len), Some(1));
+    // bob now reaches the role through both groups' mappings.
+    let access = effective(&app, &bob).await;
+    let paths = application_of(&access, &crm).expect("crm")["roles"][0]["paths"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(paths, Some(2));
+}
+
+#[tokio::test]
+async fn effective_role_refreshes_are_measured() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let ann = app.create_user("ann").await;
+    set_environment_role(&app, &ann, &model.production, &model.role("member")).await;
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("answered")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("rolegate_effective_role_refreshes_total{cause=\"assignment\"}"));
+    assert!(metrics.contains("rolegate_effective_role_refresh_seconds_bucket{cause=\"assignment\""));
+    assert!(metrics.contains("rolegate_effective_role_rows_changed_total"));
+    assert!(!metrics.contains(&ann));
+}
+
+#[tokio::test]
+async fn tenants_never_see_or_touch_each_others_access_model() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let crm = application(&app, &model.production, "CRM").await;
+    let ann = app.create_user("ann").await;
+    let other = app.other_tenant_admin_token();
+    for path in [
+        format!("/applications/{crm}"),
+        format!("/users/{ann}/effective-roles"),
+        format!("/roles/{}", model.role("member")),
+    ] {
+        app.admin_as(Some(&other), Method::GET, &path, None)
+            .await
+            .assert_problem(404);
+    }
+    let other_roles = app
+        .admin_as(Some(&other), Method::GET, "/roles", None)
+        .await;
+    let other_operator = other_roles.body["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .find(|r| r["system_key"] == "project_operator")
+        .and_then(|r| r["id"].as_str())
+        .expect("id")
+        .to_string();
+    assert_ne!(other_operator, model.role("project_operator"));
+    // The other tenant's role, on this tenant's application, for this tenant's user: refused.
+    app.admin_as(
+        Some(&other),
+        Method::POST,
+        "/assignments",
+        Some(&json!({"principal": {"type": "user", "id": ann},
+                     "role_id": other_operator, "application_id": crm})),
+    )
+    .await
+    .assert_rule(422, "unknown-reference");
+    app.admin(
+        Method::POST,
+        "/assignments",
+        Some(&json!({"principal": {"type": "user", "id": ann},
+                     "role_id": other_operator, "application_id": crm})),
+    )
+    .await
+    .assert_rule(422, "unknown-reference");
+}
