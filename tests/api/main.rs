@@ -13,6 +13,7 @@ mod concurrency;
 mod dialects;
 mod differential;
 mod discovery;
+mod effective_properties;
 mod end_user_groups;
 mod errors;
 mod group_mappings;
