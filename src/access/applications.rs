@@ -94,7 +94,7 @@ pub fn create(
             },
         )?;
         creator_assignment = Some(assignment.id);
-        pending.mark(conn, Users::Ids(&[creator]), Scope::Application(app.id))?;
+        pending.mark(conn, Users::Ids(&[creator]), Scope::application(app.id))?;
     }
     ctx.record(
         conn,
@@ -161,7 +161,7 @@ pub fn delete(
 ) -> Result<(), AdminError> {
     let before = applications::find(conn, ctx.tenant_id, id)?;
     // Only for the dry run's report: every holder loses everything on the application.
-    pending.mark(conn, Users::All, Scope::Application(id))?;
+    pending.mark(conn, Users::All, Scope::application(id))?;
     applications::delete(conn, ctx.tenant_id, id)?;
     ctx.record(conn, "Application", id, "delete", Some(json!(before)), None)?;
     Ok(())

@@ -52,7 +52,7 @@ fn mark(
     assignment: &Assignment,
 ) -> QueryResult<()> {
     let scope = match assignment.application_id {
-        Some(app) => Scope::Application(app),
+        Some(app) => Scope::application(app),
         None => Scope::Environment(assignment.environment_id),
     };
     let ids;

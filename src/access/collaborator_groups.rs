@@ -119,7 +119,8 @@ pub fn delete(
 ) -> Result<(), AdminError> {
     let group = collaborator_groups::find(conn, ctx.tenant_id, id)?;
     let before = view(conn, group)?;
-    pending.mark(conn, Users::CollaboratorGroupMembers(id), Scope::Tenant)?;
+    let scope = Scope::of_collaborator_group(conn, ctx.tenant_id, id)?;
+    pending.mark(conn, Users::CollaboratorGroupMembers(id), scope)?;
     collaborator_groups::delete(conn, ctx.tenant_id, id)?;
     ctx.record(
         conn,
@@ -142,7 +143,8 @@ pub fn add_members(
     let group = collaborator_groups::find(conn, ctx.tenant_id, id)?;
     let users = super::users::check_users(conn, ctx, &input.users)?;
     if collaborator_groups::add_members(conn, ctx.tenant_id, id, &users)? > 0 {
-        pending.mark(conn, Users::Ids(&users), Scope::Tenant)?;
+        let scope = Scope::of_collaborator_group(conn, ctx.tenant_id, id)?;
+        pending.mark(conn, Users::Ids(&users), scope)?;
         ctx.record(
             conn,
             "CollaboratorGroup",
@@ -164,7 +166,8 @@ pub fn remove_members(
 ) -> Result<GroupView, AdminError> {
     let group = collaborator_groups::find(conn, ctx.tenant_id, id)?;
     if collaborator_groups::remove_members(conn, ctx.tenant_id, id, &input.users)? > 0 {
-        pending.mark(conn, Users::Ids(&input.users), Scope::Tenant)?;
+        let scope = Scope::of_collaborator_group(conn, ctx.tenant_id, id)?;
+        pending.mark(conn, Users::Ids(&input.users), scope)?;
         ctx.record(
             conn,
             "CollaboratorGroup",

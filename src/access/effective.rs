@@ -1,8 +1,7 @@
 //! Effective roles, materialised in `effective_roles` and kept right in the transaction of
 //! every change that affects them.
 //!
-//! A change marks the users it may affect (server-side, into a per-session temporary table)
-//! and the scope it touches (the tenant, one environment or one application); `refresh`
+//! A change marks the users it may affect and the scope it touches (the tenant, one environment or one application); `refresh`
 //! then recomputes exactly those users in that scope with one set-based statement that
 //! deletes the paths that no longer hold and inserts the new ones, leaving untouched rows
 //! alone. The same computation over every user and the whole tenant is the from-scratch
@@ -11,6 +10,7 @@
 //! Writers that may change effective roles take the tenant's access lock first
 //! (`lock_tenant`), so two concurrent changes never compute from each other's stale view.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use diesel::prelude::*;
@@ -19,21 +19,101 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// Which part of a tenant a change can touch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     Tenant,
     Environment(Uuid),
-    Application(Uuid),
+    /// Only roles on these applications (group memberships only ever grant those).
+    Applications(Vec<Uuid>),
 }
 
 impl Scope {
     /// The smallest scope covering both.
     fn union(self, other: Scope) -> Scope {
-        if self == other {
-            self
-        } else {
-            Scope::Tenant
+        match (self, other) {
+            (Scope::Applications(mut a), Scope::Applications(b)) => {
+                a.extend(b);
+                a.sort();
+                a.dedup();
+                Scope::Applications(a)
+            }
+            (a, b) if a == b => a,
+            _ => Scope::Tenant,
         }
+    }
+
+    pub fn application(id: Uuid) -> Scope {
+        Scope::Applications(vec![id])
+    }
+
+    fn applications(
+        conn: &mut PgConnection,
+        sql: &str,
+        tenant_id: Uuid,
+        id: Uuid,
+    ) -> QueryResult<Scope> {
+        #[derive(QueryableByName)]
+        struct App {
+            #[diesel(sql_type = SqlUuid)]
+            application_id: Uuid,
+        }
+        let apps: Vec<App> = diesel::sql_query(sql)
+            .bind::<SqlUuid, _>(tenant_id)
+            .bind::<SqlUuid, _>(id)
+            .load(conn)?;
+        Ok(Scope::Applications(
+            apps.into_iter().map(|a| a.application_id).collect(),
+        ))
+    }
+
+    /// The applications an end-user group holds roles on: all its members can gain or lose.
+    pub fn of_end_user_group(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        group: Uuid,
+    ) -> QueryResult<Scope> {
+        Self::applications(
+            conn,
+            "SELECT DISTINCT application_id FROM assignments \
+             WHERE tenant_id = $1 AND end_user_group_id = $2 AND application_id IS NOT NULL",
+            tenant_id,
+            group,
+        )
+    }
+
+    pub fn of_collaborator_group(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        group: Uuid,
+    ) -> QueryResult<Scope> {
+        Self::applications(
+            conn,
+            "SELECT DISTINCT application_id FROM assignments \
+             WHERE tenant_id = $1 AND collaborator_group_id = $2 AND application_id IS NOT NULL",
+            tenant_id,
+            group,
+        )
+    }
+
+    /// The applications an IdP group reaches through the end-user groups it is mapped into.
+    pub fn of_idp_group(
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        group: Uuid,
+    ) -> QueryResult<Scope> {
+        Self::applications(
+            conn,
+            "SELECT DISTINCT a.application_id FROM group_mappings mp \
+             JOIN assignments a ON a.tenant_id = mp.tenant_id AND a.end_user_group_id = mp.end_user_group_id \
+             WHERE mp.tenant_id = $1 AND mp.idp_group_id = $2 AND a.application_id IS NOT NULL",
+            tenant_id,
+            group,
+        )
+    }
+
+    /// A scope that touches nothing (a group holding no roles).
+    pub fn is_nothing(&self) -> bool {
+        matches!(self, Scope::Applications(apps) if apps.is_empty())
     }
 }
 
@@ -57,10 +137,16 @@ pub enum Users<'a> {
 pub struct Pending {
     tenant_id: Uuid,
     all_users: bool,
-    marked_users: bool,
+    users: HashSet<Uuid>,
     scope: Option<Scope>,
     /// What caused it, for metrics.
     pub cause: &'static str,
+}
+
+#[derive(QueryableByName)]
+struct UserId {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
 }
 
 impl Pending {
@@ -68,7 +154,7 @@ impl Pending {
         Pending {
             tenant_id,
             all_users: false,
-            marked_users: false,
+            users: HashSet::new(),
             scope: None,
             cause,
         }
@@ -80,77 +166,69 @@ impl Pending {
 
     /// Marks `users` as possibly affected within `scope`. Call it before a change that
     /// removes the path by which users are found (a deleted group), or after one that adds.
+    /// The ids are kept here and handed to `refresh` as one array, so that PostgreSQL plans
+    /// the refresh knowing how many users it covers.
     pub fn mark(
         &mut self,
         conn: &mut PgConnection,
         users: Users<'_>,
         scope: Scope,
     ) -> QueryResult<()> {
-        self.scope = Some(self.scope.map_or(scope, |s| s.union(scope)));
+        if scope.is_nothing() {
+            return Ok(());
+        }
+        self.scope = Some(match self.scope.take() {
+            Some(s) => s.union(scope),
+            None => scope,
+        });
         if self.all_users {
             return Ok(());
         }
-        if let Users::All = users {
-            self.all_users = true;
-            return Ok(());
-        }
-        if !self.marked_users {
-            diesel::sql_query(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS affected_users (user_id UUID PRIMARY KEY) \
-                 ON COMMIT DELETE ROWS",
-            )
-            .execute(conn)?;
-            diesel::sql_query("TRUNCATE affected_users").execute(conn)?;
-            self.marked_users = true;
-        }
         let t = self.tenant_id;
-        let insert = "INSERT INTO affected_users (user_id) ";
-        let tail = " ON CONFLICT DO NOTHING";
-        match users {
-            Users::Ids(ids) => diesel::sql_query(format!(
-                "{insert}SELECT DISTINCT u FROM unnest($1::uuid[]) AS u{tail}"
-            ))
-            .bind::<Array<SqlUuid>, _>(ids)
-            .execute(conn)?,
-            Users::IdpGroupMembers(group) => diesel::sql_query(format!(
-                "{insert}SELECT user_id FROM group_members WHERE tenant_id = $1 AND group_id = $2{tail}"
-            ))
+        let found: Vec<UserId> = match users {
+            Users::All => {
+                self.all_users = true;
+                self.users.clear();
+                return Ok(());
+            }
+            Users::Ids(ids) => {
+                self.users.extend(ids.iter().copied());
+                return Ok(());
+            }
+            Users::IdpGroupMembers(group) => diesel::sql_query(
+                "SELECT user_id FROM group_members WHERE tenant_id = $1 AND group_id = $2",
+            )
             .bind::<SqlUuid, _>(t)
             .bind::<SqlUuid, _>(group)
-            .execute(conn)?,
-            Users::EndUserGroupReach(group) => diesel::sql_query(format!(
-                "{insert}SELECT user_id FROM end_user_group_members \
+            .load(conn)?,
+            Users::EndUserGroupReach(group) => diesel::sql_query(
+                "SELECT user_id FROM end_user_group_members \
                    WHERE tenant_id = $1 AND end_user_group_id = $2 \
                  UNION SELECT gm.user_id FROM group_mappings mp \
                    JOIN group_members gm ON gm.tenant_id = mp.tenant_id AND gm.group_id = mp.idp_group_id \
-                   WHERE mp.tenant_id = $1 AND mp.end_user_group_id = $2{tail}"
-            ))
+                   WHERE mp.tenant_id = $1 AND mp.end_user_group_id = $2",
+            )
             .bind::<SqlUuid, _>(t)
             .bind::<SqlUuid, _>(group)
-            .execute(conn)?,
-            Users::CollaboratorGroupMembers(group) => diesel::sql_query(format!(
-                "{insert}SELECT user_id FROM collaborator_group_members \
-                 WHERE tenant_id = $1 AND collaborator_group_id = $2{tail}"
-            ))
+            .load(conn)?,
+            Users::CollaboratorGroupMembers(group) => diesel::sql_query(
+                "SELECT user_id FROM collaborator_group_members \
+                 WHERE tenant_id = $1 AND collaborator_group_id = $2",
+            )
             .bind::<SqlUuid, _>(t)
             .bind::<SqlUuid, _>(group)
-            .execute(conn)?,
-            Users::AssignmentHolders(assignment) => diesel::sql_query(format!(
-                "{insert}SELECT DISTINCT user_id FROM effective_roles \
-                 WHERE tenant_id = $1 AND assignment_id = $2{tail}"
-            ))
+            .load(conn)?,
+            Users::AssignmentHolders(assignment) => diesel::sql_query(
+                "SELECT DISTINCT user_id FROM effective_roles \
+                 WHERE tenant_id = $1 AND assignment_id = $2",
+            )
             .bind::<SqlUuid, _>(t)
             .bind::<SqlUuid, _>(assignment)
-            .execute(conn)?,
-            Users::All => unreachable_all(),
+            .load(conn)?,
         };
+        self.users.extend(found.into_iter().map(|r| r.user_id));
         Ok(())
     }
-}
-
-/// `Users::All` returns before the match; kept as a function so the match stays exhaustive.
-fn unreachable_all() -> usize {
-    0
 }
 
 /// Serialises the writers of one tenant's access model until the transaction ends.
@@ -224,16 +302,12 @@ pub struct Diff {
 
 /// The paths every eligible user of `$1` should hold, restricted by `users` and `scope`
 /// (SQL fragments over bind parameters $2 = environment, $3 = application).
-fn desired_sql(all_users: bool, scope: Scope) -> String {
-    let user_filter = if all_users {
-        ""
-    } else {
-        "AND u.id IN (SELECT user_id FROM affected_users)"
-    };
+fn desired_sql(all_users: bool, scope: &Scope) -> String {
+    let user_filter = if all_users { "" } else { "AND u.id = ANY($4)" };
     let scope_on = |alias: &str| match scope {
         Scope::Tenant => "TRUE".to_string(),
         Scope::Environment(_) => format!("{alias}.environment_id = $2"),
-        Scope::Application(_) => format!("{alias}.application_id = $3"),
+        Scope::Applications(_) => format!("{alias}.application_id = ANY($3)"),
     };
     let (a, p) = (scope_on("a"), scope_on("p"));
     format!(
@@ -287,33 +361,34 @@ fn desired_sql(all_users: bool, scope: Scope) -> String {
     )
 }
 
-fn scope_binds(scope: Scope) -> (Option<Uuid>, Option<Uuid>) {
+fn scope_binds(scope: &Scope) -> (Option<Uuid>, Vec<Uuid>) {
     match scope {
-        Scope::Tenant => (None, None),
-        Scope::Environment(e) => (Some(e), None),
-        Scope::Application(a) => (None, Some(a)),
+        Scope::Tenant => (None, Vec::new()),
+        Scope::Environment(e) => (Some(*e), Vec::new()),
+        Scope::Applications(a) => (None, a.clone()),
     }
 }
 
 /// Brings the marked users' effective roles in the marked scope up to date. With
 /// `detailed`, also returns which roles (not just paths) each user gained or lost.
 pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> QueryResult<Diff> {
-    let Some(scope) = pending.scope else {
+    let Some(scope) = &pending.scope else {
         return Ok(Diff::default());
     };
-    if !pending.all_users && !pending.marked_users {
+    if !pending.all_users && pending.users.is_empty() {
         return Ok(Diff::default());
     }
+    let users: Vec<Uuid> = pending.users.iter().copied().collect();
     let started = Instant::now();
     let user_filter = if pending.all_users {
         ""
     } else {
-        "AND x.user_id IN (SELECT user_id FROM affected_users)"
+        "AND x.user_id = ANY($4)"
     };
     let scope_on_x = match scope {
         Scope::Tenant => "TRUE",
         Scope::Environment(_) => "x.environment_id = $2",
-        Scope::Application(_) => "x.application_id = $3",
+        Scope::Applications(_) => "x.application_id = ANY($3)",
     };
     let changes = format!(
         "WITH {desired}, \
@@ -330,14 +405,12 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
              (tenant_id, user_id, assignment_id, via_group_id, environment_id, application_id, role_id) \
            SELECT $1, d.user_id, d.assignment_id, d.via_group_id, d.environment_id, d.application_id, d.role_id \
            FROM desired d \
-           WHERE NOT EXISTS (SELECT 1 FROM effective_roles x WHERE x.tenant_id = $1 AND x.user_id = d.user_id \
-                             AND x.assignment_id = d.assignment_id AND x.via_group_id = d.via_group_id \
-                             AND x.role_id = d.role_id) \
+           ON CONFLICT DO NOTHING \
            RETURNING user_id, environment_id, application_id, role_id \
          )",
         desired = desired_sql(pending.all_users, scope)
     );
-    let (environment, application) = scope_binds(scope);
+    let (environment, applications) = scope_binds(scope);
     let mut diff = Diff::default();
     if detailed {
         let sql = format!(
@@ -359,7 +432,8 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
         let rows: Vec<ChangeRow> = diesel::sql_query(sql)
             .bind::<SqlUuid, _>(pending.tenant_id)
             .bind::<Nullable<SqlUuid>, _>(environment)
-            .bind::<Nullable<SqlUuid>, _>(application)
+            .bind::<Array<SqlUuid>, _>(&applications)
+            .bind::<Array<SqlUuid>, _>(&users)
             .load(conn)?;
         for row in rows {
             match (row.kind.as_str(), row.change()) {
@@ -379,7 +453,8 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
         let counts: Counts = diesel::sql_query(sql)
             .bind::<SqlUuid, _>(pending.tenant_id)
             .bind::<Nullable<SqlUuid>, _>(environment)
-            .bind::<Nullable<SqlUuid>, _>(application)
+            .bind::<Array<SqlUuid>, _>(&applications)
+            .bind::<Array<SqlUuid>, _>(&users)
             .get_result(conn)?;
         diff.rows_added = counts.added;
         diff.rows_removed = counts.removed;
@@ -414,11 +489,12 @@ pub fn expected(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<Pat
     diesel::sql_query(format!(
         "WITH {} SELECT user_id, assignment_id, via_group_id, environment_id, application_id, role_id \
          FROM desired ORDER BY 1, 2, 3, 6",
-        desired_sql(true, Scope::Tenant)
+        desired_sql(true, &Scope::Tenant)
     ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Nullable<SqlUuid>, _>(None::<Uuid>)
-    .bind::<Nullable<SqlUuid>, _>(None::<Uuid>)
+    .bind::<Array<SqlUuid>, _>(Vec::<Uuid>::new())
+    .bind::<Array<SqlUuid>, _>(Vec::<Uuid>::new())
     .load(conn)
 }
 

@@ -205,11 +205,8 @@ pub fn delete(
             ),
         ));
     }
-    pending.mark(
-        conn,
-        Users::EndUserGroupReach(id),
-        Scope::Environment(before.environment_id),
-    )?;
+    let scope = Scope::of_end_user_group(conn, ctx.tenant_id, id)?;
+    pending.mark(conn, Users::EndUserGroupReach(id), scope)?;
     end_user_groups::delete(conn, ctx.tenant_id, id)?;
     record(
         conn,
@@ -233,11 +230,8 @@ pub fn add_members(
     let users = check_users(conn, ctx, &input.users)?;
     let added = end_user_groups::add_members(conn, ctx.tenant_id, id, &users)?;
     if added > 0 {
-        pending.mark(
-            conn,
-            Users::Ids(&users),
-            Scope::Environment(group.environment_id),
-        )?;
+        let scope = Scope::of_end_user_group(conn, ctx.tenant_id, id)?;
+        pending.mark(conn, Users::Ids(&users), scope)?;
         record(
             conn,
             ctx,
@@ -265,11 +259,8 @@ pub fn remove_members(
         {
             return Err(needs_member());
         }
-        pending.mark(
-            conn,
-            Users::Ids(&input.users),
-            Scope::Environment(group.environment_id),
-        )?;
+        let scope = Scope::of_end_user_group(conn, ctx.tenant_id, id)?;
+        pending.mark(conn, Users::Ids(&input.users), scope)?;
         record(
             conn,
             ctx,
@@ -330,11 +321,8 @@ pub fn duplicate(
             group_mappings::insert(conn, ctx.tenant_id, m.idp_group_id, copy.id)?;
         }
     }
-    pending.mark(
-        conn,
-        Users::EndUserGroupReach(copy.id),
-        Scope::Environment(copy.environment_id),
-    )?;
+    let scope = Scope::of_end_user_group(conn, ctx.tenant_id, copy.id)?;
+    pending.mark(conn, Users::EndUserGroupReach(copy.id), scope)?;
     let created = view(conn, ctx, copy)?;
     record(
         conn,

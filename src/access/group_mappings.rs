@@ -88,11 +88,8 @@ pub fn create(
         input.idp_group_id,
         input.end_user_group_id,
     )?;
-    pending.mark(
-        conn,
-        Users::IdpGroupMembers(input.idp_group_id),
-        Scope::Environment(target.environment_id),
-    )?;
+    let scope = Scope::of_end_user_group(conn, ctx.tenant_id, target.id)?;
+    pending.mark(conn, Users::IdpGroupMembers(input.idp_group_id), scope)?;
     record(conn, ctx, input, "create")?;
     Ok(mapping)
 }
@@ -115,11 +112,8 @@ pub fn delete(
     {
         return Err(AdminError::NotFound("no such group mapping".into()));
     }
-    pending.mark(
-        conn,
-        Users::IdpGroupMembers(input.idp_group_id),
-        Scope::Environment(target.environment_id),
-    )?;
+    let scope = Scope::of_end_user_group(conn, ctx.tenant_id, target.id)?;
+    pending.mark(conn, Users::IdpGroupMembers(input.idp_group_id), scope)?;
     record(conn, ctx, input, "delete")?;
     Ok(())
 }

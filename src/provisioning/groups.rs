@@ -167,26 +167,30 @@ fn members_of_one(conn: &mut PgConnection, ctx: &ScimContext, id: Uuid) -> Resul
 }
 
 /// Keeps effective roles right as a group's members change. Only a group mapped into some
-/// end-user group grants anything; for the others this does nothing. The caller holds the
+/// end-user group holding roles grants anything; for the others this does nothing. The caller holds the
 /// tenant's access lock, so no mapping can appear meanwhile.
 struct MembershipUpkeep {
     group_id: Uuid,
+    /// The applications the group's mappings grant roles on; None when there are none.
+    scope: Option<Scope>,
     pending: Option<Pending>,
 }
 
 impl MembershipUpkeep {
     fn begin(conn: &mut PgConnection, ctx: &ScimContext, group_id: Uuid) -> Result<Self> {
-        let mapped = crate::db::group_mappings::is_mapped(conn, ctx.tenant_id(), group_id)?;
+        let scope = Scope::of_idp_group(conn, ctx.tenant_id(), group_id)?;
+        let grants = !scope.is_nothing();
         Ok(MembershipUpkeep {
             group_id,
-            pending: mapped.then(|| Pending::new(ctx.tenant_id(), "scim_group_members")),
+            scope: grants.then_some(scope),
+            pending: grants.then(|| Pending::new(ctx.tenant_id(), "scim_group_members")),
         })
     }
 
     fn users(&mut self, conn: &mut PgConnection, ids: &[Uuid]) -> Result<()> {
-        if let Some(pending) = &mut self.pending {
+        if let (Some(pending), Some(scope)) = (&mut self.pending, &self.scope) {
             if !ids.is_empty() {
-                pending.mark(conn, Users::Ids(ids), Scope::Tenant)?;
+                pending.mark(conn, Users::Ids(ids), scope.clone())?;
             }
         }
         Ok(())
@@ -194,8 +198,8 @@ impl MembershipUpkeep {
 
     /// Marks every current member; call it before they are removed.
     fn all_members(&mut self, conn: &mut PgConnection) -> Result<()> {
-        if let Some(pending) = &mut self.pending {
-            pending.mark(conn, Users::IdpGroupMembers(self.group_id), Scope::Tenant)?;
+        if let (Some(pending), Some(scope)) = (&mut self.pending, &self.scope) {
+            pending.mark(conn, Users::IdpGroupMembers(self.group_id), scope.clone())?;
         }
         Ok(())
     }

@@ -1,0 +1,425 @@
+//! Effective roles at scale: one tenant with 1,000,000 users, 100,000 IdP groups (each user
+//! in three, plus one group of 100,000), 10,000 end-user groups in Production each mapped
+//! from ten IdP groups and holding an application role, effective roles materialised by
+//! the full recomputation. Then, over loopback: one user's effective roles (p50/p99), the
+//! commit time of adding one member to a mapped IdP group, and of a mapping change granting
+//! roles to 100,000 users and of revoking it.
+//!
+//! Run: `cargo bench --bench access_scale` (options: `-- --users N --groups G
+//! --end-user-groups E --requests R --big B`).
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use rolegate::access::effective;
+use rolegate::db::embedded::{Durability, EmbeddedCluster};
+use rolegate::db::{build_pool, run_migrations};
+use rolegate::provisioning::tokens::TokenKind;
+use rolegate::provisioning::{tenants, tokens};
+use rolegate::state::{AppState, Settings};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+fn arg(name: &str, default: usize) -> usize {
+    std::env::args()
+        .skip_while(|a| a != name)
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+fn execute(conn: &mut PgConnection, sql: &str) {
+    diesel::sql_query(sql)
+        .execute(conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+#[derive(QueryableByName)]
+struct Text {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    text: String,
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+}
+
+fn ids(conn: &mut PgConnection, sql: &str) -> Vec<Uuid> {
+    diesel::sql_query(sql)
+        .load::<Id>(conn)
+        .expect("ids")
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+fn percentile(latencies: &[Duration], p: f64) -> f64 {
+    let mut l = latencies.to_vec();
+    l.sort();
+    l[((l.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() {
+    let users = arg("--users", 1_000_000);
+    let groups = arg("--groups", 100_000);
+    let end_user_groups = arg("--end-user-groups", 10_000);
+    let requests = arg("--requests", 200);
+    let big = arg("--big", 100_000).min(users);
+    let dir = std::env::temp_dir().join(format!("rolegate-access-{}", std::process::id()));
+    let (mut cluster, url) = match std::env::var("DATABASE_URL") {
+        Ok(url) => (None, url),
+        Err(_) => {
+            let c = EmbeddedCluster::start(&dir, Durability::Full).expect("cluster");
+            c.ensure_database("access").expect("database");
+            let url = c.url("access");
+            (Some(c), url)
+        }
+    };
+    let mut conn = PgConnection::establish(&url).expect("connects");
+    run_migrations(&mut conn).expect("migrates");
+    let tenant = tenants::create(&mut conn, "scale", "bench").expect("tenant");
+    let t = tenant.id;
+    let scim_token = tokens::create(&mut conn, t, "bench", TokenKind::Scim, None, "bench")
+        .expect("token")
+        .secret;
+    let admin_token = tokens::create(&mut conn, t, "bench", TokenKind::Admin, None, "bench")
+        .expect("token")
+        .secret;
+    let production = ids(
+        &mut conn,
+        &format!("SELECT id FROM environments WHERE tenant_id = '{t}'"),
+    )[0];
+    let operator = ids(
+        &mut conn,
+        &format!(
+            "SELECT id FROM roles WHERE tenant_id = '{t}' AND system_key = 'project_operator'"
+        ),
+    )[0];
+    let builder = ids(
+        &mut conn,
+        &format!("SELECT id FROM roles WHERE tenant_id = '{t}' AND system_key = 'builder'"),
+    )[0];
+
+    eprintln!("seeding {users} users, {groups} IdP groups, {end_user_groups} end-user groups …");
+    let seed = Instant::now();
+    execute(&mut conn, "SET maintenance_work_mem = '1GB'");
+    execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO users (tenant_id, id, user_name) \
+             SELECT '{t}', gen_random_uuid(), 'user' || g || '@example.com' FROM generate_series(1, {users}) g"
+        ),
+    );
+    execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO users (tenant_id, id, user_name) \
+             SELECT '{t}', gen_random_uuid(), 'spare' || g FROM generate_series(1, {requests}) g"
+        ),
+    );
+    execute(
+        &mut conn,
+        &format!(
+            "CREATE TEMP TABLE numbered_users AS \
+             SELECT id, row_number() OVER (ORDER BY user_name) AS n FROM users \
+             WHERE tenant_id = '{t}' AND user_name LIKE 'user%'"
+        ),
+    );
+    execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO groups (tenant_id, id, display_name) \
+             SELECT '{t}', gen_random_uuid(), 'idp group ' || g FROM generate_series(1, {groups}) g"
+        ),
+    );
+    execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO groups (tenant_id, id, display_name) VALUES ('{t}', gen_random_uuid(), 'big')"
+        ),
+    );
+    execute(
+        &mut conn,
+        &format!(
+            "CREATE TEMP TABLE numbered_groups AS \
+             SELECT id, row_number() OVER (ORDER BY display_name) - 1 AS n FROM groups \
+             WHERE tenant_id = '{t}' AND display_name LIKE 'idp group %'"
+        ),
+    );
+    execute(&mut conn, "CREATE INDEX ON numbered_groups (n)");
+    // Each user is in three groups spread over all of them.
+    execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO group_members (tenant_id, group_id, user_id) \
+             SELECT DISTINCT '{t}'::uuid, g.id, u.id FROM numbered_users u \
+             CROSS JOIN LATERAL (VALUES (u.n % {groups}), ((u.n * 7 + 1) % {groups}), ((u.n * 13 + 5) % {groups})) AS k (n) \
+             JOIN numbered_groups g ON g.n = k.n"
+        ),
+    );
+    execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO group_members (tenant_id, group_id, user_id) \
+             SELECT '{t}', (SELECT id FROM groups WHERE tenant_id = '{t}' AND display_name = 'big'), id \
+             FROM numbered_users WHERE n <= {big}"
+        ),
+    );
+    execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO applications (tenant_id, id, environment_id, name) \
+             SELECT '{t}', gen_random_uuid(), '{production}', 'app ' || g FROM generate_series(1, 100) g"
+        ),
+    );
+    execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO end_user_groups (tenant_id, id, environment_id, name) \
+             SELECT '{t}', gen_random_uuid(), '{production}', 'eug ' || g FROM generate_series(1, {end_user_groups}) g"
+        ),
+    );
+    execute(
+        &mut conn,
+        &format!(
+            "CREATE TEMP TABLE numbered_eugs AS \
+             SELECT id, row_number() OVER (ORDER BY name) - 1 AS n FROM end_user_groups WHERE tenant_id = '{t}'"
+        ),
+    );
+    // Every end-user group holds one role on one of the applications …
+    execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO assignments (tenant_id, id, role_id, environment_id, application_id, end_user_group_id) \
+             SELECT '{t}', gen_random_uuid(), CASE WHEN e.n % 2 = 0 THEN '{operator}'::uuid ELSE '{builder}'::uuid END, \
+                    '{production}', a.id, e.id \
+             FROM numbered_eugs e \
+             JOIN (SELECT id, row_number() OVER (ORDER BY name) - 1 AS n FROM applications WHERE tenant_id = '{t}') a \
+               ON a.n = e.n % 100"
+        ),
+    );
+    // … and is fed by ten IdP groups.
+    execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO group_mappings (tenant_id, idp_group_id, end_user_group_id) \
+             SELECT '{t}', g.id, e.id FROM numbered_groups g JOIN numbered_eugs e ON e.n = g.n % {end_user_groups}"
+        ),
+    );
+    // The end-user group the big group will be mapped into, with a role of its own.
+    let target = ids(
+        &mut conn,
+        &format!(
+            "INSERT INTO end_user_groups (tenant_id, id, environment_id, name) \
+             VALUES ('{t}', gen_random_uuid(), '{production}', 'big target') RETURNING id"
+        ),
+    )[0];
+    execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO assignments (tenant_id, id, role_id, environment_id, application_id, end_user_group_id) \
+             SELECT '{t}', gen_random_uuid(), '{operator}', '{production}', \
+                    (SELECT id FROM applications WHERE tenant_id = '{t}' AND name = 'app 1'), '{target}'"
+        ),
+    );
+    execute(&mut conn, "VACUUM ANALYZE");
+    eprintln!(
+        "seeded in {:.0}s; materialising effective roles …",
+        seed.elapsed().as_secs_f64()
+    );
+    let recompute = Instant::now();
+    let diff = effective::recompute(&mut conn, t).expect("recompute");
+    let recompute = recompute.elapsed();
+    execute(&mut conn, "VACUUM ANALYZE effective_roles");
+    eprintln!(
+        "{} path rows in {:.0}s",
+        diff.rows_added,
+        recompute.as_secs_f64()
+    );
+
+    let pool = build_pool(&url, 8, Duration::from_secs(60)).expect("pool");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    let state = AppState::new(pool, Settings::new(1 << 20, 1000, None));
+    tokio::spawn(rolegate::run(listener, state).expect("server"));
+    let client = reqwest::Client::new();
+    let admin = format!("Bearer {admin_token}");
+    let scim = format!("Bearer {scim_token}");
+
+    // 1. One user's effective roles, with paths and privileges.
+    let sample = ids(
+        &mut conn,
+        &format!("SELECT id FROM numbered_users ORDER BY hashtext(id::text) LIMIT {requests}"),
+    );
+    let mut lookups = Vec::new();
+    for user in &sample {
+        let started = Instant::now();
+        let reply = client
+            .get(format!("{address}/admin/v1/users/{user}/effective-roles"))
+            .header("Authorization", &admin)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(reply.status(), 200);
+        let body: Value = reply.json().await.expect("json");
+        lookups.push(started.elapsed());
+        assert!(!body["environments"][0]["applications"]
+            .as_array()
+            .expect("applications")
+            .is_empty());
+    }
+    let plan: Vec<String> = diesel::sql_query(format!(
+        "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) SELECT er.* FROM effective_roles er \
+         WHERE er.tenant_id = '{t}' AND er.user_id = '{}'",
+        sample[0]
+    ))
+    .load::<PlanLine>(&mut conn)
+    .expect("plan")
+    .into_iter()
+    .map(|l| l.line)
+    .collect();
+
+    // 2. Adding one member to a mapped IdP group of ~30 members.
+    let spares = ids(
+        &mut conn,
+        &format!("SELECT id FROM users WHERE tenant_id = '{t}' AND user_name LIKE 'spare%'"),
+    );
+    let targets = ids(
+        &mut conn,
+        &format!("SELECT id FROM numbered_groups ORDER BY hashtext(id::text) LIMIT {requests}"),
+    );
+    let mut adds = Vec::new();
+    for (user, group) in spares.iter().zip(&targets) {
+        let started = Instant::now();
+        let reply = client
+            .patch(format!("{address}/scim/v2/Groups/{group}"))
+            .header("Authorization", &scim)
+            .header("Content-Type", "application/scim+json")
+            .body(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "add", "path": "members", "value": [{"value": user}]}]})
+                .to_string(),
+            )
+            .send()
+            .await
+            .expect("answered");
+        adds.push(started.elapsed());
+        assert_eq!(reply.status(), 204);
+    }
+    let gained: Vec<Text> = diesel::sql_query(format!(
+        "SELECT count(*)::text AS text FROM effective_roles WHERE tenant_id = '{t}' AND user_id IN \
+         (SELECT id FROM users WHERE tenant_id = '{t}' AND user_name LIKE 'spare%')"
+    ))
+    .load(&mut conn)
+    .expect("count");
+
+    // 3. Mapping the big group grants a role to all its members; unmapping revokes it.
+    let big_group = ids(
+        &mut conn,
+        &format!("SELECT id FROM groups WHERE tenant_id = '{t}' AND display_name = 'big'"),
+    )[0];
+    let mut grants = Vec::new();
+    let mut revokes = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let reply = client
+            .post(format!("{address}/admin/v1/group-mappings"))
+            .header("Authorization", &admin)
+            .json(&json!({"idp_group_id": big_group, "end_user_group_id": target}))
+            .send()
+            .await
+            .expect("answered");
+        grants.push(started.elapsed());
+        assert_eq!(reply.status(), 201);
+        let started = Instant::now();
+        let reply = client
+            .delete(format!(
+                "{address}/admin/v1/group-mappings/{big_group}/{target}"
+            ))
+            .header("Authorization", &admin)
+            .send()
+            .await
+            .expect("answered");
+        revokes.push(started.elapsed());
+        assert_eq!(reply.status(), 204);
+    }
+    let preview_started = Instant::now();
+    let preview: Value = client
+        .post(format!("{address}/admin/v1/group-mappings?dry_run=true"))
+        .header("Authorization", &admin)
+        .json(&json!({"idp_group_id": big_group, "end_user_group_id": target}))
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("json");
+    let preview_time = preview_started.elapsed();
+    let rows: Vec<Text> = diesel::sql_query(format!(
+        "SELECT count(*)::text AS text FROM effective_roles WHERE tenant_id = '{t}'"
+    ))
+    .load(&mut conn)
+    .expect("count");
+
+    println!(
+        "Seeded in {:.0} s; full recomputation of {} users: {:.1} s, {} path rows.\n",
+        seed.elapsed().as_secs_f64() - recompute.as_secs_f64(),
+        users,
+        recompute.as_secs_f64(),
+        rows[0].text
+    );
+    println!("| case | requests | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|");
+    let line = |name: &str, l: &[Duration]| {
+        println!(
+            "| {name} | {} | {:.2} | {:.2} | {:.2} |",
+            l.len(),
+            percentile(l, 0.5),
+            percentile(l, 0.99),
+            l.iter().map(|d| ms(*d)).fold(0.0, f64::max)
+        );
+    };
+    line(
+        "GET one user's effective roles (paths, privileges)",
+        &lookups,
+    );
+    line("(a) SCIM PATCH add 1 member to a mapped IdP group", &adds);
+    line(
+        &format!("(b) POST group mapping granting a role to {big} users"),
+        &grants,
+    );
+    line(
+        &format!("(c) DELETE that mapping, revoking from {big} users"),
+        &revokes,
+    );
+    println!(
+        "\nDry run of (b): {:.0} ms, users_gaining = {}. Paths gained by the {} users added in (a): {}.",
+        ms(preview_time),
+        preview["users_gaining"],
+        spares.len(),
+        gained[0].text
+    );
+    println!(
+        "\n#### One user's effective-role rows\n```\n{}\n```",
+        plan.join("\n")
+    );
+    drop(conn);
+    if let Some(c) = cluster.as_mut() {
+        c.stop();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[derive(QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
