@@ -224,6 +224,26 @@ def two_nodes(binary, root, cluster):
     s, paths, _ = call(b.base + "/admin/v1", admin, "GET", f"/users/{uid}/end-user-groups")
     check(s == 200 and [(p["end_user_group_name"], p["via"]) for p in paths["memberships"]] == [("Marketing", "idp_group")],
           "a group mapping made on A is seen on B")
+    # Effective roles: a role granted through A is held at once when read through B, and a
+    # SCIM change made through B takes it away at once for reads through A.
+    admin_a, admin_b = a.base + "/admin/v1", b.base + "/admin/v1"
+    call(base_b, token, "PATCH", f"/Users/{uid}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+         "Operations": [{"op": "replace", "path": "active", "value": True}]})
+    s, roles, _ = call(admin_a, admin, "GET", "/roles?scope=application")
+    operator = next(r["id"] for r in roles["roles"] if r["system_key"] == "project_operator")
+    s, app, _ = call(admin_a, admin, "POST", "/applications", {"environment_id": env_id, "name": "Campaigns"})
+    s, _, _ = call(admin_a, admin, "POST", "/assignments", {"principal": {"type": "end_user_group", "id": eug["id"]},
+                                                          "role_id": operator, "application_id": app["id"]})
+    check(s == 201, f"a role is assigned to the end-user group on A ({s})")
+
+    def app_roles(admin_base):
+        s, access, _ = call(admin_base, admin, "GET", f"/users/{uid}/effective-roles")
+        return sorted(r["role"]["name"] for e in access["environments"] for a in e["applications"] for r in a["roles"])
+
+    check(app_roles(admin_b) == ["Project operator"], "an effective role granted on A is read at once on B")
+    call(base_b, token, "PATCH", f"/Groups/{gid}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+         "Operations": [{"op": "remove", "path": f'members[value eq "{uid}"]'}]})
+    check(app_roles(admin_a) == [], "a membership removed on B revokes the role for reads on A at once")
     call(base_b, token, "POST", "/Users", user("zz-second@example.com"))
     s, page, _ = call(base_a, token, "GET", "/Users?sortBy=userName&count=1&cursor=")
     s, second, _ = call(base_b, token, "GET", f"/Users?sortBy=userName&count=1&cursor={page.get('nextCursor', '')}")

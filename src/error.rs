@@ -214,6 +214,17 @@ fn unavailable() -> (StatusCode, &'static str, &'static str, String) {
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
+/// An RFC 9457 problem-details body, as the admin API sends it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `https://rolegate.dev/problems/<slug>`; the slug names the rule or kind of error.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+}
+
 impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
         self.problem().0
@@ -224,12 +235,13 @@ impl ResponseError for AdminError {
         if status.is_server_error() {
             tracing::error!(error = %self, "admin request failed");
         }
-        let body = serde_json::json!({
-            "type": format!("https://rolegate.dev/problems/{slug}"),
-            "title": title,
-            "status": status.as_u16(),
-            "detail": detail,
-        });
+        let body = serde_json::to_string(&Problem {
+            kind: format!("https://rolegate.dev/problems/{slug}"),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail,
+        })
+        .unwrap_or_default();
         let mut response = HttpResponse::build(status);
         response.insert_header((
             header::CONTENT_TYPE,
@@ -241,6 +253,6 @@ impl ResponseError for AdminError {
                 HeaderValue::from_static("Bearer realm=\"admin\""),
             ));
         }
-        response.body(body.to_string())
+        response.body(body)
     }
 }

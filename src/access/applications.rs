@@ -15,8 +15,9 @@ use crate::error::AdminError;
 /// The system role a creator receives on the application.
 pub const CREATOR_ROLE: &str = "project_admin";
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ApplicationCreate)]
 pub struct CreateInput {
     pub environment_id: Uuid,
     pub name: String,
@@ -24,8 +25,9 @@ pub struct CreateInput {
     pub description: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ApplicationUpdate)]
 pub struct UpdateInput {
     pub name: Option<String>,
     pub description: Option<String>,

@@ -22,8 +22,9 @@ use crate::db::assignments::{self, Assignment, AssignmentFilter, NewAssignment, 
 use crate::db::{applications, collaborator_groups, end_user_groups, environments, roles, users};
 use crate::error::AdminError;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AssignmentCreate)]
 pub struct CreateInput {
     pub principal: Principal,
     pub role_id: Uuid,
@@ -32,8 +33,9 @@ pub struct CreateInput {
     pub application_id: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AssignmentUpdate)]
 pub struct UpdateInput {
     pub role_id: Uuid,
 }

@@ -12,8 +12,9 @@ use super::{valid_description, valid_name, AdminContext};
 use crate::db::collaborator_groups::{self, CollaboratorGroup};
 use crate::error::AdminError;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CollaboratorGroupCreate)]
 pub struct CreateInput {
     pub name: String,
     #[serde(default)]
@@ -22,14 +23,16 @@ pub struct CreateInput {
     pub members: Vec<Uuid>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CollaboratorGroupUpdate)]
 pub struct UpdateInput {
     pub name: Option<String>,
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
+#[schema(as = CollaboratorGroupView)]
 pub struct GroupView {
     #[serde(flatten)]
     pub group: CollaboratorGroup,

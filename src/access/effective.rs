@@ -519,7 +519,8 @@ pub fn recompute(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Diff> 
 }
 
 /// Whether any eligible user of the tenant holds admin access, and in which environments
-/// `user` does (admin access: a role with a privilege that administers access).
+/// `user` does (admin access: a role with a privilege that administers access). One index
+/// probe per admin role, however many paths the tenant has.
 pub fn admin_environments(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -537,8 +538,9 @@ pub fn admin_environments(
            SELECT DISTINCT rp.role_id FROM role_privileges rp \
            JOIN privileges p ON p.key = rp.privilege_key AND p.administers_access \
            WHERE rp.tenant_id = $1) \
-         SELECT EXISTS (SELECT 1 FROM effective_roles er JOIN admin_roles ar ON ar.role_id = er.role_id \
-                        WHERE er.tenant_id = $1) AS any, \
+         SELECT EXISTS (SELECT 1 FROM admin_roles ar CROSS JOIN LATERAL ( \
+                          SELECT 1 FROM effective_roles er \
+                          WHERE er.tenant_id = $1 AND er.role_id = ar.role_id LIMIT 1) held) AS any, \
                 ARRAY(SELECT DISTINCT er.environment_id FROM effective_roles er \
                       JOIN admin_roles ar ON ar.role_id = er.role_id \
                       WHERE er.tenant_id = $1 AND er.user_id = $2 ORDER BY 1) AS mine",

@@ -15,8 +15,9 @@ use crate::db::end_user_groups::{self, EndUserGroup};
 use crate::db::{environments, group_mappings, tenants};
 use crate::error::AdminError;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EndUserGroupCreate)]
 pub struct CreateInput {
     pub environment_id: Uuid,
     pub name: String,
@@ -26,8 +27,9 @@ pub struct CreateInput {
     pub members: Vec<Uuid>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EndUserGroupUpdate)]
 pub struct UpdateInput {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -35,14 +37,14 @@ pub struct UpdateInput {
     pub environment_id: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MembersInput {
     pub users: Vec<Uuid>,
 }
 
 /// What a duplicate copies besides the description: any of members, roles and mappings.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DuplicateInput {
     pub name: String,
@@ -54,7 +56,8 @@ pub struct DuplicateInput {
     pub mappings: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
+#[schema(as = EndUserGroupView)]
 pub struct GroupView {
     #[serde(flatten)]
     pub group: EndUserGroup,

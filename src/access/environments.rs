@@ -12,7 +12,7 @@ use crate::error::AdminError;
 
 const MAX_NAME: usize = 100;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentInput {
     pub name: Option<String>,

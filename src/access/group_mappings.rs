@@ -12,7 +12,7 @@ use crate::db::group_mappings::{self, GroupMapping, MembershipPath};
 use crate::db::{end_user_groups, groups, users};
 use crate::error::AdminError;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MappingInput {
     pub idp_group_id: Uuid,

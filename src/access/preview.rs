@@ -9,13 +9,13 @@ use uuid::Uuid;
 use super::effective::{Diff, RoleChange};
 use crate::db::schema::{applications, environments, roles, users};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Named {
     pub id: Uuid,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct DescribedChange {
     pub user: Named,
     pub environment: Named,
@@ -23,7 +23,7 @@ pub struct DescribedChange {
     pub role: Named,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Preview {
     pub dry_run: bool,
     pub gains: Vec<DescribedChange>,

@@ -11,7 +11,7 @@ use super::{valid_description, valid_name, AdminContext};
 use crate::db::roles::{self, Privilege, Role};
 use crate::error::AdminError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RoleScope {
     Environment,
@@ -33,8 +33,9 @@ pub struct ScopeQuery {
     pub scope: Option<RoleScope>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RoleCreate)]
 pub struct CreateInput {
     pub name: String,
     pub scope: RoleScope,
@@ -43,8 +44,9 @@ pub struct CreateInput {
     pub privileges: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RoleUpdate)]
 pub struct UpdateInput {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -53,7 +55,7 @@ pub struct UpdateInput {
     pub scope: Option<RoleScope>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct RoleView {
     #[serde(flatten)]
     pub role: Role,

@@ -8,13 +8,13 @@ use super::AdminContext;
 use crate::db::tenants;
 use crate::error::AdminError;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Settings {
     /// End-user groups must keep at least one direct member (Workato's rule).
     pub require_end_user_group_members: bool,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsInput {
     pub require_end_user_group_members: Option<bool>,

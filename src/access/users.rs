@@ -44,7 +44,7 @@ pub fn check_users(
     Ok(unique)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct UserView {
     pub id: Uuid,
     #[serde(rename = "userName")]
@@ -91,14 +91,21 @@ pub fn get(conn: &mut PgConnection, ctx: &AdminContext, id: Uuid) -> Result<User
     user_view(conn, ctx, id)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentRoleInput {
     pub environment_id: Uuid,
     pub role_id: Uuid,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// The role for `PUT /users/{id}/environments/{environment_id}/role`.
+#[derive(utoipa::ToSchema, Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    pub role_id: Uuid,
+}
+
+#[derive(utoipa::ToSchema, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InviteInput {
     pub email: String,
@@ -184,7 +191,7 @@ pub fn invite(
 }
 
 /// One row of a CSV import, as reported back.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct ImportRow {
     /// 1-based line number in the file (the header is line 1).
     pub line: usize,
@@ -196,7 +203,7 @@ pub struct ImportRow {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct ImportReport {
     pub created: usize,
     pub failed: usize,
@@ -473,7 +480,7 @@ pub fn set_environment_access(
 }
 
 /// One way a role reaches a user.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct RolePath {
     /// `direct`, `end_user_group`, `group_mapping`, `collaborator_group` or `everyone_else`.
     pub kind: &'static str,
@@ -486,26 +493,26 @@ pub struct RolePath {
     pub collaborator_group: Option<NamedRef>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct NamedRef {
     pub id: Uuid,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct HeldRole {
     pub role: NamedRef,
     pub paths: Vec<RolePath>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct ApplicationAccess {
     pub application: NamedRef,
     pub roles: Vec<HeldRole>,
     pub privileges: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct EnvironmentAccess {
     pub environment: NamedRef,
     pub access: &'static str,
@@ -514,7 +521,7 @@ pub struct EnvironmentAccess {
     pub applications: Vec<ApplicationAccess>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct EffectiveAccess {
     pub user: UserView,
     pub environments: Vec<EnvironmentAccess>,
@@ -706,7 +713,7 @@ pub struct HoldersQuery {
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, QueryableByName)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize, QueryableByName)]
 pub struct Holder {
     #[diesel(sql_type = SqlUuid)]
     pub user_id: Uuid,

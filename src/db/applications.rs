@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::schema::applications;
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = applications)]
 pub struct Application {
     #[serde(skip)]

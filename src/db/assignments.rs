@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::schema::assignments;
 
 /// Who an assignment is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "id", rename_all = "snake_case")]
 pub enum Principal {
     User(Uuid),
@@ -30,7 +30,7 @@ pub struct AssignmentRow {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Assignment {
     pub id: Uuid,
     pub principal: Principal,

@@ -18,7 +18,7 @@ pub struct NewAuditEntry<'a> {
     pub after: Option<Value>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = audit_log)]
 pub struct AuditEntry {
     pub tenant_id: Uuid,

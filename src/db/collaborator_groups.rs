@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::schema::{collaborator_group_members, collaborator_groups};
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = collaborator_groups)]
 pub struct CollaboratorGroup {
     #[serde(skip)]

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::schema::{end_user_group_members, end_user_groups};
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = end_user_groups)]
 pub struct EndUserGroup {
     #[serde(skip)]

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::schema::environments;
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = environments)]
 pub struct Environment {
     #[serde(skip)]

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::schema::group_mappings;
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = group_mappings)]
 pub struct GroupMapping {
     #[serde(skip)]
@@ -68,7 +68,7 @@ pub fn list(
 
 /// One way a user belongs to an end-user group: directly, or through an IdP group mapped
 /// onto it.
-#[derive(Debug, Clone, QueryableByName, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, QueryableByName, serde::Serialize)]
 pub struct MembershipPath {
     #[diesel(sql_type = SqlUuid)]
     pub end_user_group_id: Uuid,

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::schema::{privileges, role_privileges, roles};
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = privileges)]
 pub struct Privilege {
     pub key: String,
@@ -17,7 +17,7 @@ pub struct Privilege {
     pub position: i32,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = roles)]
 pub struct Role {
     #[serde(skip)]

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::admin::{created_at, method_not_allowed, mutation, ok, read, respond, Admin, Mutation};
 use crate::access::assignments;
 use crate::access::settings::{self, SettingsInput};
-use crate::access::users::{self, HoldersQuery, InviteInput, UserView};
+use crate::access::users::{self, HoldersQuery, InviteInput, RoleInput, UserView};
 use crate::error::AdminError;
 use crate::state::AppState;
 
@@ -70,12 +70,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 struct EnvironmentQuery {
     environment_id: Option<Uuid>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RoleInput {
-    role_id: Uuid,
 }
 
 async fn invite(

@@ -8,6 +8,7 @@ pub mod admin_collaborator_groups;
 pub mod admin_end_user_groups;
 pub mod admin_environments;
 pub mod admin_group_mappings;
+pub mod admin_openapi;
 pub mod admin_roles;
 pub mod admin_users;
 pub mod health;
@@ -47,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(admin_collaborator_groups::configure)
             .configure(admin_assignments::configure)
             .configure(admin_users::configure)
+            .configure(admin_openapi::configure)
             .configure(admin_audit::configure)
             .default_service(web::to(admin::not_found)),
     );

@@ -19,6 +19,7 @@ mod errors;
 mod group_mappings;
 mod groups;
 mod listing;
+mod openapi;
 mod operations;
 mod paging;
 mod robustness;
