@@ -303,59 +303,71 @@ pub struct Diff {
 /// The paths every eligible user of `$1` should hold, restricted by `users` and `scope`
 /// (SQL fragments over bind parameters $2 = environment, $3 = application).
 fn desired_sql(all_users: bool, scope: &Scope) -> String {
-    let user_filter = if all_users { "" } else { "AND u.id = ANY($4)" };
-    let scope_on = |alias: &str| match scope {
-        Scope::Tenant => "TRUE".to_string(),
-        Scope::Environment(_) => format!("{alias}.environment_id = $2"),
-        Scope::Applications(_) => format!("{alias}.application_id = ANY($3)"),
+    // Each path is read from its membership table restricted to the marked users, so the
+    // planner can start from whichever side is smaller; eligibility is checked once.
+    let users = |column: &str| {
+        if all_users {
+            "TRUE".to_string()
+        } else {
+            format!("{column} = ANY($4)")
+        }
     };
-    let (a, p) = (scope_on("a"), scope_on("p"));
+    let a = match scope {
+        Scope::Tenant => "TRUE".to_string(),
+        Scope::Environment(_) => "a.environment_id = $2".to_string(),
+        Scope::Applications(_) => "a.application_id = ANY($3)".to_string(),
+    };
+    let (direct, eug, idp, collab, everyone) = (
+        users("a.user_id"),
+        users("m.user_id"),
+        users("gm.user_id"),
+        users("c.user_id"),
+        users("u.id"),
+    );
+    const NIL: &str = "'00000000-0000-0000-0000-000000000000'::uuid";
     format!(
-        "eligible AS ( \
-           SELECT u.id AS user_id FROM users u \
-           WHERE u.tenant_id = $1 AND u.status <> 'archived' AND u.active IS NOT FALSE {user_filter} \
-         ), \
-         paths AS ( \
-           SELECT e.user_id, a.id AS assignment_id, '00000000-0000-0000-0000-000000000000'::uuid AS via_group_id, \
+        "paths AS ( \
+           SELECT a.user_id, a.id AS assignment_id, {NIL} AS via_group_id, \
                   a.environment_id, a.application_id, a.role_id \
-           FROM eligible e JOIN assignments a ON a.tenant_id = $1 AND a.user_id = e.user_id \
-           WHERE {a} \
+           FROM assignments a \
+           WHERE a.tenant_id = $1 AND a.user_id IS NOT NULL AND {direct} AND {a} \
            UNION ALL \
-           SELECT e.user_id, a.id, '00000000-0000-0000-0000-000000000000'::uuid, a.environment_id, a.application_id, a.role_id \
-           FROM eligible e \
-           JOIN end_user_group_members m ON m.tenant_id = $1 AND m.user_id = e.user_id \
+           SELECT m.user_id, a.id, {NIL}, a.environment_id, a.application_id, a.role_id \
+           FROM end_user_group_members m \
            JOIN assignments a ON a.tenant_id = $1 AND a.end_user_group_id = m.end_user_group_id \
-           WHERE {a} \
+           WHERE m.tenant_id = $1 AND {eug} AND {a} \
            UNION ALL \
-           SELECT e.user_id, a.id, gm.group_id, a.environment_id, a.application_id, a.role_id \
-           FROM eligible e \
-           JOIN group_members gm ON gm.tenant_id = $1 AND gm.user_id = e.user_id \
+           SELECT gm.user_id, a.id, gm.group_id, a.environment_id, a.application_id, a.role_id \
+           FROM group_members gm \
            JOIN group_mappings mp ON mp.tenant_id = $1 AND mp.idp_group_id = gm.group_id \
            JOIN assignments a ON a.tenant_id = $1 AND a.end_user_group_id = mp.end_user_group_id \
-           WHERE {a} \
+           WHERE gm.tenant_id = $1 AND {idp} AND {a} \
            UNION ALL \
-           SELECT e.user_id, a.id, '00000000-0000-0000-0000-000000000000'::uuid, a.environment_id, a.application_id, a.role_id \
-           FROM eligible e \
-           JOIN collaborator_group_members c ON c.tenant_id = $1 AND c.user_id = e.user_id \
+           SELECT c.user_id, a.id, {NIL}, a.environment_id, a.application_id, a.role_id \
+           FROM collaborator_group_members c \
            JOIN assignments a ON a.tenant_id = $1 AND a.collaborator_group_id = c.collaborator_group_id \
-           WHERE {a} \
+           WHERE c.tenant_id = $1 AND {collab} AND {a} \
          ), \
          granted AS MATERIALIZED ( \
            SELECT p.* FROM paths p \
-           WHERE {p} AND NOT EXISTS ( \
-             SELECT 1 FROM environment_access_revocations r \
-             WHERE r.tenant_id = $1 AND r.user_id = p.user_id AND r.environment_id = p.environment_id) \
+           JOIN users u ON u.tenant_id = $1 AND u.id = p.user_id \
+           WHERE u.status <> 'archived' AND u.active IS NOT FALSE \
+             AND NOT EXISTS ( \
+               SELECT 1 FROM environment_access_revocations r \
+               WHERE r.tenant_id = $1 AND r.user_id = p.user_id AND r.environment_id = p.environment_id) \
          ), \
          defaulted AS ( \
-           SELECT e.user_id, a.id AS assignment_id, '00000000-0000-0000-0000-000000000000'::uuid AS via_group_id, \
+           SELECT u.id AS user_id, a.id AS assignment_id, {NIL} AS via_group_id, \
                   a.environment_id, a.application_id, a.role_id \
-           FROM assignments a CROSS JOIN eligible e \
+           FROM assignments a \
+           JOIN users u ON u.tenant_id = $1 AND {everyone} \
            WHERE a.tenant_id = $1 AND a.user_id IS NULL AND a.end_user_group_id IS NULL \
              AND a.collaborator_group_id IS NULL AND {a} \
+             AND u.status <> 'archived' AND u.active IS NOT FALSE \
              AND NOT EXISTS (SELECT 1 FROM granted g \
-                             WHERE g.user_id = e.user_id AND g.application_id = a.application_id) \
+                             WHERE g.user_id = u.id AND g.application_id = a.application_id) \
              AND NOT EXISTS (SELECT 1 FROM environment_access_revocations r \
-                             WHERE r.tenant_id = $1 AND r.user_id = e.user_id AND r.environment_id = a.environment_id) \
+                             WHERE r.tenant_id = $1 AND r.user_id = u.id AND r.environment_id = a.environment_id) \
          ), \
          desired AS MATERIALIZED (SELECT * FROM granted UNION ALL SELECT * FROM defaulted)"
     )
@@ -519,13 +531,18 @@ pub fn recompute(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Diff> 
 }
 
 /// Whether any eligible user of the tenant holds admin access, and in which environments
-/// `user` does (admin access: a role with a privilege that administers access). One index
-/// probe per admin role, however many paths the tenant has.
+/// `user` does (admin access: a role with a privilege that administers access). The admin
+/// roles are read first and bound as values, so each check is an index probe per role.
 pub fn admin_environments(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     user: Option<Uuid>,
 ) -> QueryResult<(bool, Vec<Uuid>)> {
+    #[derive(QueryableByName)]
+    struct RoleId {
+        #[diesel(sql_type = SqlUuid)]
+        role_id: Uuid,
+    }
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = Bool)]
@@ -533,20 +550,29 @@ pub fn admin_environments(
         #[diesel(sql_type = Array<SqlUuid>)]
         mine: Vec<Uuid>,
     }
+    let admin_roles: Vec<Uuid> = diesel::sql_query(
+        "SELECT DISTINCT rp.role_id FROM role_privileges rp \
+         JOIN privileges p ON p.key = rp.privilege_key AND p.administers_access \
+         WHERE rp.tenant_id = $1",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .load::<RoleId>(conn)?
+    .into_iter()
+    .map(|r| r.role_id)
+    .collect();
+    if admin_roles.is_empty() {
+        return Ok((false, Vec::new()));
+    }
     let row: Row = diesel::sql_query(
-        "WITH admin_roles AS ( \
-           SELECT DISTINCT rp.role_id FROM role_privileges rp \
-           JOIN privileges p ON p.key = rp.privilege_key AND p.administers_access \
-           WHERE rp.tenant_id = $1) \
-         SELECT EXISTS (SELECT 1 FROM admin_roles ar CROSS JOIN LATERAL ( \
-                          SELECT 1 FROM effective_roles er \
-                          WHERE er.tenant_id = $1 AND er.role_id = ar.role_id LIMIT 1) held) AS any, \
+        "SELECT EXISTS (SELECT 1 FROM effective_roles er \
+                        WHERE er.tenant_id = $1 AND er.role_id = ANY($3)) AS any, \
                 ARRAY(SELECT DISTINCT er.environment_id FROM effective_roles er \
-                      JOIN admin_roles ar ON ar.role_id = er.role_id \
-                      WHERE er.tenant_id = $1 AND er.user_id = $2 ORDER BY 1) AS mine",
+                      WHERE er.tenant_id = $1 AND er.user_id = $2 AND er.role_id = ANY($3) \
+                      ORDER BY 1) AS mine",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Nullable<SqlUuid>, _>(user)
+    .bind::<Array<SqlUuid>, _>(&admin_roles)
     .get_result(conn)?;
     Ok((row.any, row.mine))
 }
