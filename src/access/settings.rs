@@ -34,20 +34,18 @@ pub fn update(
     ctx: &AdminContext,
     input: &SettingsInput,
 ) -> Result<Settings, AdminError> {
-    conn.transaction(|conn| {
-        let before = get(conn, ctx)?;
-        if let Some(v) = input.require_end_user_group_members {
-            tenants::set_requires_end_user_group_members(conn, ctx.tenant_id, v)?;
-        }
-        let after = get(conn, ctx)?;
-        ctx.record(
-            conn,
-            "Settings",
-            ctx.tenant_id,
-            "update",
-            Some(json!(before)),
-            Some(json!(after)),
-        )?;
-        Ok(after)
-    })
+    let before = get(conn, ctx)?;
+    if let Some(v) = input.require_end_user_group_members {
+        tenants::set_requires_end_user_group_members(conn, ctx.tenant_id, v)?;
+    }
+    let after = get(conn, ctx)?;
+    ctx.record(
+        conn,
+        "Settings",
+        ctx.tenant_id,
+        "update",
+        Some(json!(before)),
+        Some(json!(after)),
+    )?;
+    Ok(after)
 }

@@ -519,17 +519,14 @@ pub const ROUTES: &[Route] = &[
         Body(200, "Settings"),
         &[],
     ),
-    Route {
-        mutation: false,
-        ..write(
-            "patch",
-            "/settings",
-            "settings",
-            "Change the tenant's access settings",
-            Some("SettingsInput"),
-            Body(200, "Settings"),
-        )
-    },
+    write(
+        "patch",
+        "/settings",
+        "settings",
+        "Change the tenant's access settings",
+        Some("SettingsInput"),
+        Body(200, "Settings"),
+    ),
     read(
         "/audit",
         "audit",

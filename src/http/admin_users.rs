@@ -222,11 +222,12 @@ async fn get_settings(state: web::Data<AppState>, Admin(ctx): Admin) -> Response
 async fn update_settings(
     state: web::Data<AppState>,
     Admin(ctx): Admin,
+    m: Mutation,
     input: web::Json<SettingsInput>,
 ) -> Response {
-    let input = input.into_inner();
-    read(&state, ctx, move |conn, ctx| {
+    let outcome = mutation(&state, ctx, m, "settings", move |conn, ctx, _| {
         settings::update(conn, ctx, &input)
     })
-    .await
+    .await?;
+    respond(outcome, ok)
 }

@@ -792,6 +792,14 @@ async fn a_dry_run_reports_gains_and_losses_and_changes_nothing() {
     assert!(application_roles(&effective(&app, &bob).await, &campaigns).is_empty());
     assert_eq!(app.audit_trail().len(), audit_before);
 
+    // With a direct member, deleting needs force.
+    app.admin(
+        Method::DELETE,
+        &format!("/end-user-groups/{marketing}?dry_run=true"),
+        None,
+    )
+    .await
+    .assert_rule(409, "group-has-members");
     // Deleting the group would take the role from ann.
     let preview = app
         .admin(
