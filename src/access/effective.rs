@@ -231,16 +231,44 @@ impl Pending {
     }
 }
 
+fn tenant_key(tenant_id: Uuid) -> i64 {
+    let b = tenant_id.as_bytes();
+    i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
 /// Serialises the writers of one tenant's access model until the transaction ends.
 pub fn lock_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<()> {
-    let bytes = tenant_id.as_bytes();
-    let key = i64::from_be_bytes([
-        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-    ]);
     diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-        .bind::<BigInt, _>(key)
+        .bind::<BigInt, _>(tenant_key(tenant_id))
         .execute(conn)
         .map(|_| ())
+}
+
+/// The shared form of the tenant's lock, for creating users: a new user is invisible to
+/// every other transaction, so creations need not wait for each other — only for changes
+/// to the tenant's assignments, which hold the lock exclusively.
+pub fn lock_tenant_shared(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock_shared($1)")
+        .bind::<BigInt, _>(tenant_key(tenant_id))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Whether the tenant gives any application a default role for everyone else: the only
+/// path by which a user with no memberships and no assignments holds a role.
+pub fn has_everyone_else(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = Bool)]
+        found: bool,
+    }
+    diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM assignments WHERE tenant_id = $1 AND user_id IS NULL \
+         AND end_user_group_id IS NULL AND collaborator_group_id IS NULL) AS found",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .get_result::<Found>(conn)
+    .map(|f| f.found)
 }
 
 /// One role gained or lost by one user somewhere.

@@ -178,7 +178,12 @@ struct MembershipUpkeep {
 
 impl MembershipUpkeep {
     fn begin(conn: &mut PgConnection, ctx: &ScimContext, group_id: Uuid) -> Result<Self> {
-        let scope = Scope::of_idp_group(conn, ctx.tenant_id(), group_id)?;
+        // Most groups are mapped nowhere: one primary-key probe settles it.
+        let scope = if crate::db::group_mappings::is_mapped(conn, ctx.tenant_id(), group_id)? {
+            Scope::of_idp_group(conn, ctx.tenant_id(), group_id)?
+        } else {
+            Scope::Applications(Vec::new())
+        };
         let grants = !scope.is_nothing();
         Ok(MembershipUpkeep {
             group_id,

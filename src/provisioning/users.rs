@@ -146,10 +146,12 @@ fn refresh_user(conn: &mut PgConnection, ctx: &ScimContext, id: Uuid) -> Result<
 pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Result<Rendered> {
     let fields = fields_from(normalize(&USER_RESOURCE, body)?)?;
     conn.transaction(|conn| {
-        effective::lock_tenant(conn, ctx.tenant_id())?;
+        effective::lock_tenant_shared(conn, ctx.tenant_id())?;
         let row = users::insert(conn, ctx.tenant_id(), Uuid::new_v4(), &fields)?;
-        // "Everyone else" roles reach a new user at once.
-        refresh_user(conn, ctx, row.id)?;
+        // "Everyone else" roles reach a new user at once; nothing else can yet.
+        if effective::has_everyone_else(conn, ctx.tenant_id())? {
+            refresh_user(conn, ctx, row.id)?;
+        }
         let rendered = render(ctx, &row, None);
         audit::append(
             conn,
