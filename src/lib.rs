@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod oidc;
 pub mod provisioning;
 pub mod scim;
 pub mod state;
