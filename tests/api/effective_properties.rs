@@ -574,6 +574,7 @@ fn maintained_effective_roles_equal_the_recomputation() {
         let world = World::new();
         let mut conn = world.pool.get().expect("connection");
         let mut counter = 0;
+        let mut most_paths = 0;
         for (step, (t, op)) in steps.iter().enumerate() {
             let tenant = world.tenants[*t];
             let other = world.tenants[(*t + 1) % TENANTS];
@@ -585,6 +586,7 @@ fn maintained_effective_roles_equal_the_recomputation() {
                 .collect();
             apply(&mut conn, tenant, other, op, &mut counter);
             let maintained = snapshot(&mut conn, tenant);
+            most_paths = most_paths.max(maintained.len());
             let expected = effective::expected(&mut conn, tenant).expect("expected");
             prop_assert_eq!(
                 &maintained,
@@ -609,20 +611,10 @@ fn maintained_effective_roles_equal_the_recomputation() {
             );
         }
         // The sequences must exercise the model, not an empty one.
-        let rows: i64 = diesel::sql_query("SELECT count(*) AS n FROM effective_roles")
-            .get_result::<Count>(&mut conn)
-            .expect("count")
-            .n;
-        prop_assert!(rows > 0, "no effective roles were ever granted");
+        prop_assert!(most_paths > 0, "no effective role was ever granted");
         Ok(())
     });
     if let Err(e) = result {
         panic!("{e}");
     }
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
