@@ -160,10 +160,6 @@ impl Pending {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.scope.is_none()
-    }
-
     /// Marks `users` as possibly affected within `scope`. Call it before a change that
     /// removes the path by which users are found (a deleted group), or after one that adds.
     /// The ids are kept here and handed to `refresh` as one array, so that PostgreSQL plans

@@ -5,12 +5,9 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::AdminContext;
-use crate::db::audit::{self, NewAuditEntry};
+use super::{valid_name, AdminContext};
 use crate::db::environments::{self, Environment};
 use crate::error::AdminError;
-
-const MAX_NAME: usize = 100;
 
 #[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,32 +16,22 @@ pub struct EnvironmentInput {
     pub position: Option<i32>,
 }
 
-fn valid_name(name: &str) -> Result<String, AdminError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME {
-        return Err(AdminError::BadRequest(format!(
-            "an environment name has 1 to {MAX_NAME} characters"
-        )));
-    }
-    Ok(name.to_string())
-}
-
-fn audit_entry<'a>(
-    ctx: &'a AdminContext,
+fn record(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
     id: Uuid,
-    operation: &'static str,
+    operation: &str,
     before: Option<&Environment>,
     after: Option<&Environment>,
-) -> NewAuditEntry<'a> {
-    NewAuditEntry {
-        tenant_id: ctx.tenant_id,
-        actor: &ctx.actor,
-        resource_type: "Environment",
-        resource_id: id.to_string(),
+) -> QueryResult<()> {
+    ctx.record(
+        conn,
+        "Environment",
+        id,
         operation,
-        before: before.map(|e| json!(e)),
-        after: after.map(|e| json!(e)),
-    }
+        before.map(|e| json!(e)),
+        after.map(|e| json!(e)),
+    )
 }
 
 pub fn list(conn: &mut PgConnection, ctx: &AdminContext) -> Result<Vec<Environment>, AdminError> {
@@ -64,19 +51,14 @@ pub fn create(
     ctx: &AdminContext,
     input: &EnvironmentInput,
 ) -> Result<Environment, AdminError> {
-    let name = valid_name(input.name.as_deref().unwrap_or_default())?;
-    conn.transaction(|conn| {
-        let position = match input.position {
-            Some(p) => p,
-            None => environments::next_position(conn, ctx.tenant_id)?,
-        };
-        let created = environments::insert(conn, ctx.tenant_id, &name, position)?;
-        audit::append(
-            conn,
-            audit_entry(ctx, created.id, "create", None, Some(&created)),
-        )?;
-        Ok(created)
-    })
+    let name = valid_name(input.name.as_deref().unwrap_or_default(), "environment")?;
+    let position = match input.position {
+        Some(p) => p,
+        None => environments::next_position(conn, ctx.tenant_id)?,
+    };
+    let created = environments::insert(conn, ctx.tenant_id, &name, position)?;
+    record(conn, ctx, created.id, "create", None, Some(&created))?;
+    Ok(created)
 }
 
 /// Renames or reorders an environment; its identity (and what belongs to it) stays.
@@ -86,22 +68,21 @@ pub fn update(
     id: Uuid,
     input: &EnvironmentInput,
 ) -> Result<Environment, AdminError> {
-    let name = input.name.as_deref().map(valid_name).transpose()?;
-    conn.transaction(|conn| {
-        let before = environments::find_for_update(conn, ctx.tenant_id, id)?;
-        let after = environments::update(
-            conn,
-            ctx.tenant_id,
-            id,
-            name.as_deref().unwrap_or(&before.name),
-            input.position.unwrap_or(before.position),
-        )?;
-        audit::append(
-            conn,
-            audit_entry(ctx, id, "update", Some(&before), Some(&after)),
-        )?;
-        Ok(after)
-    })
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| valid_name(n, "environment"))
+        .transpose()?;
+    let before = environments::find_for_update(conn, ctx.tenant_id, id)?;
+    let after = environments::update(
+        conn,
+        ctx.tenant_id,
+        id,
+        name.as_deref().unwrap_or(&before.name),
+        input.position.unwrap_or(before.position),
+    )?;
+    record(conn, ctx, id, "update", Some(&before), Some(&after))?;
+    Ok(after)
 }
 
 /// Deletes an environment, unless it is the tenant's last one. Everything in it goes.
@@ -125,6 +106,6 @@ pub fn delete(
             "a tenant keeps at least one environment".into(),
         ));
     }
-    audit::append(conn, audit_entry(ctx, id, "delete", Some(&before), None))?;
+    record(conn, ctx, id, "delete", Some(&before), None)?;
     Ok(())
 }
