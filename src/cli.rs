@@ -5,7 +5,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::config::{Cli, Command, DatabaseArgs, ServeArgs, TenantCommand, TokenCommand};
+use crate::access::{self, effective, AdminContext, MutationOptions};
+use crate::config::{
+    Cli, Command, DatabaseArgs, EffectiveRolesCommand, ServeArgs, TenantCommand, TokenCommand,
+    UsersCommand,
+};
 use crate::db::embedded::{Durability, EmbeddedCluster};
 use crate::db::{build_pool_with, run_migrations, tenants, tokens as token_rows, PgPool};
 use crate::provisioning::tokens::TokenKind;
@@ -56,6 +60,8 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant(cmd) => tenant(&database, cmd),
         Command::Token(cmd) => token(&database, cmd),
+        Command::Users(cmd) => users(&database, cmd),
+        Command::EffectiveRoles(cmd) => effective_roles(&database, cmd),
     }
 }
 
@@ -176,6 +182,61 @@ fn token(database: &Database, cmd: TokenCommand) -> anyhow::Result<()> {
         TokenCommand::Revoke { tenant, id } => {
             tokens::revoke(&mut conn, tenant, id, CLI_ACTOR).context("no such active token")?;
             println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+fn users(database: &Database, cmd: UsersCommand) -> anyhow::Result<()> {
+    let mut conn = database.pool.get()?;
+    match cmd {
+        UsersCommand::Import {
+            tenant,
+            file,
+            dry_run,
+        } => {
+            tenants::find(&mut conn, tenant).context("no such tenant")?;
+            let body =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let ctx = AdminContext {
+                tenant_id: tenant,
+                actor: CLI_ACTOR.to_string(),
+                user_id: None,
+            };
+            let options = MutationOptions {
+                dry_run,
+                confirm_self_lockout: false,
+            };
+            let outcome =
+                access::mutate(&mut conn, &ctx, options, "user_import", |conn, pending| {
+                    access::users::import_csv(conn, &ctx, pending, &body)
+                })
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&outcome)?);
+        }
+    }
+    Ok(())
+}
+
+fn effective_roles(database: &Database, cmd: EffectiveRolesCommand) -> anyhow::Result<()> {
+    let mut conn = database.pool.get()?;
+    match cmd {
+        EffectiveRolesCommand::Verify { tenant } => {
+            tenants::find(&mut conn, tenant).context("no such tenant")?;
+            let drift = effective::drift(&mut conn, tenant)?;
+            let (missing, extra) = (drift.missing, drift.extra);
+            println!("paths: {}; missing: {missing}; extra: {extra}", drift.held);
+            if missing + extra > 0 {
+                anyhow::bail!("the effective roles differ from the recomputation; run `rolegate effective-roles rebuild --tenant {tenant}`");
+            }
+        }
+        EffectiveRolesCommand::Rebuild { tenant } => {
+            tenants::find(&mut conn, tenant).context("no such tenant")?;
+            let diff = effective::recompute(&mut conn, tenant)?;
+            println!(
+                "paths added: {}; paths removed: {}",
+                diff.rows_added, diff.rows_removed
+            );
         }
     }
     Ok(())

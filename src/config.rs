@@ -87,9 +87,45 @@ pub enum Command {
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
-    /// Manage SCIM connector tokens.
+    /// Manage SCIM connector and admin API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Invite users from a CSV file.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Check or rebuild the materialised effective roles.
+    #[command(subcommand, name = "effective-roles")]
+    EffectiveRoles(EffectiveRolesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Invite every row of a CSV file (header `email,name,external_id,environment,role,
+    /// end_user_groups`); prints the per-row report as JSON.
+    Import {
+        #[arg(long)]
+        tenant: Uuid,
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// Report what would happen and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EffectiveRolesCommand {
+    /// Compare the maintained effective roles with a from-scratch recomputation; exits
+    /// with status 1 when they differ.
+    Verify {
+        #[arg(long)]
+        tenant: Uuid,
+    },
+    /// Recompute a tenant's effective roles from scratch, repairing any difference.
+    Rebuild {
+        #[arg(long)]
+        tenant: Uuid,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

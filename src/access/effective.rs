@@ -544,6 +544,39 @@ pub fn maintained(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<P
     .load(conn)
 }
 
+/// How the maintained table differs from the recomputation, counted in PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct Drift {
+    /// Paths the table holds.
+    #[diesel(sql_type = BigInt)]
+    pub held: i64,
+    /// Paths the recomputation has and the table lacks.
+    #[diesel(sql_type = BigInt)]
+    pub missing: i64,
+    /// Paths the table holds and the recomputation does not.
+    #[diesel(sql_type = BigInt)]
+    pub extra: i64,
+}
+
+pub fn drift(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Drift> {
+    diesel::sql_query(format!(
+        "WITH {}, \
+         held AS (SELECT user_id, assignment_id, via_group_id, environment_id, application_id, role_id \
+                  FROM effective_roles WHERE tenant_id = $1), \
+         wanted AS (SELECT user_id, assignment_id, via_group_id, environment_id, application_id, role_id \
+                    FROM desired) \
+         SELECT (SELECT count(*) FROM held) AS held, \
+                (SELECT count(*) FROM (SELECT * FROM wanted EXCEPT SELECT * FROM held) m) AS missing, \
+                (SELECT count(*) FROM (SELECT * FROM held EXCEPT SELECT * FROM wanted) e) AS extra",
+        desired_sql(true, &Scope::Tenant)
+    ))
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Nullable<SqlUuid>, _>(None::<Uuid>)
+    .bind::<Array<SqlUuid>, _>(Vec::<Uuid>::new())
+    .bind::<Array<SqlUuid>, _>(Vec::<Uuid>::new())
+    .get_result(conn)
+}
+
 /// Rebuilds a tenant's effective roles from scratch (repairs any drift); returns the diff.
 pub fn recompute(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Diff> {
     conn.transaction(|conn| {
