@@ -1294,3 +1294,108 @@ async fn tenants_never_see_or_touch_each_others_access_model() {
     .await
     .assert_rule(422, "unknown-reference");
 }
+
+/// SCIM pushes and admin changes racing each other leave effective roles exactly as a
+/// recomputation says: writers of a tenant never compute from each other's stale view.
+#[tokio::test]
+async fn concurrent_scim_and_admin_changes_keep_effective_roles_exact() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let crm = application(&app, &model.production, "CRM").await;
+    let mut users = Vec::new();
+    for i in 0..12 {
+        users.push(app.create_user(&format!("u{i}")).await);
+    }
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    let idp_a = app.create_group("IdP A", &refs[..4]).await;
+    let idp_b = app.create_group("IdP B", &refs[4..8]).await;
+    let sales = create(
+        &app,
+        "/end-user-groups",
+        json!({"environment_id": model.production, "name": "Sales"}),
+    )
+    .await;
+    for g in [&idp_a, &idp_b] {
+        let reply = app
+            .admin(
+                Method::POST,
+                "/group-mappings",
+                Some(&json!({"idp_group_id": g, "end_user_group_id": sales})),
+            )
+            .await;
+        assert_eq!(reply.status, 201);
+    }
+    let roles = ["project_operator", "builder", "advanced_builder"];
+    let mut tasks = Vec::new();
+    for worker in 0..6usize {
+        let client = app.client.clone();
+        let (address, token, admin) = (
+            app.address.clone(),
+            app.token.clone(),
+            app.admin_token.clone(),
+        );
+        let (users, groups) = (users.clone(), [idp_a.clone(), idp_b.clone()]);
+        let (sales, crm) = (sales.clone(), crm.clone());
+        let role_ids: Vec<String> = roles.iter().map(|r| model.role(r)).collect();
+        tasks.push(tokio::spawn(async move {
+            let mut assignments: Vec<String> = Vec::new();
+            for step in 0..25usize {
+                let n = worker * 31 + step * 7;
+                let user = &users[n % users.len()];
+                let request = match n % 5 {
+                    0 | 1 => {
+                        let op = if n % 2 == 0 { "add" } else { "remove" };
+                        let operation = if op == "add" {
+                            json!({"op": "add", "path": "members", "value": [{"value": user}]})
+                        } else {
+                            json!({"op": "remove", "path": format!("members[value eq \"{user}\"]")})
+                        };
+                        client
+                            .patch(format!("{address}/scim/v2/Groups/{}", groups[n % 2]))
+                            .bearer_auth(&token)
+                            .header("Content-Type", "application/scim+json")
+                            .body(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                         "Operations": [operation]}).to_string())
+                    }
+                    2 => client
+                        .request(
+                            if n % 2 == 0 { Method::POST } else { Method::DELETE },
+                            format!("{address}/admin/v1/end-user-groups/{sales}/members"),
+                        )
+                        .bearer_auth(&admin)
+                        .json(&json!({"users": [user]})),
+                    3 => client
+                        .post(format!("{address}/admin/v1/assignments"))
+                        .bearer_auth(&admin)
+                        .json(&json!({"principal": {"type": "end_user_group", "id": sales},
+                                      "role_id": role_ids[n % role_ids.len()], "application_id": crm})),
+                    _ => match assignments.pop() {
+                        Some(id) => client
+                            .delete(format!("{address}/admin/v1/assignments/{id}"))
+                            .bearer_auth(&admin),
+                        None => client
+                            .patch(format!("{address}/scim/v2/Users/{user}"))
+                            .bearer_auth(&token)
+                            .header("Content-Type", "application/scim+json")
+                            .body(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                         "Operations": [{"op": "replace", "path": "active", "value": n % 3 != 0}]}).to_string()),
+                    },
+                };
+                let reply = request.send().await.expect("answered");
+                let status = reply.status().as_u16();
+                assert!(status < 500, "server error {status}");
+                if n % 5 == 3 && status == 201 {
+                    let body: Value = reply.json().await.expect("json");
+                    assignments.push(body["id"].as_str().expect("id").to_string());
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("worker");
+    }
+    let mut conn = app.pool.get().expect("connection");
+    let drift = rolegate::access::effective::drift(&mut conn, app.tenant_id).expect("drift");
+    assert_eq!((drift.missing, drift.extra), (0, 0), "{drift:?}");
+    assert!(drift.held > 0, "the run granted something");
+}
