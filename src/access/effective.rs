@@ -126,8 +126,8 @@ pub enum Users<'a> {
     /// Direct members of an end-user group and members of the IdP groups mapped into it.
     EndUserGroupReach(Uuid),
     CollaboratorGroupMembers(Uuid),
-    /// Users currently holding any role through the assignment.
-    AssignmentHolders(Uuid),
+    /// Users currently holding the role, by any path.
+    RoleHolders(Uuid),
     /// Every user of the tenant.
     All,
 }
@@ -214,12 +214,12 @@ impl Pending {
             .bind::<SqlUuid, _>(t)
             .bind::<SqlUuid, _>(group)
             .load(conn)?,
-            Users::AssignmentHolders(assignment) => diesel::sql_query(
+            Users::RoleHolders(role) => diesel::sql_query(
                 "SELECT DISTINCT user_id FROM effective_roles \
-                 WHERE tenant_id = $1 AND assignment_id = $2",
+                 WHERE tenant_id = $1 AND role_id = $2",
             )
             .bind::<SqlUuid, _>(t)
-            .bind::<SqlUuid, _>(assignment)
+            .bind::<SqlUuid, _>(role)
             .load(conn)?,
         };
         self.users.extend(found.into_iter().map(|r| r.user_id));

@@ -211,10 +211,8 @@ pub fn delete(
 ) -> Result<(), AdminError> {
     let role = find_custom(conn, ctx, id)?;
     let before = view(conn, role)?;
-    // Users losing a role may fall back to "everyone else" on its applications.
-    for assignment in crate::db::assignments::of_role(conn, ctx.tenant_id, id)? {
-        pending.mark(conn, Users::AssignmentHolders(assignment), Scope::Tenant)?;
-    }
+    // Users losing the role may fall back to "everyone else" on its applications.
+    pending.mark(conn, Users::RoleHolders(id), Scope::Tenant)?;
     roles::delete(conn, ctx.tenant_id, id)?;
     ctx.record(conn, "Role", id, "delete", Some(json!(before)), None)?;
     Ok(())

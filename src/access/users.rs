@@ -252,7 +252,10 @@ pub fn import_csv(
             "the CSV header must name an `email` column".into(),
         ));
     }
+    // Names are resolved against lists read once, not per row.
     let environments = environments::list(conn, ctx.tenant_id)?;
+    let environment_roles = roles::list(conn, ctx.tenant_id, Some("environment"))?;
+    let groups = end_user_groups::list(conn, ctx.tenant_id, None)?;
     let mut report = ImportReport {
         created: 0,
         failed: 0,
@@ -296,20 +299,20 @@ pub fn import_csv(
                     AdminError::BadRequest("the tenant has no environment".into())
                 })?,
             };
-            let mut environment_roles = Vec::new();
+            let mut roles_to_set = Vec::new();
             if let Some(role) = row.role.as_deref().filter(|r| !r.is_empty()) {
-                let found = roles::list(conn, ctx.tenant_id, Some("environment"))?
-                    .into_iter()
+                let found = environment_roles
+                    .iter()
                     .find(|r| r.name.eq_ignore_ascii_case(role))
                     .ok_or_else(|| {
                         AdminError::BadRequest(format!("no environment role named {role:?}"))
                     })?;
-                environment_roles.push(EnvironmentRoleInput {
+                roles_to_set.push(EnvironmentRoleInput {
                     environment_id: environment.id,
                     role_id: found.id,
                 });
             }
-            let mut groups = Vec::new();
+            let mut member_of = Vec::new();
             for name in row
                 .end_user_groups
                 .as_deref()
@@ -318,16 +321,18 @@ pub fn import_csv(
                 .map(str::trim)
                 .filter(|n| !n.is_empty())
             {
-                let group = end_user_groups::list(conn, ctx.tenant_id, Some(environment.id))?
-                    .into_iter()
-                    .find(|g| g.name.eq_ignore_ascii_case(name))
+                let group = groups
+                    .iter()
+                    .find(|g| {
+                        g.environment_id == environment.id && g.name.eq_ignore_ascii_case(name)
+                    })
                     .ok_or_else(|| {
                         AdminError::BadRequest(format!(
                             "no end-user group named {name:?} in {}",
                             environment.name
                         ))
                     })?;
-                groups.push(group.id);
+                member_of.push(group.id);
             }
             invite(
                 conn,
@@ -337,8 +342,8 @@ pub fn import_csv(
                     email: row.email.clone(),
                     name: row.name.clone(),
                     external_id: row.external_id.clone().filter(|e| !e.is_empty()),
-                    environment_roles,
-                    end_user_groups: groups,
+                    environment_roles: roles_to_set,
+                    end_user_groups: member_of,
                     collaborator_groups: Vec::new(),
                 },
             )
