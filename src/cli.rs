@@ -14,6 +14,7 @@ use crate::db::embedded::{Durability, EmbeddedCluster};
 use crate::db::{build_pool_with, run_migrations, tenants, tokens as token_rows, PgPool};
 use crate::provisioning::tokens::TokenKind;
 use crate::provisioning::{tenants as tenant_ops, tokens};
+use crate::oidc::secrets::SecretBox;
 use crate::state::{AppState, Settings};
 
 const CLI_ACTOR: &str = "cli";
@@ -53,7 +54,7 @@ impl Database {
 pub async fn execute(cli: Cli) -> anyhow::Result<()> {
     let database = Database::open(&cli.database)?;
     match cli.command {
-        Command::Serve(args) => serve(database, args).await,
+        Command::Serve(args) => serve(database, &cli.database, args).await,
         Command::Migrate => {
             println!("migrations are up to date");
             Ok(())
@@ -65,7 +66,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(database: Database, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(database: Database, db_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(&args.listen).with_context(|| format!("binding {}", args.listen))?;
     let address = listener.local_addr()?;
@@ -74,7 +75,17 @@ async fn serve(database: Database, args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
     bootstrap_first_tenant(&database.pool, &public)?;
-    let state = AppState::new(
+    let secrets = match &args.secret_key {
+        Some(key) => SecretBox::from_base64(key).context("ROLEGATE_SECRET_KEY")?,
+        None => {
+            let path = db_args.data_dir.join("secret-key");
+            if database.cluster.is_none() {
+                tracing::warn!(path = %path.display(), "no ROLEGATE_SECRET_KEY: using a key file; every node sharing this database needs the same key");
+            }
+            SecretBox::from_file(&path).with_context(|| format!("secret key file {}", path.display()))?
+        }
+    };
+    let state = AppState::with_secrets(
         database.pool.clone(),
         Settings {
             body_limit: args.body_limit,
@@ -83,7 +94,9 @@ async fn serve(database: Database, args: ServeArgs) -> anyhow::Result<()> {
             rate_limit_per_second: args.rate_limit,
             rate_limit_burst: args.rate_limit_burst,
             shutdown_timeout_seconds: args.shutdown_timeout,
+            session_ttl_seconds: args.session_ttl,
         },
+        secrets,
     );
     tracing::info!(%address, "Rolegate is listening; SCIM base URL {public}/scim/v2");
     crate::run(listener, state)?.await?;

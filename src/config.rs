@@ -16,6 +16,8 @@
 //! | `--rate-limit` | `ROLEGATE_RATE_LIMIT` | `0` (off) | requests per second per connector token |
 //! | `--rate-limit-burst` | `ROLEGATE_RATE_LIMIT_BURST` | the rate | burst above the rate |
 //! | `--shutdown-timeout` | `ROLEGATE_SHUTDOWN_TIMEOUT` | `30` | seconds in-flight requests get after SIGTERM |
+//! | `--session-ttl` | `ROLEGATE_SESSION_TTL` | `900` | seconds a login's session token is valid |
+//! | `--secret-key` | `ROLEGATE_SECRET_KEY` | from `<data-dir>/secret-key` | base64 of 32 bytes; seals OIDC client secrets and signing keys (every node needs the same) |
 
 use std::path::PathBuf;
 
@@ -151,6 +153,14 @@ pub struct ServeArgs {
     /// Seconds in-flight requests may take to finish after SIGTERM.
     #[arg(long, env = "ROLEGATE_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
+    /// Seconds a session token issued at login is valid.
+    #[arg(long, env = "ROLEGATE_SESSION_TTL", default_value_t = 900, value_parser = clap::value_parser!(i64).range(30..=86400))]
+    pub session_ttl: i64,
+    /// Key sealing OIDC client secrets and session signing keys at rest (base64 of 32
+    /// bytes). Unset: kept in `<data-dir>/secret-key`, created on first start. Nodes
+    /// sharing a database must share this key.
+    #[arg(long, env = "ROLEGATE_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

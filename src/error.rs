@@ -256,3 +256,113 @@ impl ResponseError for AdminError {
         response.body(body)
     }
 }
+
+/// Errors of the login flow and the session API (`/oidc`, `/api/v1`). Bodies are JSON
+/// `{"error": slug, "error_description": text}`, as OAuth clients expect.
+#[derive(Debug, thiserror::Error)]
+pub enum OidcError {
+    /// A refusal the user or the application can act on.
+    #[error("{message}")]
+    Refused {
+        status: u16,
+        slug: &'static str,
+        message: String,
+    },
+    /// The identity provider could not be reached or answered nonsense.
+    #[error("the identity provider failed: {0}")]
+    Provider(String),
+    #[error("stored secret: {0}")]
+    Secret(#[from] crate::oidc::secrets::SecretError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for OidcError {
+    fn from(e: diesel::result::Error) -> Self {
+        OidcError::Db(DbError::Query(e))
+    }
+}
+
+impl OidcError {
+    pub fn refused(status: u16, slug: &'static str, message: impl Into<String>) -> Self {
+        OidcError::Refused {
+            status,
+            slug,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::refused(400, "invalid_request", message)
+    }
+
+    /// An ID token that fails validation: nothing about the user changes.
+    pub fn invalid_id_token(message: impl Into<String>) -> Self {
+        Self::refused(401, "invalid_id_token", message)
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        match self {
+            OidcError::Refused {
+                status,
+                slug,
+                message,
+            } => (
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
+                slug,
+                message.clone(),
+            ),
+            OidcError::Provider(_) => (
+                StatusCode::BAD_GATEWAY,
+                "provider_unavailable",
+                "the identity provider could not be reached or answered unexpectedly; retry later"
+                    .into(),
+            ),
+            OidcError::Db(DbError::Query(diesel::result::Error::NotFound)) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such tenant, provider or user".into(),
+            ),
+            OidcError::Db(DbError::Pool(_)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the service is temporarily unavailable; retry later".into(),
+            ),
+            OidcError::Db(DbError::Query(e)) if is_unavailable(e) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the service is temporarily unavailable; retry later".into(),
+            ),
+            OidcError::Db(_) | OidcError::Secret(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal server error".into(),
+            ),
+        }
+    }
+}
+
+impl ResponseError for OidcError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, slug, description) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "login or session request failed");
+        } else {
+            tracing::info!(error = %self, "login or session request refused");
+        }
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED && slug == "invalid_token" {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            ));
+        }
+        response
+            .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+            .json(serde_json::json!({ "error": slug, "error_description": description }))
+    }
+}

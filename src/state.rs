@@ -7,6 +7,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use uuid::Uuid;
 
 use crate::db::PgPool;
+use crate::oidc::discovery::{self, ProviderDirectory};
+use crate::oidc::secrets::SecretBox;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -23,6 +25,8 @@ pub struct Settings {
     pub rate_limit_burst: u32,
     /// How long in-flight requests may run after a shutdown signal.
     pub shutdown_timeout_seconds: u64,
+    /// Lifetime of the session tokens issued at login.
+    pub session_ttl_seconds: i64,
 }
 
 impl Settings {
@@ -35,6 +39,7 @@ impl Settings {
             rate_limit_per_second: 0,
             rate_limit_burst: 0,
             shutdown_timeout_seconds: 30,
+            session_ttl_seconds: 900,
         }
     }
 }
@@ -48,10 +53,20 @@ pub struct AppState {
     pub pool: PgPool,
     pub settings: Settings,
     pub rate_limiter: Option<Arc<TokenRateLimiter>>,
+    /// Seals client secrets and signing keys at rest.
+    pub secrets: SecretBox,
+    /// Identity providers' metadata and keys, cached.
+    pub providers: Arc<ProviderDirectory>,
 }
 
 impl AppState {
+    /// State with a random secret key: for tests and benchmarks, where nothing sealed has
+    /// to outlive the process.
     pub fn new(pool: PgPool, settings: Settings) -> Self {
+        Self::with_secrets(pool, settings, SecretBox::random())
+    }
+
+    pub fn with_secrets(pool: PgPool, settings: Settings, secrets: SecretBox) -> Self {
         let rate_limiter = NonZeroU32::new(settings.rate_limit_per_second).map(|rate| {
             let burst = NonZeroU32::new(settings.rate_limit_burst).unwrap_or(rate);
             Arc::new(RateLimiter::keyed(
@@ -62,6 +77,8 @@ impl AppState {
             pool,
             settings,
             rate_limiter,
+            secrets,
+            providers: Arc::new(ProviderDirectory::new(discovery::http_client())),
         }
     }
 }

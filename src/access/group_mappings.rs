@@ -69,7 +69,7 @@ pub fn create(
     pending: &mut Pending,
     input: &MappingInput,
 ) -> Result<GroupMapping, AdminError> {
-    groups::find(conn, ctx.tenant_id, input.idp_group_id).map_err(|_| {
+    groups::find_any(conn, ctx.tenant_id, input.idp_group_id).map_err(|_| {
         AdminError::BadRequest(format!(
             "{} is not a group of this tenant",
             input.idp_group_id

@@ -46,6 +46,8 @@ pub struct ColumnMap {
     /// Multi-valued attributes kept in a membership table rather than the document:
     /// (attribute, SQL that selects the member id for the current row).
     pub member_table: Option<(&'static str, &'static str)>,
+    /// A condition every row SCIM sees satisfies (groups from OIDC claims are not SCIM's).
+    pub visible: Option<&'static str>,
     /// The resource type: its schemas say which attributes compare case-exactly and which
     /// extensions the document holds.
     pub resource: &'static ResourceType,
@@ -88,6 +90,7 @@ pub const USER_COLUMNS: ColumnMap = ColumnMap {
         ),
     ],
     member_table: None,
+    visible: None,
     resource: &USER_RESOURCE,
 };
 
@@ -100,6 +103,7 @@ pub const GROUP_COLUMNS: ColumnMap = ColumnMap {
         ("meta.created", "groups.created_at", ColumnKind::Timestamp, false),
         ("meta.lastmodified", "groups.updated_at", ColumnKind::Timestamp, false),
     ],
+    visible: Some("groups.oidc_provider_id IS NULL"),
     member_table: Some((
         "members",
         "SELECT m.user_id FROM group_members m WHERE m.tenant_id = groups.tenant_id AND m.group_id = groups.id",

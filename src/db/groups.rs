@@ -38,9 +38,19 @@ pub fn insert(
         .get_result(conn)
 }
 
+/// Any IdP group: one pushed by SCIM or one made from an OIDC groups claim.
+pub fn find_any(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<GroupRow> {
+    groups::table
+        .find((tenant_id, id))
+        .select(GroupRow::as_select())
+        .first(conn)
+}
+
+/// A group as SCIM sees it: groups made from OIDC claims are not found.
 pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<GroupRow> {
     groups::table
         .find((tenant_id, id))
+        .filter(groups::oidc_provider_id.is_null())
         .select(GroupRow::as_select())
         .first(conn)
 }
@@ -54,6 +64,7 @@ pub fn find_for_update(
 ) -> QueryResult<GroupRow> {
     groups::table
         .find((tenant_id, id))
+        .filter(groups::oidc_provider_id.is_null())
         .select(GroupRow::as_select())
         .for_update()
         .first(conn)

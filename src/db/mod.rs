@@ -11,6 +11,7 @@ pub mod environments;
 pub mod filter;
 pub mod group_mappings;
 pub mod groups;
+pub mod oidc;
 pub mod query;
 pub mod roles;
 pub mod schema;

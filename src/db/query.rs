@@ -80,6 +80,9 @@ impl QueryPlan {
         let mut builder = SqlBuilder::default();
         let tenant = builder.push(Bind::Text(tenant_id.to_string()));
         let mut where_sql = format!("{}.tenant_id = {tenant}::uuid", map.table);
+        if let Some(visible) = map.visible {
+            where_sql = format!("{where_sql} AND {visible}");
+        }
         if let Some(filter) = filter {
             where_sql = format!("{where_sql} AND {}", translate(filter, map, &mut builder)?);
         }

@@ -154,6 +154,61 @@ diesel::table! {
         version -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        oidc_provider_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    oidc_identities (tenant_id, provider_id, subject) {
+        tenant_id -> Uuid,
+        provider_id -> Uuid,
+        subject -> Text,
+        user_id -> Uuid,
+        created_by_login -> Bool,
+        linked_by -> Text,
+        created_at -> Timestamptz,
+        last_login_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    oidc_login_attempts (tenant_id, state) {
+        tenant_id -> Uuid,
+        state -> Text,
+        provider_id -> Uuid,
+        environment_id -> Uuid,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        redirect_uri -> Text,
+        return_to -> Nullable<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    oidc_provider_environments (tenant_id, provider_id, environment_id) {
+        tenant_id -> Uuid,
+        provider_id -> Uuid,
+        environment_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    oidc_providers (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        issuer -> Text,
+        client_id -> Text,
+        client_secret_encrypted -> Nullable<Bytea>,
+        scopes -> Text,
+        claim_mapping -> Jsonb,
+        jit_provisioning -> Bool,
+        redirect_uris -> Jsonb,
+        enabled -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -188,6 +243,18 @@ diesel::table! {
         position -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    signing_keys (tenant_id, kid) {
+        tenant_id -> Uuid,
+        kid -> Text,
+        algorithm -> Text,
+        private_key_encrypted -> Bytea,
+        public_jwk -> Jsonb,
+        created_at -> Timestamptz,
+        retired_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -239,9 +306,11 @@ diesel::joinable!(collaborator_groups -> tenants (tenant_id));
 diesel::joinable!(connector_tokens -> tenants (tenant_id));
 diesel::joinable!(environments -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
+diesel::joinable!(oidc_providers -> tenants (tenant_id));
 diesel::joinable!(role_privileges -> privileges (privilege_key));
 diesel::joinable!(roles -> system_roles (system_key));
 diesel::joinable!(roles -> tenants (tenant_id));
+diesel::joinable!(signing_keys -> tenants (tenant_id));
 diesel::joinable!(system_role_privileges -> privileges (privilege_key));
 diesel::joinable!(system_role_privileges -> system_roles (role_key));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -261,9 +330,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_mappings,
     group_members,
     groups,
+    oidc_identities,
+    oidc_login_attempts,
+    oidc_provider_environments,
+    oidc_providers,
     privileges,
     role_privileges,
     roles,
+    signing_keys,
     system_role_privileges,
     system_roles,
     tenants,

@@ -129,6 +129,7 @@ pub fn groups_of(
         )
         .filter(group_members::tenant_id.eq(tenant_id))
         .filter(group_members::user_id.eq_any(user_ids))
+        .filter(groups::oidc_provider_id.is_null())
         .order((group_members::user_id, groups::display_name, groups::id))
         .select((group_members::user_id, groups::id, groups::display_name))
         .load(conn)

@@ -8,11 +8,13 @@ pub mod admin_collaborator_groups;
 pub mod admin_end_user_groups;
 pub mod admin_environments;
 pub mod admin_group_mappings;
+pub mod admin_oidc_providers;
 pub mod admin_openapi;
 pub mod admin_roles;
 pub mod admin_users;
 pub mod health;
 pub mod middleware;
+pub mod oidc;
 pub mod scim;
 pub mod scim_bulk;
 pub mod scim_discovery;
@@ -32,9 +34,23 @@ pub fn bearer_token(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
+/// The server's base URL as clients reach it: the configured public URL, or the scheme and
+/// host of the request. No trailing slash.
+pub fn public_root(req: &HttpRequest) -> String {
+    let configured = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .and_then(|s| s.settings.public_url.clone());
+    let root = configured.unwrap_or_else(|| {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    });
+    root.trim_end_matches('/').to_string()
+}
+
 /// Every route of the server.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    oidc::configure(cfg);
     cfg.service(
         web::scope("/admin/v1")
             .app_data(admin::json_config(1024 * 1024))
@@ -50,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(admin_users::configure)
             .configure(admin_openapi::configure)
             .configure(admin_audit::configure)
+            .configure(admin_oidc_providers::configure)
             .default_service(web::to(admin::not_found)),
     );
     cfg.service(

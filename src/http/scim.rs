@@ -72,14 +72,7 @@ impl FromRequest for Scim {
 
 /// The SCIM base URL as clients reach it.
 pub fn base_url(req: &HttpRequest) -> String {
-    let configured = req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|s| s.settings.public_url.clone());
-    let root = configured.unwrap_or_else(|| {
-        let info = req.connection_info();
-        format!("{}://{}", info.scheme(), info.host())
-    });
-    format!("{}/scim/v2", root.trim_end_matches('/'))
+    format!("{}/scim/v2", super::public_root(req))
 }
 
 /// A JSON request body, accepted as `application/scim+json` or `application/json`, read up

@@ -1,4 +1,11 @@
-//! OpenID Connect: how claims from a provider become a user and their IdP groups. The
-//! login flow, account linking and session tokens build on this.
+//! OpenID Connect login: providers per tenant, the login flow, the claim mapper, account
+//! linking, and the session tokens Rolegate signs for applications.
 
 pub mod claims;
+pub mod discovery;
+pub mod keys;
+pub mod linking;
+pub mod login;
+pub mod providers;
+pub mod secrets;
+pub mod session;

@@ -1,0 +1,131 @@
+//! End-user login and sessions: `/oidc/{tenant}/{provider}/login` and `/callback`, the
+//! tenant's session-token keys at `/oidc/{tenant}/.well-known/jwks.json`, and
+//! `GET /api/v1/me` for the holder of a session token.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{bearer_token, public_root};
+use crate::db::run_blocking;
+use crate::error::OidcError;
+use crate::oidc::login::{self, CallbackParams, LoginParams};
+use crate::oidc::{keys, session};
+use crate::state::AppState;
+
+type Response = Result<HttpResponse, OidcError>;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/oidc/{tenant}")
+            .app_data(query_config())
+            .app_data(path_config())
+            .route("/.well-known/jwks.json", web::get().to(jwks))
+            .route("/{provider}/login", web::get().to(login))
+            .route("/{provider}/callback", web::get().to(callback)),
+    )
+    .route("/api/v1/me", web::get().to(me));
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|e, _| OidcError::bad_request(format!("invalid query: {e}")).into())
+}
+
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|_, _| OidcError::refused(404, "not_found", "no such tenant or provider").into())
+}
+
+/// Keys stay published this long after rotation: the longest a token they signed can live.
+fn key_grace(state: &AppState) -> i64 {
+    state.settings.session_ttl_seconds + 60
+}
+
+async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, String)>,
+    params: web::Query<LoginParams>,
+) -> Response {
+    let (tenant_id, provider) = path.into_inner();
+    let url = login::begin(&state, tenant_id, provider, &public_root(&req), params.into_inner()).await?;
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, url))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+/// The provider's redirect back. Answers the session as JSON, or, when the login named a
+/// `return_to`, redirects there with the token in the URL fragment (which browsers do not
+/// send to servers).
+async fn callback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, String)>,
+    params: web::Query<CallbackParams>,
+) -> Response {
+    let (tenant_id, provider) = path.into_inner();
+    let done = login::finish(&state, tenant_id, provider, &public_root(&req), params.into_inner()).await?;
+    if let Some(return_to) = done.return_to {
+        let fragment = serde_urlencoded::to_string([
+            ("session_token", done.token.as_str()),
+            ("token_type", "Bearer"),
+            ("expires_in", &done.expires_in.to_string()),
+        ])
+        .unwrap_or_default();
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("{return_to}#{fragment}")))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "session_token": done.token,
+            "token_type": "Bearer",
+            "expires_in": done.expires_in,
+            "linked_by": done.signed_in.linked_by,
+            "session": done.session,
+        })))
+}
+
+async fn jwks(state: web::Data<AppState>, tenant: web::Path<Uuid>) -> Response {
+    let tenant_id = tenant.into_inner();
+    let secrets = state.secrets.clone();
+    let grace = key_grace(&state);
+    let set = run_blocking(&state.pool, move |conn| {
+        crate::db::tenants::find(conn, tenant_id)?;
+        keys::jwks(conn, tenant_id, &secrets, grace)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .content_type("application/jwk-set+json")
+        .json(set))
+}
+
+/// The session a token stands for, read live: roles changed since the token was issued
+/// show here at once, and a user archived since is refused.
+async fn me(req: HttpRequest, state: web::Data<AppState>) -> Response {
+    let token = bearer_token(&req)
+        .ok_or_else(|| OidcError::refused(401, "invalid_token", "a session token is required"))?;
+    let tenant_id = session::claimed_tenant(&token)?;
+    let grace = key_grace(&state);
+    let session = run_blocking(&state.pool, move |conn| {
+        let presented = session::verify(conn, tenant_id, &token, grace)?;
+        session::load(conn, tenant_id, presented.sub, presented.environment.id)
+    })
+    .await
+    .map_err(|e| match e {
+        // The user or environment was deleted since the token was issued.
+        OidcError::Db(crate::db::DbError::Query(diesel::result::Error::NotFound)) => {
+            OidcError::refused(401, "invalid_token", "the token's user or environment no longer exists")
+        }
+        other => other,
+    })?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(session))
+}

@@ -1,0 +1,130 @@
+//! Provider metadata and signing keys, fetched with reqwest and cached per issuer. Keys are
+//! fetched again when an ID token names a key the cache does not hold, so a provider that
+//! rotates its keys keeps working without a restart.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
+use openidconnect::{IssuerUrl, JsonWebKey};
+
+use crate::error::OidcError;
+
+/// How long discovery results are reused before being fetched again.
+const METADATA_TTL: Duration = Duration::from_secs(3600);
+/// Unknown key ids trigger at most one key fetch per issuer in this interval.
+const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+
+struct Cached {
+    metadata: CoreProviderMetadata,
+    fetched: Instant,
+    keys_fetched: Instant,
+}
+
+pub struct ProviderDirectory {
+    http: reqwest::Client,
+    cache: Mutex<HashMap<String, Cached>>,
+}
+
+impl std::fmt::Debug for ProviderDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProviderDirectory(..)")
+    }
+}
+
+/// The HTTP client for talking to identity providers: bounded in time, and never following
+/// redirects (a token endpoint that redirects must not send our secrets elsewhere).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_or_default()
+}
+
+impl ProviderDirectory {
+    pub fn new(http: reqwest::Client) -> Self {
+        ProviderDirectory {
+            http,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    fn cached(&self, issuer: &str) -> Option<(CoreProviderMetadata, Instant, Instant)> {
+        let cache = self.cache.lock().ok()?;
+        cache
+            .get(issuer)
+            .map(|c| (c.metadata.clone(), c.fetched, c.keys_fetched))
+    }
+
+    fn store(&self, issuer: &str, metadata: CoreProviderMetadata, fetched: Instant) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(
+                issuer.to_string(),
+                Cached {
+                    metadata,
+                    fetched,
+                    keys_fetched: Instant::now(),
+                },
+            );
+        }
+    }
+
+    /// The provider's metadata with its keys, from the cache while fresh.
+    pub async fn metadata(&self, issuer: &str) -> Result<CoreProviderMetadata, OidcError> {
+        if let Some((metadata, fetched, _)) = self.cached(issuer) {
+            if fetched.elapsed() < METADATA_TTL {
+                return Ok(metadata);
+            }
+        }
+        let issuer_url = IssuerUrl::new(issuer.to_string())
+            .map_err(|e| OidcError::Provider(format!("issuer URL {issuer}: {e}")))?;
+        let metadata = CoreProviderMetadata::discover_async(issuer_url, &self.http)
+            .await
+            .map_err(|e| OidcError::Provider(format!("discovery at {issuer}: {e}")))?;
+        self.store(issuer, metadata.clone(), Instant::now());
+        Ok(metadata)
+    }
+
+    /// The metadata, with the keys fetched again if none of them is `kid` (the provider
+    /// rotated its keys since they were cached).
+    pub async fn metadata_with_key(
+        &self,
+        issuer: &str,
+        kid: Option<&str>,
+    ) -> Result<CoreProviderMetadata, OidcError> {
+        let metadata = self.metadata(issuer).await?;
+        let Some(kid) = kid else {
+            return Ok(metadata);
+        };
+        if has_key(metadata.jwks(), kid) {
+            return Ok(metadata);
+        }
+        let recently = self
+            .cached(issuer)
+            .is_some_and(|(_, _, keys_fetched)| keys_fetched.elapsed() < KEY_REFRESH_INTERVAL);
+        if recently {
+            return Ok(metadata);
+        }
+        tracing::info!(issuer, kid, "ID token signed with an unknown key; fetching the provider's keys");
+        let keys = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
+            .await
+            .map_err(|e| OidcError::Provider(format!("keys of {issuer}: {e}")))?;
+        let fetched = self.cached(issuer).map(|(_, f, _)| f).unwrap_or_else(Instant::now);
+        let metadata = metadata.set_jwks(keys);
+        self.store(issuer, metadata.clone(), fetched);
+        Ok(metadata)
+    }
+}
+
+fn has_key(keys: &CoreJsonWebKeySet, kid: &str) -> bool {
+    keys.keys()
+        .iter()
+        .any(|k| k.key_id().is_some_and(|id| id.as_str() == kid))
+}

@@ -1,0 +1,266 @@
+//! What a successful login does to the directory, in one transaction: find the user (by
+//! provider subject, then externalId, then a *verified* e-mail), or create them just in
+//! time; refuse archived and deactivated users; make their memberships in the provider's
+//! claim groups match the token; refresh their effective roles.
+//!
+//! Anything refused here rolls the whole transaction back: a refused login changes nothing.
+
+use diesel::{Connection, PgConnection};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::claims::MappedIdentity;
+use crate::access::effective::{self, Pending, Scope, Users};
+use crate::db::audit::{self as audit_log, NewAuditEntry};
+use crate::db::oidc::{self as rows, ProviderRow};
+use crate::db::users::{self as user_rows, UserFields, UserRow};
+use crate::error::OidcError;
+
+/// How the login found its user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkedBy {
+    /// An earlier login linked this subject.
+    Subject,
+    ExternalId,
+    VerifiedEmail,
+    /// Created by this login.
+    Created,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SignedIn {
+    pub user_id: Uuid,
+    pub linked_by: LinkedBy,
+    pub groups_added: Vec<String>,
+    pub groups_removed: Vec<String>,
+}
+
+fn refused(status: u16, slug: &'static str, message: impl Into<String>) -> OidcError {
+    OidcError::refused(status, slug, message)
+}
+
+/// Exactly one candidate, none, or a refusal when several users match (linking would be a
+/// guess).
+fn single(candidates: Vec<UserRow>, what: &str) -> Result<Option<UserRow>, OidcError> {
+    match candidates.len() {
+        0 => Ok(None),
+        1 => Ok(candidates.into_iter().next()),
+        _ => Err(refused(
+            409,
+            "ambiguous_account",
+            format!("several users match this login's {what}; an administrator must resolve it"),
+        )),
+    }
+}
+
+/// The user attributes the claims describe, for a user the login created.
+fn attributes_from(identity: &MappedIdentity, previous: Option<&Value>) -> Value {
+    let mut attributes = previous
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_else(Map::new);
+    let mut name = Map::new();
+    if let Some(g) = &identity.given_name {
+        name.insert("givenName".into(), json!(g));
+    }
+    if let Some(f) = &identity.family_name {
+        name.insert("familyName".into(), json!(f));
+    }
+    if let Some(d) = &identity.display_name {
+        name.insert("formatted".into(), json!(d));
+    }
+    if name.is_empty() {
+        attributes.remove("name");
+    } else {
+        attributes.insert("name".into(), Value::Object(name));
+    }
+    match &identity.email {
+        Some(email) => {
+            attributes.insert(
+                "emails".into(),
+                json!([{"value": email, "type": "work", "primary": true}]),
+            );
+        }
+        None => {
+            attributes.remove("emails");
+        }
+    }
+    Value::Object(attributes)
+}
+
+fn check_may_log_in(conn: &mut PgConnection, user: &UserRow) -> Result<String, OidcError> {
+    let status = rows::user_status(conn, user.tenant_id, user.id)?;
+    if status == "archived" {
+        return Err(refused(
+            403,
+            "user_archived",
+            "this account is archived; ask an administrator to restore it",
+        ));
+    }
+    if user.active == Some(false) {
+        return Err(refused(
+            403,
+            "user_deactivated",
+            "this account is deactivated at the identity provider",
+        ));
+    }
+    Ok(status)
+}
+
+/// Finds or creates the user and brings their claim groups and effective roles up to date.
+pub fn sign_in(
+    conn: &mut PgConnection,
+    provider: &ProviderRow,
+    identity: &MappedIdentity,
+) -> Result<SignedIn, OidcError> {
+    let tenant_id = provider.tenant_id;
+    conn.transaction(|conn| {
+        effective::lock_tenant(conn, tenant_id)?;
+        let known = rows::find_identity(conn, tenant_id, provider.id, &identity.subject)?;
+        let (user, linked_by, created_by_login) = match &known {
+            Some(link) => (
+                user_rows::find_for_update(conn, tenant_id, link.user_id)?,
+                LinkedBy::Subject,
+                link.created_by_login,
+            ),
+            None => match find_existing(conn, tenant_id, identity)? {
+                Some((user, how)) => {
+                    if let Some(other) = rows::identity_of_user(conn, tenant_id, provider.id, user.id)? {
+                        return Err(refused(
+                            409,
+                            "account_linked_elsewhere",
+                            format!(
+                                "the matching user is already linked to another account of this provider (subject {})",
+                                other.subject
+                            ),
+                        ));
+                    }
+                    (user, how, false)
+                }
+                None if provider.jit_provisioning => {
+                    let fields = UserFields {
+                        user_name: identity.user_name.clone(),
+                        external_id: identity.external_id.clone(),
+                        display_name: identity.display_name.clone(),
+                        active: Some(true),
+                        attributes: attributes_from(identity, None),
+                    };
+                    let user = user_rows::insert(conn, tenant_id, Uuid::new_v4(), &fields).map_err(|e| {
+                        if crate::db::is_unique_violation(&e) {
+                            refused(
+                                409,
+                                "user_name_taken",
+                                format!(
+                                    "another user already has the userName {:?}, and this login does not prove it is the same person \
+                                     (no matching externalId or verified e-mail)",
+                                    identity.user_name
+                                ),
+                            )
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                    (user, LinkedBy::Created, true)
+                }
+                None => {
+                    return Err(refused(
+                        403,
+                        "no_account",
+                        "no user matches this login and this provider does not create users; ask an administrator for access",
+                    ))
+                }
+            },
+        };
+        let status = check_may_log_in(conn, &user)?;
+        if status == "invited" {
+            rows::set_user_status(conn, tenant_id, user.id, "active")?;
+        }
+        if created_by_login && linked_by == LinkedBy::Subject {
+            // The login owns this user's attributes: follow the claims.
+            let fields = UserFields {
+                user_name: identity.user_name.clone(),
+                external_id: identity.external_id.clone(),
+                display_name: identity.display_name.clone(),
+                active: user.active,
+                attributes: attributes_from(identity, Some(&user.attributes)),
+            };
+            let changed = fields.user_name != user.user_name
+                || fields.external_id != user.external_id
+                || fields.display_name != user.display_name
+                || fields.attributes != user.attributes;
+            if changed {
+                user_rows::update(conn, tenant_id, user.id, &fields)?;
+            }
+        }
+        match &known {
+            Some(_) => rows::touch_identity(conn, tenant_id, provider.id, &identity.subject)?,
+            None => rows::link_identity(
+                conn,
+                tenant_id,
+                provider.id,
+                &identity.subject,
+                user.id,
+                created_by_login,
+                match linked_by {
+                    LinkedBy::ExternalId => "external_id",
+                    LinkedBy::VerifiedEmail => "verified_email",
+                    _ => "created",
+                },
+            )?,
+        }
+        let (groups_added, groups_removed) = match &identity.groups {
+            Some(values) => rows::sync_claim_memberships(conn, tenant_id, provider.id, user.id, values)?,
+            None => (Vec::new(), Vec::new()),
+        };
+        let mut pending = Pending::new(tenant_id, "oidc_login");
+        pending.mark(conn, Users::Ids(&[user.id]), Scope::Tenant)?;
+        effective::refresh(conn, &pending, false)?;
+        let outcome = SignedIn {
+            user_id: user.id,
+            linked_by,
+            groups_added,
+            groups_removed,
+        };
+        let changed = known.is_none() || !outcome.groups_added.is_empty() || !outcome.groups_removed.is_empty();
+        if changed {
+            audit_log::append(
+                conn,
+                NewAuditEntry {
+                    tenant_id,
+                    actor: &format!("oidc:{}", provider.name),
+                    resource_type: "User",
+                    resource_id: user.id.to_string(),
+                    operation: "login",
+                    before: None,
+                    after: Some(json!({"subject": identity.subject, "login": outcome})),
+                },
+            )?;
+        }
+        Ok(outcome)
+    })
+}
+
+/// A user provisioned otherwise that this login proves to be: same externalId, or the same
+/// e-mail address when the provider says it verified it.
+fn find_existing(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    identity: &MappedIdentity,
+) -> Result<Option<(UserRow, LinkedBy)>, OidcError> {
+    if let Some(external_id) = &identity.external_id {
+        if let Some(user) = single(rows::users_by_external_id(conn, tenant_id, external_id)?, "externalId")? {
+            return Ok(Some((lock(conn, user)?, LinkedBy::ExternalId)));
+        }
+    }
+    if let (Some(email), true) = (&identity.email, identity.email_verified) {
+        if let Some(user) = single(rows::users_by_email(conn, tenant_id, email)?, "verified e-mail")? {
+            return Ok(Some((lock(conn, user)?, LinkedBy::VerifiedEmail)));
+        }
+    }
+    Ok(None)
+}
+
+fn lock(conn: &mut PgConnection, user: UserRow) -> Result<UserRow, OidcError> {
+    Ok(user_rows::find_for_update(conn, user.tenant_id, user.id)?)
+}
