@@ -386,7 +386,7 @@ pub fn ensure_claim_groups(
     diesel::sql_query(
         "INSERT INTO groups (tenant_id, id, display_name, external_id, oidc_provider_id) \
          SELECT $1, gen_random_uuid(), v, v, $2 FROM unnest($3::text[]) AS v \
-         ON CONFLICT (tenant_id, oidc_provider_id, (external_id COLLATE \"C\")) \
+         ON CONFLICT (tenant_id, oidc_provider_id, external_id COLLATE \"C\") \
              WHERE oidc_provider_id IS NOT NULL DO NOTHING",
     )
     .bind::<SqlUuid, _>(tenant_id)

@@ -30,7 +30,8 @@ pub struct ClaimMapping {
     pub email_verified: Vec<String>,
     #[serde(default)]
     pub external_id: Vec<String>,
-    #[serde(default)]
+    /// Where the IdP groups come from; `null` takes no groups from the claims.
+    #[serde(default = "default_groups")]
     pub groups: Option<GroupRule>,
 }
 
@@ -51,6 +52,9 @@ fn default_family_name() -> Vec<String> {
 }
 fn default_email() -> Vec<String> {
     paths(&["email"])
+}
+fn default_groups() -> Option<GroupRule> {
+    Some(GroupRule::default())
 }
 fn default_email_verified() -> Vec<String> {
     paths(&["email_verified"])

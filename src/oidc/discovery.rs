@@ -19,7 +19,8 @@ const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 struct Cached {
     metadata: CoreProviderMetadata,
     fetched: Instant,
-    keys_fetched: Instant,
+    /// When an unknown key id last made us fetch the keys.
+    keys_refreshed: Option<Instant>,
 }
 
 pub struct ProviderDirectory {
@@ -56,21 +57,27 @@ impl ProviderDirectory {
         &self.http
     }
 
-    fn cached(&self, issuer: &str) -> Option<(CoreProviderMetadata, Instant, Instant)> {
+    fn cached(&self, issuer: &str) -> Option<(CoreProviderMetadata, Instant, Option<Instant>)> {
         let cache = self.cache.lock().ok()?;
         cache
             .get(issuer)
-            .map(|c| (c.metadata.clone(), c.fetched, c.keys_fetched))
+            .map(|c| (c.metadata.clone(), c.fetched, c.keys_refreshed))
     }
 
-    fn store(&self, issuer: &str, metadata: CoreProviderMetadata, fetched: Instant) {
+    fn store(
+        &self,
+        issuer: &str,
+        metadata: CoreProviderMetadata,
+        fetched: Instant,
+        keys_refreshed: Option<Instant>,
+    ) {
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(
                 issuer.to_string(),
                 Cached {
                     metadata,
                     fetched,
-                    keys_fetched: Instant::now(),
+                    keys_refreshed,
                 },
             );
         }
@@ -88,7 +95,7 @@ impl ProviderDirectory {
         let metadata = CoreProviderMetadata::discover_async(issuer_url, &self.http)
             .await
             .map_err(|e| OidcError::Provider(format!("discovery at {issuer}: {e}")))?;
-        self.store(issuer, metadata.clone(), Instant::now());
+        self.store(issuer, metadata.clone(), Instant::now(), None);
         Ok(metadata)
     }
 
@@ -106,9 +113,9 @@ impl ProviderDirectory {
         if has_key(metadata.jwks(), kid) {
             return Ok(metadata);
         }
-        let recently = self
-            .cached(issuer)
-            .is_some_and(|(_, _, keys_fetched)| keys_fetched.elapsed() < KEY_REFRESH_INTERVAL);
+        let recently = self.cached(issuer).is_some_and(|(_, _, refreshed)| {
+            refreshed.is_some_and(|at| at.elapsed() < KEY_REFRESH_INTERVAL)
+        });
         if recently {
             return Ok(metadata);
         }
@@ -118,7 +125,7 @@ impl ProviderDirectory {
             .map_err(|e| OidcError::Provider(format!("keys of {issuer}: {e}")))?;
         let fetched = self.cached(issuer).map(|(_, f, _)| f).unwrap_or_else(Instant::now);
         let metadata = metadata.set_jwks(keys);
-        self.store(issuer, metadata.clone(), fetched);
+        self.store(issuer, metadata.clone(), fetched, Some(Instant::now()));
         Ok(metadata)
     }
 }

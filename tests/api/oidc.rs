@@ -1,0 +1,558 @@
+//! OIDC login against a scriptable provider: account linking, just-in-time users, claim
+//! groups and the roles they carry into session tokens, and every way an ID token can be
+//! wrong — each refused with nothing changed.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::access::{application, assign, create, Model};
+use crate::fake_provider::{FakeProvider, Forgery};
+use crate::helpers::{spawn_app, TestApp};
+
+struct Login {
+    state: String,
+    nonce: String,
+    challenge: String,
+    location: String,
+}
+
+struct Setup {
+    app: TestApp,
+    idp: FakeProvider,
+    provider_id: String,
+    path: String,
+    no_redirects: reqwest::Client,
+}
+
+async fn setup_with(mapping: Value, jit: bool) -> Setup {
+    let app = spawn_app().await;
+    let idp = FakeProvider::start().await;
+    let reply = app
+        .admin(
+            Method::POST,
+            "/oidc-providers",
+            Some(&json!({"name": "corp", "issuer": idp.issuer, "client_id": idp.client_id,
+                         "client_secret": "s3cret", "claim_mapping": mapping,
+                         "jit_provisioning": jit, "redirect_uris": ["http://127.0.0.1:9/app"]})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert!(reply.body.get("client_secret").is_none());
+    assert_eq!(reply.body["has_client_secret"], true);
+    let provider_id = reply.body["id"].as_str().unwrap().to_string();
+    let path = format!("{}/oidc/{}/corp", app.address, app.tenant_id);
+    Setup {
+        app,
+        idp,
+        provider_id,
+        path,
+        no_redirects: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    }
+}
+
+async fn setup() -> Setup {
+    setup_with(json!({"external_id": ["oid"]}), true).await
+}
+
+fn param(url: &reqwest::Url, name: &str) -> String {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+}
+
+impl Setup {
+    async fn start(&self, query: &str) -> Login {
+        let reply = self
+            .no_redirects
+            .get(format!("{}/login{query}", self.path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 302, "{}", reply.text().await.unwrap());
+        let location = reply.headers()["location"].to_str().unwrap().to_string();
+        let url = reqwest::Url::parse(&location).unwrap();
+        assert!(location.starts_with(&format!("{}/authorize", self.idp.issuer)));
+        assert_eq!(param(&url, "code_challenge_method"), "S256");
+        assert_eq!(param(&url, "response_type"), "code");
+        assert_eq!(param(&url, "client_id"), self.idp.client_id);
+        assert!(param(&url, "scope").split(' ').any(|s| s == "openid"));
+        Login {
+            state: param(&url, "state"),
+            nonce: param(&url, "nonce"),
+            challenge: param(&url, "code_challenge"),
+            location,
+        }
+    }
+
+    async fn callback(&self, code: &str, state: &str) -> (u16, Value) {
+        let reply = self
+            .no_redirects
+            .get(format!("{}/callback", self.path))
+            .query(&[("code", code), ("state", state)])
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        (status, reply.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A whole login of an account with these claims.
+    async fn login(&self, claims: Value) -> (u16, Value) {
+        self.login_forged(claims, Forgery::None).await
+    }
+
+    async fn login_forged(&self, mut claims: Value, forgery: Forgery) -> (u16, Value) {
+        let login = self.start("").await;
+        claims["nonce"] = json!(login.nonce);
+        let code = self.idp.issue_code(claims, &login.challenge, forgery);
+        self.callback(&code, &login.state).await
+    }
+
+    async fn me(&self, token: &str) -> (u16, Value) {
+        let reply = self
+            .app
+            .client
+            .get(format!("{}/api/v1/me", self.app.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        (reply.status().as_u16(), reply.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Everything a refused login must leave alone.
+    fn directory(&self) -> (i64, i64, i64, usize) {
+        use diesel::prelude::*;
+        use rolegate::db::schema::{group_members, oidc_identities, users};
+        let mut conn = self.app.pool.get().unwrap();
+        (
+            users::table.count().get_result(&mut conn).unwrap(),
+            group_members::table.count().get_result(&mut conn).unwrap(),
+            oidc_identities::table.count().get_result(&mut conn).unwrap(),
+            self.app.audit_trail().len(),
+        )
+    }
+
+    /// Registers a claim value and maps it into a new end-user group holding `role` on
+    /// `application`.
+    async fn map_claim(&self, value: &str, environment: &str, application: &str, role: &str) {
+        let reply = self
+            .app
+            .admin(
+                Method::POST,
+                &format!("/oidc-providers/{}/groups", self.provider_id),
+                Some(&json!({"values": [value]})),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let idp_group = reply.body["groups"][0]["id"].as_str().unwrap().to_string();
+        let group = create(
+            &self.app,
+            "/end-user-groups",
+            json!({"environment_id": environment, "name": format!("{value} users")}),
+        )
+        .await;
+        assign(
+            &self.app,
+            json!({"type": "end_user_group", "id": group}),
+            role,
+            json!({"application_id": application}),
+        )
+        .await;
+        let mapped = self
+            .app
+            .admin(
+                Method::POST,
+                "/group-mappings",
+                Some(&json!({"idp_group_id": idp_group, "end_user_group_id": group})),
+            )
+            .await;
+        assert_eq!(mapped.status, 201, "{}", mapped.body);
+    }
+}
+
+fn alice(groups: &[&str]) -> Value {
+    json!({"sub": "alice-sub", "preferred_username": "alice@example.com", "name": "Alice Liddell",
+           "given_name": "Alice", "family_name": "Liddell", "email": "alice@example.com",
+           "email_verified": true, "oid": "alice-oid", "groups": groups})
+}
+
+fn app_roles(session: &Value, application: &str) -> Vec<String> {
+    session["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["id"] == application)
+        .flat_map(|a| a["roles"].as_array().unwrap().iter())
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Verifies a session token offline, as an application would: with the tenant's JWKS.
+async fn verify_offline(s: &Setup, token: &str) -> Value {
+    let jwks: jsonwebtoken::jwk::JwkSet = s
+        .app
+        .client
+        .get(format!("{}/oidc/{}/.well-known/jwks.json", s.app.address, s.app.tenant_id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("the token's key is published");
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_audience(&["rolegate"]);
+    validation.set_issuer(&[format!("{}/oidc/{}", s.app.address, s.app.tenant_id)]);
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .expect("the session token verifies with the JWKS")
+        .claims
+}
+
+#[tokio::test]
+async fn first_login_creates_the_user_and_claim_groups_carry_roles_until_they_are_lost() {
+    let s = setup().await;
+    let model = Model::load(&s.app).await;
+    let crm = application(&s.app, &model.production, "CRM").await;
+    s.map_claim("engineering", &model.production, &crm, &model.role("builder")).await;
+
+    let (status, body) = s.login(alice(&["engineering", "sales"])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["linked_by"], "created");
+    assert_eq!(body["token_type"], "Bearer");
+    let token = body["session_token"].as_str().unwrap().to_string();
+    let claims = verify_offline(&s, &token).await;
+    assert_eq!(claims["tenant_id"], s.app.tenant_id.to_string());
+    assert_eq!(claims["environment"]["id"], model.production);
+    assert_eq!(claims["user"]["user_name"], "alice@example.com");
+    assert_eq!(app_roles(&claims, &crm), vec!["Builder"]);
+    assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 900);
+    let (status, me) = s.me(&token).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(app_roles(&me, &crm), vec!["Builder"]);
+    assert_eq!(me["user"]["id"], claims["sub"]);
+
+    // The user has the mapped attributes; SCIM sees the user but not the claim groups.
+    let user_id = claims["sub"].as_str().unwrap();
+    let user = s.app.get(&format!("/Users/{user_id}")).await;
+    assert_eq!(user.status, 200);
+    assert_eq!(user.body["userName"], "alice@example.com");
+    assert_eq!(user.body["externalId"], "alice-oid");
+    assert_eq!(user.body["displayName"], "Alice Liddell");
+    assert_eq!(user.body["name"]["givenName"], "Alice");
+    assert_eq!(user.body["emails"][0]["value"], "alice@example.com");
+    assert!(user.body.get("groups").is_none_or(|g| g.as_array().unwrap().is_empty()), "{}", user.body);
+    assert_eq!(s.app.get("/Groups").await.body["totalResults"], 0);
+    let groups = s
+        .app
+        .admin(Method::GET, &format!("/oidc-providers/{}/groups", s.provider_id), None)
+        .await;
+    let values: Vec<&str> = groups.body["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, vec!["engineering", "sales"]);
+
+    // Second login without the group: the role goes, in the new token and live in /me
+    // (even for the earlier token).
+    let (status, body) = s.login(alice(&["sales"])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["linked_by"], "subject");
+    assert_eq!(body["session"]["user"]["id"], user_id);
+    let claims = verify_offline(&s, body["session_token"].as_str().unwrap()).await;
+    assert!(app_roles(&claims, &crm).is_empty());
+    assert!(app_roles(&s.me(&token).await.1, &crm).is_empty());
+
+    // And back: membership follows every login, like a SCIM push.
+    let (_, body) = s.login(alice(&["engineering"])).await;
+    assert_eq!(app_roles(&body["session"], &crm), vec!["Builder"]);
+    let (requests, verified) = s.idp.pkce_counts();
+    assert_eq!((requests, verified), (3, 3), "every code was redeemed with its PKCE verifier");
+}
+
+#[tokio::test]
+async fn scim_users_are_linked_by_verified_email_or_external_id_never_by_unverified_email() {
+    let s = setup().await;
+    let bob = s
+        .app
+        .post(
+            "/Users",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bob@example.com",
+                    "emails": [{"value": "Bob@Example.com", "type": "work", "primary": true}]}),
+        )
+        .await
+        .id();
+    let claims = |verified: bool| {
+        json!({"sub": "bob-sub", "email": "bob@example.com", "email_verified": verified, "name": "Bob"})
+    };
+
+    let before = s.directory();
+    let (status, body) = s.login(claims(false)).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "user_name_taken");
+    assert_eq!(s.directory(), before, "an unverified e-mail links nothing and creates nothing");
+
+    let (status, body) = s.login(claims(true)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["linked_by"], "verified_email");
+    assert_eq!(body["session"]["user"]["id"], bob);
+    // SCIM stays in charge of a linked user's attributes.
+    assert_eq!(s.app.get(&format!("/Users/{bob}")).await.body["userName"], "bob@example.com");
+    // Later logins find Bob by subject, whatever the e-mail says.
+    let (_, body) = s.login(json!({"sub": "bob-sub", "email": "other@example.com"})).await;
+    assert_eq!(body["linked_by"], "subject");
+    assert_eq!(body["session"]["user"]["id"], bob);
+
+    // externalId links without any e-mail.
+    let carol = s
+        .app
+        .post(
+            "/Users",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "carol", "externalId": "carol-oid"}),
+        )
+        .await
+        .id();
+    let (status, body) = s.login(json!({"sub": "carol-sub", "oid": "carol-oid", "preferred_username": "c"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["linked_by"], "external_id");
+    assert_eq!(body["session"]["user"]["id"], carol);
+}
+
+#[tokio::test]
+async fn deactivated_archived_and_unknown_users_are_refused_with_nothing_changed() {
+    let s = setup_with(json!({}), false).await;
+    let dan = s
+        .app
+        .post(
+            "/Users",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "dan@example.com", "active": false}),
+        )
+        .await
+        .id();
+    let erin = s.app.create_user("erin@example.com").await;
+    let reply = s.app.admin(Method::POST, &format!("/users/{erin}/archive"), None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let verified = |email: &str, sub: &str| json!({"sub": sub, "email": email, "email_verified": true, "groups": ["g"]});
+
+    let before = s.directory();
+    let (status, body) = s.login(verified("dan@example.com", "dan")).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("user_deactivated")), "{body}");
+    let (status, body) = s.login(verified("erin@example.com", "erin")).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("user_archived")), "{body}");
+    let (status, body) = s.login(verified("nobody@example.com", "nobody")).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("no_account")), "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("does not create users"));
+    assert_eq!(s.directory(), before);
+    let _ = dan;
+}
+
+#[tokio::test]
+async fn every_kind_of_bad_id_token_is_refused_and_changes_nothing() {
+    let s = setup().await;
+    let before = s.directory();
+    for forgery in [
+        Forgery::WrongIssuer,
+        Forgery::WrongAudience,
+        Forgery::Expired,
+        Forgery::BadSignature,
+        Forgery::WrongNonce,
+        Forgery::Unsigned,
+        Forgery::Hs256WithPublicKey,
+        Forgery::WrongAtHash,
+    ] {
+        let (status, body) = s.login_forged(alice(&["engineering"]), forgery).await;
+        assert_eq!(status, 401, "{forgery:?}: {body}");
+        assert_eq!(body["error"], "invalid_id_token", "{forgery:?}: {body}");
+        assert_eq!(s.directory(), before, "{forgery:?} changed something");
+    }
+
+    // A code bound to another login's PKCE challenge (e.g. injected from elsewhere): the
+    // provider refuses our verifier for it.
+    let login = s.start("").await;
+    let other = s.start("").await;
+    let code = s.idp.issue_code(json!({"sub": "x", "nonce": login.nonce}), &other.challenge, Forgery::None);
+    let (status, body) = s.callback(&code, &login.state).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("token_exchange_failed")), "{body}");
+
+    // A state is good once: replaying a callback is refused even with a fresh code.
+    let login = s.start("").await;
+    let mut claims = alice(&[]);
+    claims["nonce"] = json!(login.nonce);
+    let code = s.idp.issue_code(claims.clone(), &login.challenge, Forgery::None);
+    assert_eq!(s.callback(&code, &login.state).await.0, 200);
+    let after_first = s.directory();
+    let code = s.idp.issue_code(claims, &login.challenge, Forgery::None);
+    let (status, body) = s.callback(&code, &login.state).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_state")), "{body}");
+    // So is a state nobody issued, and a callback without one.
+    assert_eq!(s.callback(&code, "made-up").await.0, 400);
+    let reply = s.no_redirects.get(format!("{}/callback?code=x", s.path)).send().await.unwrap();
+    assert_eq!(reply.status(), 400);
+    assert_eq!(s.directory(), after_first);
+    drop(login.location);
+}
+
+#[tokio::test]
+async fn provider_key_rotation_is_picked_up_without_restart() {
+    let s = setup().await;
+    let (status, body) = s.login(alice(&[])).await;
+    assert_eq!(status, 200, "{body}");
+    s.idp.rotate_keys();
+    let (status, body) = s.login(alice(&[])).await;
+    assert_eq!(status, 200, "a token signed with the new key is accepted: {body}");
+    // A token signed by an unpublished key stays refused after the refresh.
+    let (status, _) = s.login_forged(alice(&[]), Forgery::BadSignature).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn group_overage_is_reported_not_treated_as_no_groups() {
+    let s = setup().await;
+    let before = s.directory();
+    let claims = json!({"sub": "big", "email": "big@example.com",
+        "_claim_names": {"groups": "src1"},
+        "_claim_sources": {"src1": {"endpoint": "https://graph.microsoft.com/v1.0/users/x/getMemberObjects"}}});
+    let (status, body) = s.login(claims).await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("group_overage")), "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("graph.microsoft.com"));
+    assert_eq!(s.directory(), before);
+}
+
+#[tokio::test]
+async fn session_tokens_survive_signing_key_rotation_and_die_with_the_user() {
+    let s = setup().await;
+    let (_, body) = s.login(alice(&[])).await;
+    let old = body["session_token"].as_str().unwrap().to_string();
+    let rotated = s.app.admin(Method::POST, "/signing-keys/rotate", None).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let (_, body) = s.login(alice(&[])).await;
+    let new = body["session_token"].as_str().unwrap().to_string();
+    let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+    assert_ne!(kid(&old), kid(&new));
+    assert_eq!(kid(&new), rotated.body["kid"]);
+    verify_offline(&s, &old).await;
+    verify_offline(&s, &new).await;
+    assert_eq!(s.me(&old).await.0, 200);
+
+    // Tampered, foreign and absent tokens are refused.
+    let mut tampered = new.clone();
+    tampered.pop();
+    tampered.push(if new.ends_with('A') { 'B' } else { 'A' });
+    for bad in [tampered.as_str(), "not.a.token", ""] {
+        let (status, body) = s.me(bad).await;
+        assert_eq!(status, 401, "{bad}: {body}");
+    }
+    let no_token = s.app.client.get(format!("{}/api/v1/me", s.app.address)).send().await.unwrap();
+    assert_eq!(no_token.status(), 401);
+
+    // Archived since: the live view refuses the still-unexpired token.
+    let user = body["session"]["user"]["id"].as_str().unwrap();
+    s.app.admin(Method::POST, &format!("/users/{user}/archive"), None).await;
+    let (status, body) = s.me(&new).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("user_archived")), "{body}");
+}
+
+#[tokio::test]
+async fn login_can_hand_the_token_to_a_registered_application_url_only() {
+    let s = setup().await;
+    let reply = s
+        .no_redirects
+        .get(format!("{}/login?return_to=https://evil.example/steal", s.path))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 400);
+    let login = s.start("?return_to=http://127.0.0.1:9/app&login_hint=alice").await;
+    assert!(login.location.contains("login_hint=alice"));
+    let mut claims = alice(&[]);
+    claims["nonce"] = json!(login.nonce);
+    let code = s.idp.issue_code(claims, &login.challenge, Forgery::None);
+    let reply = s
+        .no_redirects
+        .get(format!("{}/callback", s.path))
+        .query(&[("code", code.as_str()), ("state", login.state.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 303);
+    let location = reply.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("http://127.0.0.1:9/app#session_token="), "{location}");
+    // The provider refusing the login is reported as such.
+    let login = s.start("").await;
+    let reply = s
+        .no_redirects
+        .get(format!("{}/callback", s.path))
+        .query(&[("error", "access_denied"), ("state", login.state.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 401);
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["error"], "login_refused_by_provider");
+}
+
+#[tokio::test]
+async fn providers_are_validated_and_kept_per_tenant() {
+    let app = spawn_app().await;
+    let post = |body: Value| {
+        let app = &app;
+        async move { app.admin(Method::POST, "/oidc-providers", Some(&body)).await }
+    };
+    let base = json!({"name": "okta", "issuer": "https://example.okta.com", "client_id": "abc"});
+    let with = |k: &str, v: Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    post(with("issuer", json!("http://idp.example.com"))).await.assert_problem(400);
+    post(with("name", json!("Has Spaces"))).await.assert_problem(400);
+    post(with("claim_mapping", json!({"groups": {"claim": "groups", "pattern": "("}})))
+        .await
+        .assert_rule(422, "invalid-pattern");
+    post(with("claim_mapping", json!({"unknown": 1}))).await.assert_problem(400);
+    post(with("environment_ids", json!([uuid::Uuid::new_v4()]))).await.assert_problem(400);
+    let created = post(with("client_secret", json!("top-secret"))).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert!(!created.body.to_string().contains("top-secret"));
+    assert_eq!(created.body["scopes"], json!(["openid", "profile", "email"]));
+    post(base.clone()).await.assert_problem(409);
+    let id = created.body["id"].as_str().unwrap();
+
+    let patched = app
+        .admin(Method::PATCH, &format!("/oidc-providers/{id}"), Some(&json!({"client_secret": "", "enabled": false})))
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.body["has_client_secret"], false);
+    assert_eq!(patched.body["enabled"], false);
+    let login = app
+        .client
+        .get(format!("{}/oidc/{}/okta/login", app.address, app.tenant_id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 403);
+
+    // Another tenant neither sees nor reaches it.
+    let other = app.other_tenant_admin_token();
+    let reply = app.admin_as(Some(&other), Method::GET, &format!("/oidc-providers/{id}"), None).await;
+    reply.assert_problem(404);
+    let unknown = app
+        .client
+        .get(format!("{}/oidc/{}/okta/login", app.address, uuid::Uuid::new_v4()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert!(app.audit_trail().iter().any(|(t, _, op)| t == "OidcProvider" && op == "update"));
+    assert_eq!(app.admin(Method::DELETE, &format!("/oidc-providers/{id}"), None).await.status, 204);
+    app.admin(Method::GET, &format!("/oidc-providers/{id}"), None).await.assert_problem(404);
+}
