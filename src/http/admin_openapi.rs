@@ -548,6 +548,67 @@ pub const ROUTES: &[Route] = &[
         ],
     ),
     read(
+        "/oidc-providers",
+        "oidc providers",
+        "OpenID Connect providers end-users log in with",
+        List("oidc_providers", "ProviderView"),
+        &[],
+    ),
+    write(
+        "post",
+        "/oidc-providers",
+        "oidc providers",
+        "Add a provider (the client secret is stored sealed and never returned)",
+        Some("ProviderInput"),
+        Body(201, "ProviderView"),
+    ),
+    read(
+        "/oidc-providers/{id}",
+        "oidc providers",
+        "One provider",
+        Body(200, "ProviderView"),
+        &[],
+    ),
+    write(
+        "patch",
+        "/oidc-providers/{id}",
+        "oidc providers",
+        "Change a provider; fields left out keep their value",
+        Some("ProviderPatch"),
+        Body(200, "ProviderView"),
+    ),
+    write(
+        "delete",
+        "/oidc-providers/{id}",
+        "oidc providers",
+        "Delete a provider with its linked identities and claim groups",
+        None,
+        Empty,
+    ),
+    read(
+        "/oidc-providers/{id}/groups",
+        "oidc providers",
+        "IdP groups seen in the provider's groups claim (map them with group mappings)",
+        List("groups", "ClaimGroup"),
+        &[],
+    ),
+    write(
+        "post",
+        "/oidc-providers/{id}/groups",
+        "oidc providers",
+        "Register claim values as IdP groups before anyone logs in with them",
+        Some("ClaimGroupsInput"),
+        List("groups", "ClaimGroup"),
+    ),
+    write(
+        "post",
+        "/signing-keys/rotate",
+        "oidc providers",
+        "Retire the session signing key and make a new one (old tokens stay valid until they expire)",
+        None,
+        Body(200, "object"),
+    ),
+    read(
         "/openapi.json",
         "meta",
         "This document",
@@ -693,6 +754,11 @@ fn components() -> Value {
     c = add::<access::preview::DescribedChange>(c);
     c = add::<access::preview::Preview>(c);
     c = add::<db::audit::AuditEntry>(c);
+    c = add::<crate::oidc::providers::ProviderInput>(c);
+    c = add::<crate::oidc::providers::ProviderPatch>(c);
+    c = add::<crate::oidc::providers::ProviderView>(c);
+    c = add::<crate::oidc::providers::ClaimGroupsInput>(c);
+    c = add::<db::oidc::ClaimGroup>(c);
     c = add::<crate::error::Problem>(c);
     serde_json::to_value(c.build()).unwrap_or_else(|_| json!({}))
 }

@@ -51,6 +51,8 @@ pub struct CallbackParams {
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// RFC 9207: the provider names itself in the response, against mix-up attacks.
+    pub iss: Option<String>,
 }
 
 /// A finished login.
@@ -252,6 +254,9 @@ pub async fn finish(
     let provider = enabled_provider(state, tenant_id, provider_name).await?;
     if provider.id != attempt.provider_id {
         return Err(OidcError::refused(400, "invalid_state", "this login was started with another provider"));
+    }
+    if params.iss.as_deref().is_some_and(|iss| iss.trim_end_matches('/') != provider.issuer) {
+        return Err(OidcError::refused(400, "issuer_mismatch", "the authorization response comes from another issuer"));
     }
     let expected_redirect = callback_url(base_url, tenant_id, &provider.name);
     if attempt.redirect_uri != expected_redirect {
