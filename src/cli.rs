@@ -12,9 +12,9 @@ use crate::config::{
 };
 use crate::db::embedded::{Durability, EmbeddedCluster};
 use crate::db::{build_pool_with, run_migrations, tenants, tokens as token_rows, PgPool};
+use crate::oidc::secrets::SecretBox;
 use crate::provisioning::tokens::TokenKind;
 use crate::provisioning::{tenants as tenant_ops, tokens};
-use crate::oidc::secrets::SecretBox;
 use crate::state::{AppState, Settings};
 
 const CLI_ACTOR: &str = "cli";
@@ -82,7 +82,8 @@ async fn serve(database: Database, db_args: &DatabaseArgs, args: ServeArgs) -> a
             if database.cluster.is_none() {
                 tracing::warn!(path = %path.display(), "no ROLEGATE_SECRET_KEY: using a key file; every node sharing this database needs the same key");
             }
-            SecretBox::from_file(&path).with_context(|| format!("secret key file {}", path.display()))?
+            SecretBox::from_file(&path)
+                .with_context(|| format!("secret key file {}", path.display()))?
         }
     };
     let state = AppState::with_secrets(

@@ -77,7 +77,11 @@ pub fn delete_provider(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Qu
     diesel::delete(oidc_providers::table.find((tenant_id, id))).execute(conn)
 }
 
-pub fn find_provider(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<ProviderRow> {
+pub fn find_provider(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> QueryResult<ProviderRow> {
     oidc_providers::table
         .find((tenant_id, id))
         .select(ProviderRow::as_select())

@@ -2,7 +2,9 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::admin::{created_at, method_not_allowed, mutation, no_content, ok, read, respond, Admin, Mutation};
+use super::admin::{
+    created_at, method_not_allowed, mutation, no_content, ok, read, respond, Admin, Mutation,
+};
 use crate::error::AdminError;
 use crate::oidc::keys;
 use crate::oidc::providers::{self, ClaimGroupsInput, ProviderInput, ProviderPatch, ProviderView};
@@ -60,7 +62,10 @@ async fn create(
         providers::create(conn, ctx, &secrets, input.into_inner())
     })
     .await?;
-    respond(outcome, created_at("oidc-providers", |p: &ProviderView| p.id))
+    respond(
+        outcome,
+        created_at("oidc-providers", |p: &ProviderView| p.id),
+    )
 }
 
 async fn update(
@@ -86,14 +91,22 @@ async fn delete(
     id: web::Path<Uuid>,
 ) -> Response {
     let id = id.into_inner();
-    let outcome = mutation(&state, ctx, m, "oidc_provider", move |conn, ctx, pending| {
-        providers::delete(conn, ctx, pending, id)
-    })
+    let outcome = mutation(
+        &state,
+        ctx,
+        m,
+        "oidc_provider",
+        move |conn, ctx, pending| providers::delete(conn, ctx, pending, id),
+    )
     .await?;
     respond(outcome, no_content)
 }
 
-async fn claim_groups(state: web::Data<AppState>, Admin(ctx): Admin, id: web::Path<Uuid>) -> Response {
+async fn claim_groups(
+    state: web::Data<AppState>,
+    Admin(ctx): Admin,
+    id: web::Path<Uuid>,
+) -> Response {
     let id = id.into_inner();
     read(&state, ctx, move |conn, ctx| {
         Ok(json!({ "groups": providers::claim_groups(conn, ctx, id)? }))
@@ -113,21 +126,36 @@ async fn register_claim_groups(
         providers::register_claim_groups(conn, ctx, id, &input)
     })
     .await?;
-    respond(outcome, |groups| HttpResponse::Ok().json(json!({ "groups": groups })))
+    respond(outcome, |groups| {
+        HttpResponse::Ok().json(json!({ "groups": groups }))
+    })
 }
 
 /// Retires the tenant's session signing key and makes a new one. Tokens signed with the
 /// old key stay valid until they expire.
-async fn rotate_signing_key(state: web::Data<AppState>, Admin(ctx): Admin, m: Mutation) -> Response {
+async fn rotate_signing_key(
+    state: web::Data<AppState>,
+    Admin(ctx): Admin,
+    m: Mutation,
+) -> Response {
     let secrets = state.secrets.clone();
     let outcome = mutation(&state, ctx, m, "signing_key", move |conn, ctx, _| {
         let kid = keys::rotate(conn, ctx.tenant_id, &secrets).map_err(|e| match e {
             crate::error::OidcError::Db(db) => AdminError::Db(db),
             other => AdminError::Db(crate::db::DbError::Blocking(other.to_string())),
         })?;
-        ctx.record(conn, "SigningKey", &kid, "rotate", None, Some(json!({"kid": kid})))?;
+        ctx.record(
+            conn,
+            "SigningKey",
+            &kid,
+            "rotate",
+            None,
+            Some(json!({"kid": kid})),
+        )?;
         Ok(kid)
     })
     .await?;
-    respond(outcome, |kid| HttpResponse::Ok().json(json!({ "kid": kid })))
+    respond(outcome, |kid| {
+        HttpResponse::Ok().json(json!({ "kid": kid }))
+    })
 }

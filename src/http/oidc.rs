@@ -34,8 +34,9 @@ fn query_config() -> web::QueryConfig {
 }
 
 fn path_config() -> web::PathConfig {
-    web::PathConfig::default()
-        .error_handler(|_, _| OidcError::refused(404, "not_found", "no such tenant or provider").into())
+    web::PathConfig::default().error_handler(|_, _| {
+        OidcError::refused(404, "not_found", "no such tenant or provider").into()
+    })
 }
 
 /// Keys stay published this long after rotation: the longest a token they signed can live.
@@ -50,7 +51,14 @@ async fn login(
     params: web::Query<LoginParams>,
 ) -> Response {
     let (tenant_id, provider) = path.into_inner();
-    let url = login::begin(&state, tenant_id, provider, &public_root(&req), params.into_inner()).await?;
+    let url = login::begin(
+        &state,
+        tenant_id,
+        provider,
+        &public_root(&req),
+        params.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, url))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -67,7 +75,14 @@ async fn callback(
     params: web::Query<CallbackParams>,
 ) -> Response {
     let (tenant_id, provider) = path.into_inner();
-    let done = login::finish(&state, tenant_id, provider, &public_root(&req), params.into_inner()).await?;
+    let done = login::finish(
+        &state,
+        tenant_id,
+        provider,
+        &public_root(&req),
+        params.into_inner(),
+    )
+    .await?;
     if let Some(return_to) = done.return_to {
         let fragment = serde_urlencoded::to_string([
             ("session_token", done.token.as_str()),
@@ -121,7 +136,11 @@ async fn me(req: HttpRequest, state: web::Data<AppState>) -> Response {
     .map_err(|e| match e {
         // The user or environment was deleted since the token was issued.
         OidcError::Db(crate::db::DbError::Query(diesel::result::Error::NotFound)) => {
-            OidcError::refused(401, "invalid_token", "the token's user or environment no longer exists")
+            OidcError::refused(
+                401,
+                "invalid_token",
+                "the token's user or environment no longer exists",
+            )
         }
         other => other,
     })?;

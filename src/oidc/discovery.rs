@@ -119,11 +119,18 @@ impl ProviderDirectory {
         if recently {
             return Ok(metadata);
         }
-        tracing::info!(issuer, kid, "ID token signed with an unknown key; fetching the provider's keys");
+        tracing::info!(
+            issuer,
+            kid,
+            "ID token signed with an unknown key; fetching the provider's keys"
+        );
         let keys = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
             .await
             .map_err(|e| OidcError::Provider(format!("keys of {issuer}: {e}")))?;
-        let fetched = self.cached(issuer).map(|(_, f, _)| f).unwrap_or_else(Instant::now);
+        let fetched = self
+            .cached(issuer)
+            .map(|(_, f, _)| f)
+            .unwrap_or_else(Instant::now);
         let metadata = metadata.set_jwks(keys);
         self.store(issuer, metadata.clone(), fetched, Some(Instant::now()));
         Ok(metadata)

@@ -36,7 +36,9 @@ fn generate() -> Result<(String, String, Value), OidcError> {
         .map_err(|e| OidcError::Provider(format!("encoding a new signing key: {e}")))?;
     let point = secret.public_key().to_encoded_point(false);
     let (Some(x), Some(y)) = (point.x(), point.y()) else {
-        return Err(OidcError::Provider("a new signing key has no coordinates".into()));
+        return Err(OidcError::Provider(
+            "a new signing key has no coordinates".into(),
+        ));
     };
     let x = URL_SAFE_NO_PAD.encode(x);
     let y = URL_SAFE_NO_PAD.encode(y);
@@ -46,7 +48,11 @@ fn generate() -> Result<(String, String, Value), OidcError> {
     Ok((kid, pem.to_string(), jwk))
 }
 
-fn store_new(conn: &mut PgConnection, tenant_id: Uuid, secrets: &SecretBox) -> Result<(), OidcError> {
+fn store_new(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    secrets: &SecretBox,
+) -> Result<(), OidcError> {
     let (kid, pem, jwk) = generate()?;
     let sealed = secrets.seal(pem.as_bytes(), &context(tenant_id, &kid));
     rows::insert_signing_key(conn, tenant_id, &kid, ALGORITHM, &sealed, &jwk)?;
@@ -113,7 +119,12 @@ pub fn decoding_key(
     let Some(row) = keys.into_iter().find(|k| k.kid == kid) else {
         return Ok(None);
     };
-    let coordinate = |name: &str| row.public_jwk[name].as_str().unwrap_or_default().to_string();
+    let coordinate = |name: &str| {
+        row.public_jwk[name]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
     Ok(DecodingKey::from_ec_components(&coordinate("x"), &coordinate("y")).ok())
 }
 
@@ -128,7 +139,9 @@ mod tests {
         let key = EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some(kid);
-        let token = jsonwebtoken::encode(&header, &json!({"sub": "u", "exp": 4_000_000_000u64}), &key).unwrap();
+        let token =
+            jsonwebtoken::encode(&header, &json!({"sub": "u", "exp": 4_000_000_000u64}), &key)
+                .unwrap();
         let decoding =
             DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap())
                 .unwrap();

@@ -116,7 +116,10 @@ pub fn sign_in(
 ) -> Result<SignedIn, OidcError> {
     let tenant_id = provider.tenant_id;
     conn.transaction(|conn| {
-        effective::lock_tenant(conn, tenant_id)?;
+        // Shared: a login changes only its own user's memberships and effective roles (the
+        // user row lock orders logins of one user), so logins run side by side while admin
+        // changes and SCIM group pushes, which take the lock exclusively, wait for them.
+        effective::lock_tenant_shared(conn, tenant_id)?;
         let known = rows::find_identity(conn, tenant_id, provider.id, &identity.subject)?;
         let (user, linked_by, created_by_login) = match &known {
             Some(link) => (
@@ -249,12 +252,18 @@ fn find_existing(
     identity: &MappedIdentity,
 ) -> Result<Option<(UserRow, LinkedBy)>, OidcError> {
     if let Some(external_id) = &identity.external_id {
-        if let Some(user) = single(rows::users_by_external_id(conn, tenant_id, external_id)?, "externalId")? {
+        if let Some(user) = single(
+            rows::users_by_external_id(conn, tenant_id, external_id)?,
+            "externalId",
+        )? {
             return Ok(Some((lock(conn, user)?, LinkedBy::ExternalId)));
         }
     }
     if let (Some(email), true) = (&identity.email, identity.email_verified) {
-        if let Some(user) = single(rows::users_by_email(conn, tenant_id, email)?, "verified e-mail")? {
+        if let Some(user) = single(
+            rows::users_by_email(conn, tenant_id, email)?,
+            "verified e-mail",
+        )? {
             return Ok(Some((lock(conn, user)?, LinkedBy::VerifiedEmail)));
         }
     }

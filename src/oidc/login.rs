@@ -7,6 +7,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{Duration, Utc};
+use diesel::Connection;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenVerifier, CoreJwsSigningAlgorithm,
     CoreProviderMetadata,
@@ -16,7 +17,6 @@ use openidconnect::{
     OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
     Scope, TokenResponse,
 };
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -66,7 +66,10 @@ pub struct LoggedIn {
 }
 
 fn callback_url(base_url: &str, tenant_id: Uuid, provider: &str) -> String {
-    format!("{}/oidc/{tenant_id}/{provider}/callback", base_url.trim_end_matches('/'))
+    format!(
+        "{}/oidc/{tenant_id}/{provider}/callback",
+        base_url.trim_end_matches('/')
+    )
 }
 
 async fn enabled_provider(
@@ -75,15 +78,20 @@ async fn enabled_provider(
     name: String,
 ) -> Result<ProviderRow, OidcError> {
     let provider = run_blocking(&state.pool, move |conn| {
-        rows::find_provider_by_name(conn, tenant_id, &name)
-            .map_err(|e| match e {
-                diesel::result::Error::NotFound => OidcError::refused(404, "unknown_provider", "no such login provider"),
-                e => e.into(),
-            })
+        rows::find_provider_by_name(conn, tenant_id, &name).map_err(|e| match e {
+            diesel::result::Error::NotFound => {
+                OidcError::refused(404, "unknown_provider", "no such login provider")
+            }
+            e => e.into(),
+        })
     })
     .await?;
     if !provider.enabled {
-        return Err(OidcError::refused(403, "provider_disabled", "logins with this provider are turned off"));
+        return Err(OidcError::refused(
+            403,
+            "provider_disabled",
+            "logins with this provider are turned off",
+        ));
     }
     Ok(provider)
 }
@@ -99,7 +107,9 @@ pub async fn begin(
     let provider = enabled_provider(state, tenant_id, provider_name).await?;
     if let Some(return_to) = &params.return_to {
         if !providers::redirect_uris(&provider).contains(return_to) {
-            return Err(OidcError::bad_request("return_to is not one of this provider's redirect URIs"));
+            return Err(OidcError::bad_request(
+                "return_to is not one of this provider's redirect URIs",
+            ));
         }
     }
     let provider_id = provider.id;
@@ -112,24 +122,41 @@ pub async fn begin(
                 .iter()
                 .find(|(_, id, name)| id.to_string() == *w || name.eq_ignore_ascii_case(w)),
         };
-        chosen
-            .map(|(_, id, _)| *id)
-            .ok_or_else(|| OidcError::bad_request("this provider's logins do not apply to that environment"))
+        chosen.map(|(_, id, _)| *id).ok_or_else(|| {
+            OidcError::bad_request("this provider's logins do not apply to that environment")
+        })
     })
     .await?;
 
     let metadata = state.providers.metadata(&provider.issuer).await?;
     let redirect_uri = callback_url(base_url, tenant_id, &provider.name);
-    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(provider.client_id.clone()), None)
-        .set_redirect_uri(RedirectUrl::new(redirect_uri.clone()).map_err(|e| OidcError::bad_request(e.to_string()))?);
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(provider.client_id.clone()),
+        None,
+    )
+    .set_redirect_uri(
+        RedirectUrl::new(redirect_uri.clone())
+            .map_err(|e| OidcError::bad_request(e.to_string()))?,
+    );
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
         .set_pkce_challenge(challenge);
-    for scope in providers::scopes(&provider).into_iter().filter(|s| s != "openid") {
+    for scope in providers::scopes(&provider)
+        .into_iter()
+        .filter(|s| s != "openid")
+    {
         request = request.add_scope(Scope::new(scope));
     }
-    if let Some(hint) = params.login_hint.filter(|h| !h.is_empty() && h.len() <= 500) {
+    if let Some(hint) = params
+        .login_hint
+        .filter(|h| !h.is_empty() && h.len() <= 500)
+    {
         request = request.add_extra_param("login_hint", hint);
     }
     let (url, csrf, nonce) = request.url();
@@ -146,7 +173,10 @@ pub async fn begin(
         created_at: now,
         expires_at: now + Duration::minutes(LOGIN_TTL_MINUTES),
     };
-    run_blocking(&state.pool, move |conn| rows::insert_attempt(conn, &attempt).map_err(OidcError::from)).await?;
+    run_blocking(&state.pool, move |conn| {
+        rows::insert_attempt(conn, &attempt).map_err(OidcError::from)
+    })
+    .await?;
     Ok(url.to_string())
 }
 
@@ -191,7 +221,8 @@ fn verify_id_token(
     nonce: &str,
     access_token: &openidconnect::AccessToken,
 ) -> Result<(), OidcError> {
-    let issuer = IssuerUrl::new(provider.issuer.clone()).map_err(|e| OidcError::Provider(e.to_string()))?;
+    let issuer =
+        IssuerUrl::new(provider.issuer.clone()).map_err(|e| OidcError::Provider(e.to_string()))?;
     let verifier = CoreIdTokenVerifier::new_public_client(
         ClientId::new(provider.client_id.clone()),
         issuer,
@@ -212,7 +243,9 @@ fn verify_id_token(
         let actual = AccessTokenHash::from_token(access_token, alg, key)
             .map_err(|e| OidcError::invalid_id_token(e.to_string()))?;
         if actual != *expected {
-            return Err(OidcError::invalid_id_token("the ID token's at_hash does not match the access token"));
+            return Err(OidcError::invalid_id_token(
+                "the ID token's at_hash does not match the access token",
+            ));
         }
     }
     Ok(())
@@ -235,16 +268,28 @@ pub async fn finish(
         rows::consume_attempt(conn, tenant_id, &state_param).map_err(OidcError::from)
     })
     .await?
-    .ok_or_else(|| OidcError::refused(400, "invalid_state", "this login is unknown or was already used; start again"))?;
+    .ok_or_else(|| {
+        OidcError::refused(
+            400,
+            "invalid_state",
+            "this login is unknown or was already used; start again",
+        )
+    })?;
     if attempt.expires_at < Utc::now() {
-        return Err(OidcError::refused(400, "login_expired", "this login took too long; start again"));
+        return Err(OidcError::refused(
+            400,
+            "login_expired",
+            "this login took too long; start again",
+        ));
     }
     if let Some(error) = params.error {
         let description = params.error_description.unwrap_or_default();
         return Err(OidcError::refused(
             401,
             "login_refused_by_provider",
-            format!("the identity provider refused the login: {error} {description}").trim().to_string(),
+            format!("the identity provider refused the login: {error} {description}")
+                .trim()
+                .to_string(),
         ));
     }
     let code = params
@@ -253,10 +298,22 @@ pub async fn finish(
         .ok_or_else(|| OidcError::bad_request("the callback has no authorization code"))?;
     let provider = enabled_provider(state, tenant_id, provider_name).await?;
     if provider.id != attempt.provider_id {
-        return Err(OidcError::refused(400, "invalid_state", "this login was started with another provider"));
+        return Err(OidcError::refused(
+            400,
+            "invalid_state",
+            "this login was started with another provider",
+        ));
     }
-    if params.iss.as_deref().is_some_and(|iss| iss.trim_end_matches('/') != provider.issuer) {
-        return Err(OidcError::refused(400, "issuer_mismatch", "the authorization response comes from another issuer"));
+    if params
+        .iss
+        .as_deref()
+        .is_some_and(|iss| iss.trim_end_matches('/') != provider.issuer)
+    {
+        return Err(OidcError::refused(
+            400,
+            "issuer_mismatch",
+            "the authorization response comes from another issuer",
+        ));
     }
     let expected_redirect = callback_url(base_url, tenant_id, &provider.name);
     if attempt.redirect_uri != expected_redirect {
@@ -270,7 +327,10 @@ pub async fn finish(
         ClientId::new(provider.client_id.clone()),
         secret.map(ClientSecret::new),
     )
-    .set_redirect_uri(RedirectUrl::new(attempt.redirect_uri.clone()).map_err(|e| OidcError::bad_request(e.to_string()))?);
+    .set_redirect_uri(
+        RedirectUrl::new(attempt.redirect_uri.clone())
+            .map_err(|e| OidcError::bad_request(e.to_string()))?,
+    );
     let response = client
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|e| OidcError::Provider(format!("token endpoint: {e}")))?
@@ -281,7 +341,10 @@ pub async fn finish(
             RequestTokenError::ServerResponse(r) => OidcError::refused(
                 401,
                 "token_exchange_failed",
-                format!("the identity provider refused the authorization code: {}", r.error()),
+                format!(
+                    "the identity provider refused the authorization code: {}",
+                    r.error()
+                ),
             ),
             RequestTokenError::Parse(e, _) => {
                 OidcError::invalid_id_token(format!("the token response could not be read: {e}"))
@@ -296,13 +359,22 @@ pub async fn finish(
         .providers
         .metadata_with_key(&provider.issuer, header_kid(&raw).as_deref())
         .await?;
-    verify_id_token(&metadata, &provider, id_token, &attempt.nonce, response.access_token())?;
+    verify_id_token(
+        &metadata,
+        &provider,
+        id_token,
+        &attempt.nonce,
+        response.access_token(),
+    )?;
 
     let claims_json = payload(&raw)?;
-    let identity = claims::map(&claims_json, &providers::mapping(&provider)).map_err(|e| match e {
-        claims::ClaimError::GroupOverage(_) => OidcError::refused(422, "group_overage", e.to_string()),
-        other => OidcError::refused(422, "unusable_claims", other.to_string()),
-    })?;
+    let identity =
+        claims::map(&claims_json, &providers::mapping(&provider)).map_err(|e| match e {
+            claims::ClaimError::GroupOverage(_) => {
+                OidcError::refused(422, "group_overage", e.to_string())
+            }
+            other => OidcError::refused(422, "unusable_claims", other.to_string()),
+        })?;
 
     let issuer = session::issuer(base_url, tenant_id);
     let ttl = state.settings.session_ttl_seconds;

@@ -103,7 +103,10 @@ fn secret_context(tenant_id: Uuid, provider_id: Uuid) -> String {
 }
 
 /// The provider's client secret, opened.
-pub fn client_secret(row: &ProviderRow, secrets: &SecretBox) -> Result<Option<String>, crate::oidc::secrets::SecretError> {
+pub fn client_secret(
+    row: &ProviderRow,
+    secrets: &SecretBox,
+) -> Result<Option<String>, crate::oidc::secrets::SecretError> {
     row.client_secret_encrypted
         .as_deref()
         .map(|sealed| {
@@ -140,7 +143,9 @@ fn valid_provider_name(name: &str) -> Result<String, AdminError> {
     if ok {
         Ok(name.to_string())
     } else {
-        Err(bad("name must be 1-63 characters of a-z, 0-9 and '-', not starting with '-'"))
+        Err(bad(
+            "name must be 1-63 characters of a-z, 0-9 and '-', not starting with '-'",
+        ))
     }
 }
 
@@ -149,7 +154,9 @@ pub fn valid_url(raw: &str, what: &str) -> Result<String, AdminError> {
     let url = Url::parse(raw).map_err(|e| bad(format!("{what} {raw:?} is not a URL: {e}")))?;
     let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
-        return Err(bad(format!("{what} must use https (http only on localhost)")));
+        return Err(bad(format!(
+            "{what} must use https (http only on localhost)"
+        )));
     }
     if url.fragment().is_some() {
         return Err(bad(format!("{what} must not have a fragment")));
@@ -164,10 +171,10 @@ fn valid_scopes(list: Option<Vec<String>>) -> Result<String, AdminError> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    if let Some(bad_scope) = scopes
-        .iter()
-        .find(|s| !s.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\'))
-    {
+    if let Some(bad_scope) = scopes.iter().find(|s| {
+        !s.chars()
+            .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+    }) {
         return Err(bad(format!("{bad_scope:?} is not a valid scope")));
     }
     if !scopes.iter().any(|s| s == "openid") {
@@ -218,10 +225,14 @@ fn valid_environments(
     let all = environments::list(conn, tenant_id)?;
     match ids {
         None => Ok(all.first().map(|e| vec![e.id]).unwrap_or_default()),
-        Some(ids) if ids.is_empty() => Err(bad("environment_ids must name at least one environment")),
+        Some(ids) if ids.is_empty() => {
+            Err(bad("environment_ids must name at least one environment"))
+        }
         Some(ids) => {
             if let Some(unknown) = ids.iter().find(|id| !all.iter().any(|e| e.id == **id)) {
-                return Err(bad(format!("{unknown} is not an environment of this tenant")));
+                return Err(bad(format!(
+                    "{unknown} is not an environment of this tenant"
+                )));
             }
             Ok(ids)
         }
@@ -284,7 +295,11 @@ pub fn list(conn: &mut PgConnection, ctx: &AdminContext) -> Result<Vec<ProviderV
         .collect()
 }
 
-pub fn get(conn: &mut PgConnection, ctx: &AdminContext, id: Uuid) -> Result<ProviderView, AdminError> {
+pub fn get(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    id: Uuid,
+) -> Result<ProviderView, AdminError> {
     let row = rows::find_provider(conn, ctx.tenant_id, id).map_err(not_found(id))?;
     view(conn, row)
 }
@@ -323,7 +338,14 @@ pub fn create(
     let row = rows::insert_provider(conn, ctx.tenant_id, id, &fields).map_err(name_taken(&name))?;
     rows::set_environments(conn, ctx.tenant_id, id, &environment_ids)?;
     let created = view(conn, row)?;
-    ctx.record(conn, "OidcProvider", id, "create", None, Some(json!(created)))?;
+    ctx.record(
+        conn,
+        "OidcProvider",
+        id,
+        "create",
+        None,
+        Some(json!(created)),
+    )?;
     Ok(created)
 }
 
@@ -376,7 +398,14 @@ pub fn update(
     }
     let row = rows::update_provider(conn, ctx.tenant_id, id, &fields).map_err(name_taken(&name))?;
     let after = view(conn, row)?;
-    ctx.record(conn, "OidcProvider", id, "update", Some(json!(before)), Some(json!(after)))?;
+    ctx.record(
+        conn,
+        "OidcProvider",
+        id,
+        "update",
+        Some(json!(before)),
+        Some(json!(after)),
+    )?;
     Ok(after)
 }
 
@@ -395,7 +424,14 @@ pub fn delete(
         pending.mark(conn, Users::IdpGroupMembers(group), scope)?;
     }
     rows::delete_provider(conn, ctx.tenant_id, id)?;
-    ctx.record(conn, "OidcProvider", id, "delete", Some(json!(before)), None)?;
+    ctx.record(
+        conn,
+        "OidcProvider",
+        id,
+        "delete",
+        Some(json!(before)),
+        None,
+    )?;
     Ok(())
 }
 
@@ -426,7 +462,14 @@ pub fn register_claim_groups(
         }
     }
     let ensured = rows::ensure_claim_groups(conn, ctx.tenant_id, id, &values)?;
-    ctx.record(conn, "OidcProvider", id, "register_claim_groups", None, Some(json!({"values": values})))?;
+    ctx.record(
+        conn,
+        "OidcProvider",
+        id,
+        "register_claim_groups",
+        None,
+        Some(json!({"values": values})),
+    )?;
     let all = rows::claim_groups(conn, ctx.tenant_id, id)?;
     Ok(all
         .into_iter()

@@ -91,15 +91,24 @@ pub fn load(
         actor: "session".into(),
         user_id: None,
     };
-    let access = effective_access(conn, &reader, user_id, Some(environment_id)).map_err(|e| match e {
-        AdminError::Db(db) => OidcError::Db(db),
-        other => OidcError::refused(404, "not_found", other.to_string()),
-    })?;
+    let access =
+        effective_access(conn, &reader, user_id, Some(environment_id)).map_err(|e| match e {
+            AdminError::Db(db) => OidcError::Db(db),
+            other => OidcError::refused(404, "not_found", other.to_string()),
+        })?;
     if access.user.status == "archived" {
-        return Err(OidcError::refused(403, "user_archived", "this account is archived; ask an administrator to restore it"));
+        return Err(OidcError::refused(
+            403,
+            "user_archived",
+            "this account is archived; ask an administrator to restore it",
+        ));
     }
     if access.user.active == Some(false) {
-        return Err(OidcError::refused(403, "user_deactivated", "this account is deactivated at the identity provider"));
+        return Err(OidcError::refused(
+            403,
+            "user_deactivated",
+            "this account is deactivated at the identity provider",
+        ));
     }
     let Some(env) = access.environments.into_iter().next() else {
         return Err(OidcError::refused(404, "not_found", "no such environment"));
@@ -108,10 +117,14 @@ pub fn load(
         return Err(OidcError::refused(
             403,
             "environment_access_revoked",
-            format!("this account's access to {} is revoked", env.environment.name),
+            format!(
+                "this account's access to {} is revoked",
+                env.environment.name
+            ),
         ));
     }
-    let names = |roles: Vec<crate::access::users::HeldRole>| roles.into_iter().map(|r| r.role).collect();
+    let names =
+        |roles: Vec<crate::access::users::HeldRole>| roles.into_iter().map(|r| r.role).collect();
     Ok(Session {
         tenant_id,
         user: SessionUser {
@@ -171,7 +184,10 @@ pub fn claimed_tenant(token: &str) -> Result<Uuid, OidcError> {
     struct TenantOnly {
         tenant_id: Uuid,
     }
-    let payload = token.split('.').nth(1).ok_or_else(|| invalid("not a JWT"))?;
+    let payload = token
+        .split('.')
+        .nth(1)
+        .ok_or_else(|| invalid("not a JWT"))?;
     let bytes = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| invalid("not a JWT"))?;
@@ -192,7 +208,9 @@ pub fn verify(
     if header.alg != Algorithm::ES256 {
         return Err(invalid("session tokens are ES256"));
     }
-    let kid = header.kid.ok_or_else(|| invalid("the token names no key"))?;
+    let kid = header
+        .kid
+        .ok_or_else(|| invalid("the token names no key"))?;
     let key = keys::decoding_key(conn, tenant_id, &kid, grace_seconds)?
         .ok_or_else(|| invalid("the token's key is unknown or retired"))?;
     let mut validation = Validation::new(Algorithm::ES256);

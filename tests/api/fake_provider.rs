@@ -106,7 +106,10 @@ impl FakeProvider {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
-                .route("/.well-known/openid-configuration", web::get().to(discovery))
+                .route(
+                    "/.well-known/openid-configuration",
+                    web::get().to(discovery),
+                )
                 .route("/jwks", web::get().to(jwks))
                 .route("/token", web::post().to(token))
         })
@@ -172,18 +175,22 @@ fn at_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
-async fn token(p: web::Data<FakeProvider>, form: web::Form<HashMap<String, String>>) -> HttpResponse {
+async fn token(
+    p: web::Data<FakeProvider>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
     let mut state = p.state.lock().unwrap();
     state.token_requests += 1;
     let Some(grant) = form.get("code").and_then(|c| state.codes.remove(c)) else {
         return HttpResponse::BadRequest().json(json!({"error": "invalid_grant"}));
     };
-    let verifier_ok = form.get("code_verifier").is_some_and(|v| {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())) == grant.challenge
-    });
+    let verifier_ok = form
+        .get("code_verifier")
+        .is_some_and(|v| URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())) == grant.challenge);
     if !verifier_ok {
-        return HttpResponse::BadRequest()
-            .json(json!({"error": "invalid_grant", "error_description": "PKCE verification failed"}));
+        return HttpResponse::BadRequest().json(
+            json!({"error": "invalid_grant", "error_description": "PKCE verification failed"}),
+        );
     }
     state.verified_pkce += 1;
     let access_token = uuid::Uuid::new_v4().to_string();
@@ -227,8 +234,12 @@ async fn token(p: web::Data<FakeProvider>, form: web::Form<HashMap<String, Strin
         Forgery::Hs256WithPublicKey => {
             let mut header = Header::new(Algorithm::HS256);
             header.kid = Some(key.kid.clone());
-            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(key.public_pem().as_bytes()))
-                .unwrap()
+            jsonwebtoken::encode(
+                &header,
+                &claims,
+                &EncodingKey::from_secret(key.public_pem().as_bytes()),
+            )
+            .unwrap()
         }
         Forgery::WrongAtHash => {
             claims["at_hash"] = json!(at_hash("another access token"));

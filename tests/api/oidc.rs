@@ -31,9 +31,11 @@ async fn setup_with(mapping: Value, jit: bool) -> Setup {
         .admin(
             Method::POST,
             "/oidc-providers",
-            Some(&json!({"name": "corp", "issuer": idp.issuer, "client_id": idp.client_id,
+            Some(
+                &json!({"name": "corp", "issuer": idp.issuer, "client_id": idp.client_id,
                          "client_secret": "s3cret", "claim_mapping": mapping,
-                         "jit_provisioning": jit, "redirect_uris": ["http://127.0.0.1:9/app"]})),
+                         "jit_provisioning": jit, "redirect_uris": ["http://127.0.0.1:9/app"]}),
+            ),
         )
         .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
@@ -121,7 +123,10 @@ impl Setup {
             .send()
             .await
             .unwrap();
-        (reply.status().as_u16(), reply.json().await.unwrap_or(Value::Null))
+        (
+            reply.status().as_u16(),
+            reply.json().await.unwrap_or(Value::Null),
+        )
     }
 
     /// Everything a refused login must leave alone.
@@ -132,7 +137,10 @@ impl Setup {
         (
             users::table.count().get_result(&mut conn).unwrap(),
             group_members::table.count().get_result(&mut conn).unwrap(),
-            oidc_identities::table.count().get_result(&mut conn).unwrap(),
+            oidc_identities::table
+                .count()
+                .get_result(&mut conn)
+                .unwrap(),
             self.app.audit_trail().len(),
         )
     }
@@ -197,7 +205,10 @@ async fn verify_offline(s: &Setup, token: &str) -> Value {
     let jwks: jsonwebtoken::jwk::JwkSet = s
         .app
         .client
-        .get(format!("{}/oidc/{}/.well-known/jwks.json", s.app.address, s.app.tenant_id))
+        .get(format!(
+            "{}/oidc/{}/.well-known/jwks.json",
+            s.app.address, s.app.tenant_id
+        ))
         .send()
         .await
         .unwrap()
@@ -206,7 +217,9 @@ async fn verify_offline(s: &Setup, token: &str) -> Value {
         .unwrap();
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
-    let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("the token's key is published");
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("the token's key is published");
     let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
     validation.set_audience(&["rolegate"]);
@@ -221,7 +234,13 @@ async fn first_login_creates_the_user_and_claim_groups_carry_roles_until_they_ar
     let s = setup().await;
     let model = Model::load(&s.app).await;
     let crm = application(&s.app, &model.production, "CRM").await;
-    s.map_claim("engineering", &model.production, &crm, &model.role("builder")).await;
+    s.map_claim(
+        "engineering",
+        &model.production,
+        &crm,
+        &model.role("builder"),
+    )
+    .await;
 
     let (status, body) = s.login(alice(&["engineering", "sales"])).await;
     assert_eq!(status, 200, "{body}");
@@ -248,11 +267,21 @@ async fn first_login_creates_the_user_and_claim_groups_carry_roles_until_they_ar
     assert_eq!(user.body["displayName"], "Alice Liddell");
     assert_eq!(user.body["name"]["givenName"], "Alice");
     assert_eq!(user.body["emails"][0]["value"], "alice@example.com");
-    assert!(user.body.get("groups").is_none_or(|g| g.as_array().unwrap().is_empty()), "{}", user.body);
+    assert!(
+        user.body
+            .get("groups")
+            .is_none_or(|g| g.as_array().unwrap().is_empty()),
+        "{}",
+        user.body
+    );
     assert_eq!(s.app.get("/Groups").await.body["totalResults"], 0);
     let groups = s
         .app
-        .admin(Method::GET, &format!("/oidc-providers/{}/groups", s.provider_id), None)
+        .admin(
+            Method::GET,
+            &format!("/oidc-providers/{}/groups", s.provider_id),
+            None,
+        )
         .await;
     let values: Vec<&str> = groups.body["groups"]
         .as_array()
@@ -276,7 +305,11 @@ async fn first_login_creates_the_user_and_claim_groups_carry_roles_until_they_ar
     let (_, body) = s.login(alice(&["engineering"])).await;
     assert_eq!(app_roles(&body["session"], &crm), vec!["Builder"]);
     let (requests, verified) = s.idp.pkce_counts();
-    assert_eq!((requests, verified), (3, 3), "every code was redeemed with its PKCE verifier");
+    assert_eq!(
+        (requests, verified),
+        (3, 3),
+        "every code was redeemed with its PKCE verifier"
+    );
 }
 
 #[tokio::test]
@@ -291,24 +324,31 @@ async fn scim_users_are_linked_by_verified_email_or_external_id_never_by_unverif
         )
         .await
         .id();
-    let claims = |verified: bool| {
-        json!({"sub": "bob-sub", "email": "bob@example.com", "email_verified": verified, "name": "Bob"})
-    };
+    let claims = |verified: bool| json!({"sub": "bob-sub", "email": "bob@example.com", "email_verified": verified, "name": "Bob"});
 
     let before = s.directory();
     let (status, body) = s.login(claims(false)).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "user_name_taken");
-    assert_eq!(s.directory(), before, "an unverified e-mail links nothing and creates nothing");
+    assert_eq!(
+        s.directory(),
+        before,
+        "an unverified e-mail links nothing and creates nothing"
+    );
 
     let (status, body) = s.login(claims(true)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["linked_by"], "verified_email");
     assert_eq!(body["session"]["user"]["id"], bob);
     // SCIM stays in charge of a linked user's attributes.
-    assert_eq!(s.app.get(&format!("/Users/{bob}")).await.body["userName"], "bob@example.com");
+    assert_eq!(
+        s.app.get(&format!("/Users/{bob}")).await.body["userName"],
+        "bob@example.com"
+    );
     // Later logins find Bob by subject, whatever the e-mail says.
-    let (_, body) = s.login(json!({"sub": "bob-sub", "email": "other@example.com"})).await;
+    let (_, body) = s
+        .login(json!({"sub": "bob-sub", "email": "other@example.com"}))
+        .await;
     assert_eq!(body["linked_by"], "subject");
     assert_eq!(body["session"]["user"]["id"], bob);
 
@@ -321,7 +361,9 @@ async fn scim_users_are_linked_by_verified_email_or_external_id_never_by_unverif
         )
         .await
         .id();
-    let (status, body) = s.login(json!({"sub": "carol-sub", "oid": "carol-oid", "preferred_username": "c"})).await;
+    let (status, body) = s
+        .login(json!({"sub": "carol-sub", "oid": "carol-oid", "preferred_username": "c"}))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["linked_by"], "external_id");
     assert_eq!(body["session"]["user"]["id"], carol);
@@ -339,18 +381,36 @@ async fn deactivated_archived_and_unknown_users_are_refused_with_nothing_changed
         .await
         .id();
     let erin = s.app.create_user("erin@example.com").await;
-    let reply = s.app.admin(Method::POST, &format!("/users/{erin}/archive"), None).await;
+    let reply = s
+        .app
+        .admin(Method::POST, &format!("/users/{erin}/archive"), None)
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let verified = |email: &str, sub: &str| json!({"sub": sub, "email": email, "email_verified": true, "groups": ["g"]});
 
     let before = s.directory();
     let (status, body) = s.login(verified("dan@example.com", "dan")).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("user_deactivated")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("user_deactivated")),
+        "{body}"
+    );
     let (status, body) = s.login(verified("erin@example.com", "erin")).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("user_archived")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("user_archived")),
+        "{body}"
+    );
     let (status, body) = s.login(verified("nobody@example.com", "nobody")).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("no_account")), "{body}");
-    assert!(body["error_description"].as_str().unwrap().contains("does not create users"));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("no_account")),
+        "{body}"
+    );
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("does not create users"));
     assert_eq!(s.directory(), before);
     let _ = dan;
 }
@@ -379,23 +439,42 @@ async fn every_kind_of_bad_id_token_is_refused_and_changes_nothing() {
     // provider refuses our verifier for it.
     let login = s.start("").await;
     let other = s.start("").await;
-    let code = s.idp.issue_code(json!({"sub": "x", "nonce": login.nonce}), &other.challenge, Forgery::None);
+    let code = s.idp.issue_code(
+        json!({"sub": "x", "nonce": login.nonce}),
+        &other.challenge,
+        Forgery::None,
+    );
     let (status, body) = s.callback(&code, &login.state).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("token_exchange_failed")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("token_exchange_failed")),
+        "{body}"
+    );
 
     // A state is good once: replaying a callback is refused even with a fresh code.
     let login = s.start("").await;
     let mut claims = alice(&[]);
     claims["nonce"] = json!(login.nonce);
-    let code = s.idp.issue_code(claims.clone(), &login.challenge, Forgery::None);
+    let code = s
+        .idp
+        .issue_code(claims.clone(), &login.challenge, Forgery::None);
     assert_eq!(s.callback(&code, &login.state).await.0, 200);
     let after_first = s.directory();
     let code = s.idp.issue_code(claims, &login.challenge, Forgery::None);
     let (status, body) = s.callback(&code, &login.state).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_state")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_state")),
+        "{body}"
+    );
     // So is a state nobody issued, and a callback without one.
     assert_eq!(s.callback(&code, "made-up").await.0, 400);
-    let reply = s.no_redirects.get(format!("{}/callback?code=x", s.path)).send().await.unwrap();
+    let reply = s
+        .no_redirects
+        .get(format!("{}/callback?code=x", s.path))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reply.status(), 400);
     assert_eq!(s.directory(), after_first);
     drop(login.location);
@@ -408,7 +487,10 @@ async fn provider_key_rotation_is_picked_up_without_restart() {
     assert_eq!(status, 200, "{body}");
     s.idp.rotate_keys();
     let (status, body) = s.login(alice(&[])).await;
-    assert_eq!(status, 200, "a token signed with the new key is accepted: {body}");
+    assert_eq!(
+        status, 200,
+        "a token signed with the new key is accepted: {body}"
+    );
     // A token signed by an unpublished key stays refused after the refresh.
     let (status, _) = s.login_forged(alice(&[]), Forgery::BadSignature).await;
     assert_eq!(status, 401);
@@ -422,8 +504,15 @@ async fn group_overage_is_reported_not_treated_as_no_groups() {
         "_claim_names": {"groups": "src1"},
         "_claim_sources": {"src1": {"endpoint": "https://graph.microsoft.com/v1.0/users/x/getMemberObjects"}}});
     let (status, body) = s.login(claims).await;
-    assert_eq!((status, body["error"].as_str()), (422, Some("group_overage")), "{body}");
-    assert!(body["error_description"].as_str().unwrap().contains("graph.microsoft.com"));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("group_overage")),
+        "{body}"
+    );
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("graph.microsoft.com"));
     assert_eq!(s.directory(), before);
 }
 
@@ -432,7 +521,10 @@ async fn session_tokens_survive_signing_key_rotation_and_die_with_the_user() {
     let s = setup().await;
     let (_, body) = s.login(alice(&[])).await;
     let old = body["session_token"].as_str().unwrap().to_string();
-    let rotated = s.app.admin(Method::POST, "/signing-keys/rotate", None).await;
+    let rotated = s
+        .app
+        .admin(Method::POST, "/signing-keys/rotate", None)
+        .await;
     assert_eq!(rotated.status, 200, "{}", rotated.body);
     let (_, body) = s.login(alice(&[])).await;
     let new = body["session_token"].as_str().unwrap().to_string();
@@ -451,14 +543,26 @@ async fn session_tokens_survive_signing_key_rotation_and_die_with_the_user() {
         let (status, body) = s.me(bad).await;
         assert_eq!(status, 401, "{bad}: {body}");
     }
-    let no_token = s.app.client.get(format!("{}/api/v1/me", s.app.address)).send().await.unwrap();
+    let no_token = s
+        .app
+        .client
+        .get(format!("{}/api/v1/me", s.app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_token.status(), 401);
 
     // Archived since: the live view refuses the still-unexpired token.
     let user = body["session"]["user"]["id"].as_str().unwrap();
-    s.app.admin(Method::POST, &format!("/users/{user}/archive"), None).await;
+    s.app
+        .admin(Method::POST, &format!("/users/{user}/archive"), None)
+        .await;
     let (status, body) = s.me(&new).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("user_archived")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("user_archived")),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -466,12 +570,17 @@ async fn login_can_hand_the_token_to_a_registered_application_url_only() {
     let s = setup().await;
     let reply = s
         .no_redirects
-        .get(format!("{}/login?return_to=https://evil.example/steal", s.path))
+        .get(format!(
+            "{}/login?return_to=https://evil.example/steal",
+            s.path
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(reply.status(), 400);
-    let login = s.start("?return_to=http://127.0.0.1:9/app&login_hint=alice").await;
+    let login = s
+        .start("?return_to=http://127.0.0.1:9/app&login_hint=alice")
+        .await;
     assert!(login.location.contains("login_hint=alice"));
     let mut claims = alice(&[]);
     claims["nonce"] = json!(login.nonce);
@@ -485,7 +594,10 @@ async fn login_can_hand_the_token_to_a_registered_application_url_only() {
         .unwrap();
     assert_eq!(reply.status(), 303);
     let location = reply.headers()["location"].to_str().unwrap();
-    assert!(location.starts_with("http://127.0.0.1:9/app#session_token="), "{location}");
+    assert!(
+        location.starts_with("http://127.0.0.1:9/app#session_token="),
+        "{location}"
+    );
     // The provider refusing the login is reported as such.
     let login = s.start("").await;
     let reply = s
@@ -505,7 +617,10 @@ async fn providers_are_validated_and_kept_per_tenant() {
     let app = spawn_app().await;
     let post = |body: Value| {
         let app = &app;
-        async move { app.admin(Method::POST, "/oidc-providers", Some(&body)).await }
+        async move {
+            app.admin(Method::POST, "/oidc-providers", Some(&body))
+                .await
+        }
     };
     let base = json!({"name": "okta", "issuer": "https://example.okta.com", "client_id": "abc"});
     let with = |k: &str, v: Value| {
@@ -513,22 +628,40 @@ async fn providers_are_validated_and_kept_per_tenant() {
         b[k] = v;
         b
     };
-    post(with("issuer", json!("http://idp.example.com"))).await.assert_problem(400);
-    post(with("name", json!("Has Spaces"))).await.assert_problem(400);
-    post(with("claim_mapping", json!({"groups": {"claim": "groups", "pattern": "("}})))
+    post(with("issuer", json!("http://idp.example.com")))
         .await
-        .assert_rule(422, "invalid-pattern");
-    post(with("claim_mapping", json!({"unknown": 1}))).await.assert_problem(400);
-    post(with("environment_ids", json!([uuid::Uuid::new_v4()]))).await.assert_problem(400);
+        .assert_problem(400);
+    post(with("name", json!("Has Spaces")))
+        .await
+        .assert_problem(400);
+    post(with(
+        "claim_mapping",
+        json!({"groups": {"claim": "groups", "pattern": "("}}),
+    ))
+    .await
+    .assert_rule(422, "invalid-pattern");
+    post(with("claim_mapping", json!({"unknown": 1})))
+        .await
+        .assert_problem(400);
+    post(with("environment_ids", json!([uuid::Uuid::new_v4()])))
+        .await
+        .assert_problem(400);
     let created = post(with("client_secret", json!("top-secret"))).await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert!(!created.body.to_string().contains("top-secret"));
-    assert_eq!(created.body["scopes"], json!(["openid", "profile", "email"]));
+    assert_eq!(
+        created.body["scopes"],
+        json!(["openid", "profile", "email"])
+    );
     post(base.clone()).await.assert_problem(409);
     let id = created.body["id"].as_str().unwrap();
 
     let patched = app
-        .admin(Method::PATCH, &format!("/oidc-providers/{id}"), Some(&json!({"client_secret": "", "enabled": false})))
+        .admin(
+            Method::PATCH,
+            &format!("/oidc-providers/{id}"),
+            Some(&json!({"client_secret": "", "enabled": false})),
+        )
         .await;
     assert_eq!(patched.status, 200, "{}", patched.body);
     assert_eq!(patched.body["has_client_secret"], false);
@@ -543,16 +676,37 @@ async fn providers_are_validated_and_kept_per_tenant() {
 
     // Another tenant neither sees nor reaches it.
     let other = app.other_tenant_admin_token();
-    let reply = app.admin_as(Some(&other), Method::GET, &format!("/oidc-providers/{id}"), None).await;
+    let reply = app
+        .admin_as(
+            Some(&other),
+            Method::GET,
+            &format!("/oidc-providers/{id}"),
+            None,
+        )
+        .await;
     reply.assert_problem(404);
     let unknown = app
         .client
-        .get(format!("{}/oidc/{}/okta/login", app.address, uuid::Uuid::new_v4()))
+        .get(format!(
+            "{}/oidc/{}/okta/login",
+            app.address,
+            uuid::Uuid::new_v4()
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
-    assert!(app.audit_trail().iter().any(|(t, _, op)| t == "OidcProvider" && op == "update"));
-    assert_eq!(app.admin(Method::DELETE, &format!("/oidc-providers/{id}"), None).await.status, 204);
-    app.admin(Method::GET, &format!("/oidc-providers/{id}"), None).await.assert_problem(404);
+    assert!(app
+        .audit_trail()
+        .iter()
+        .any(|(t, _, op)| t == "OidcProvider" && op == "update"));
+    assert_eq!(
+        app.admin(Method::DELETE, &format!("/oidc-providers/{id}"), None)
+            .await
+            .status,
+        204
+    );
+    app.admin(Method::GET, &format!("/oidc-providers/{id}"), None)
+        .await
+        .assert_problem(404);
 }
