@@ -62,6 +62,8 @@ enum Op {
     DeleteCustomRole(usize),
     /// An admin of one tenant naming another tenant's user: must change nothing.
     CrossTenantAssign(usize, usize),
+    /// An OIDC login of subject `s<n>` whose groups claim holds these values (`c<n>`).
+    Login(usize, Vec<usize>),
 }
 
 fn some_ids() -> impl Strategy<Value = Vec<usize>> {
@@ -104,6 +106,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => n().prop_map(Op::EditCustomRole),
         1 => n().prop_map(Op::DeleteCustomRole),
         1 => (n(), n()).prop_map(|(u, a)| Op::CrossTenantAssign(u, a)),
+        3 => (0usize..8, prop::collection::vec(0usize..6, 0..4)).prop_map(|(s, g)| Op::Login(s, g)),
     ]
 }
 
@@ -150,6 +153,14 @@ impl World {
                 },
             )
             .expect("environment");
+            rolegate::oidc::providers::create(
+                &mut conn,
+                &ctx,
+                &rolegate::oidc::secrets::SecretBox::random(),
+                serde_json::from_value(json!({"name": "corp", "issuer": "https://idp.example.com", "client_id": "c"}))
+                    .expect("provider input"),
+            )
+            .expect("provider");
             ids.push(tenant.id);
         }
         drop(conn);
@@ -526,6 +537,25 @@ fn apply(conn: &mut PgConnection, tenant: Uuid, other: Uuid, op: &Op, counter: &
             if let Some(r) = pick(&custom_roles, *r) {
                 mutate(conn, &mut |c, p| roles::delete(c, &ctx, p, r));
             }
+        }
+        Op::Login(subject, values) => {
+            let provider =
+                rolegate::db::oidc::find_provider_by_name(conn, tenant, "corp").expect("provider");
+            let mut groups: Vec<String> = values.iter().map(|v| format!("c{v}")).collect();
+            groups.sort();
+            groups.dedup();
+            let identity = rolegate::oidc::claims::MappedIdentity {
+                subject: format!("s{subject}"),
+                user_name: format!("login-s{subject}"),
+                display_name: None,
+                given_name: None,
+                family_name: None,
+                email: None,
+                email_verified: false,
+                external_id: None,
+                groups: Some(groups),
+            };
+            let _ = rolegate::oidc::linking::sign_in(conn, &provider, &identity);
         }
         Op::CrossTenantAssign(u, a) => {
             let strangers = ids(
