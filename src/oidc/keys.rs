@@ -74,7 +74,15 @@ pub fn active(
             ))?
         }
     };
-    let pem = secrets.open(&row.private_key_encrypted, &context(tenant_id, &row.kid))?;
+    let pem = match secrets.open(&row.private_key_encrypted, &context(tenant_id, &row.kid)) {
+        Ok(pem) => pem,
+        Err(_) => {
+            // The server's secret key changed: this key cannot sign any more. Replace it;
+            // its public half stays published until tokens it signed expire.
+            tracing::warn!(%tenant_id, kid = %row.kid, "signing key sealed with another secret key; replacing it");
+            return rotate(conn, tenant_id, secrets).and_then(|_| active(conn, tenant_id, secrets));
+        }
+    };
     let key = EncodingKey::from_ec_pem(&pem)
         .map_err(|e| OidcError::Provider(format!("stored signing key unusable: {e}")))?;
     Ok(SigningKey { kid: row.kid, key })
@@ -89,7 +97,11 @@ pub fn rotate(
 ) -> Result<String, OidcError> {
     rows::retire_signing_keys(conn, tenant_id)?;
     store_new(conn, tenant_id, secrets)?;
-    Ok(active(conn, tenant_id, secrets)?.kid)
+    rows::active_signing_key(conn, tenant_id)?
+        .map(|row| row.kid)
+        .ok_or(OidcError::Db(crate::db::DbError::Query(
+            diesel::result::Error::NotFound,
+        )))
 }
 
 /// The public keys applications should accept, as a JWK Set. Makes the first key when

@@ -157,8 +157,10 @@ impl World {
                 &mut conn,
                 &ctx,
                 &rolegate::oidc::secrets::SecretBox::random(),
-                serde_json::from_value(json!({"name": "corp", "issuer": "https://idp.example.com", "client_id": "c"}))
-                    .expect("provider input"),
+                serde_json::from_value(
+                    json!({"name": "corp", "issuer": "https://idp.example.com", "client_id": "c"}),
+                )
+                .expect("provider input"),
             )
             .expect("provider");
             ids.push(tenant.id);

@@ -710,3 +710,27 @@ async fn providers_are_validated_and_kept_per_tenant() {
         .await
         .assert_problem(404);
 }
+
+#[tokio::test]
+async fn a_changed_secret_key_replaces_the_signing_key_instead_of_failing() {
+    use rolegate::oidc::{keys, secrets::SecretBox};
+    let app = spawn_app().await;
+    let mut conn = app.pool.get().unwrap();
+    let first = keys::active(&mut conn, app.tenant_id, &SecretBox::random())
+        .unwrap()
+        .kid;
+    let second = keys::active(&mut conn, app.tenant_id, &SecretBox::random())
+        .unwrap()
+        .kid;
+    assert_ne!(first, second);
+    let published = keys::jwks(&mut conn, app.tenant_id, &SecretBox::random(), 900);
+    // A third key again (the box changed once more), and the earlier ones stay published.
+    let kids: Vec<String> = published.unwrap()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kids.len(), 3);
+    assert!(kids.contains(&first) && kids.contains(&second));
+}
