@@ -301,6 +301,31 @@ impl OidcError {
         Self::refused(401, "invalid_id_token", message)
     }
 
+    /// The error code clients and metrics see.
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+
+    /// The error as a small HTML page, for a person in a browser.
+    pub fn page(&self) -> HttpResponse {
+        let (status, slug, description) = self.parts();
+        let escape = |text: &str| {
+            text.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+        };
+        let body = format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Login failed</title></head>\
+             <body><h1>Login failed</h1><p>{}</p><p><small>Error code: {slug}</small></p></body></html>",
+            escape(&description)
+        );
+        HttpResponse::build(status)
+            .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+            .content_type("text/html; charset=utf-8")
+            .body(body)
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             OidcError::Refused {

@@ -21,6 +21,7 @@ pub struct Metrics {
     effective_refreshes: IntCounterVec,
     effective_refresh_duration: HistogramVec,
     effective_rows_changed: IntCounterVec,
+    oidc_logins: IntCounterVec,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -85,6 +86,14 @@ fn build() -> Result<Metrics, prometheus::Error> {
         ),
         &["cause"],
     )?;
+    let oidc_logins = IntCounterVec::new(
+        Opts::new(
+            "oidc_logins_total",
+            "Finished OIDC login callbacks by outcome (`success` or the error code)",
+        ),
+        &["outcome"],
+    )?;
+    registry.register(Box::new(oidc_logins.clone()))?;
     registry.register(Box::new(effective_refreshes.clone()))?;
     registry.register(Box::new(effective_refresh_duration.clone()))?;
     registry.register(Box::new(effective_rows_changed.clone()))?;
@@ -105,6 +114,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         effective_refreshes,
         effective_refresh_duration,
         effective_rows_changed,
+        oidc_logins,
     })
 }
 
@@ -150,6 +160,13 @@ pub fn observe_effective_refresh(cause: &'static str, elapsed: Duration, rows_ch
         m.effective_rows_changed
             .with_label_values(&[cause])
             .inc_by(u64::try_from(rows_changed).unwrap_or(0));
+    }
+}
+
+/// One login callback; `outcome` is `success` or a fixed error code, never data.
+pub fn observe_oidc_login(outcome: &'static str) {
+    if let Some(m) = METRICS.as_ref() {
+        m.oidc_logins.with_label_values(&[outcome]).inc();
     }
 }
 

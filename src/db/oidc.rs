@@ -305,7 +305,7 @@ pub fn users_by_email(
     diesel::sql_query(
         "SELECT * FROM users u WHERE u.tenant_id = $1 AND ( \
             (lower(u.user_name) COLLATE \"C\") = (lower($2) COLLATE \"C\") \
-            OR ((lower(u.attributes::text) COLLATE \"C\") LIKE ('%' || lower($2) || '%') \
+            OR ((lower(u.attributes::text) COLLATE \"C\") LIKE ('%' || lower($3) || '%') \
                 AND EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(u.attributes->'emails') = 'array' \
                                                                  THEN u.attributes->'emails' ELSE '[]'::jsonb END) e \
                             WHERE lower(e->>'value') = lower($2)))) \
@@ -313,7 +313,15 @@ pub fn users_by_email(
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Text, _>(email)
+    .bind::<Text, _>(like_escaped(email))
     .load(conn)
+}
+
+/// `text` as a LIKE pattern matching itself literally.
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 pub fn set_user_status(

@@ -3,7 +3,7 @@
 //! `GET /api/v1/me` for the holder of a session token.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -44,45 +44,74 @@ fn key_grace(state: &AppState) -> i64 {
     state.settings.session_ttl_seconds + 60
 }
 
+/// Browsers (asking for HTML) get errors as a page; programs get JSON.
+fn for_client(req: &HttpRequest, result: Response) -> HttpResponse {
+    match result {
+        Ok(response) => response,
+        Err(error) => {
+            let wants_html = req
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"));
+            if wants_html {
+                if error.status_code().is_server_error() {
+                    tracing::error!(%error, "login failed");
+                }
+                error.page()
+            } else {
+                error.error_response()
+            }
+        }
+    }
+}
+
 async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, String)>,
     params: web::Query<LoginParams>,
-) -> Response {
+) -> HttpResponse {
     let (tenant_id, provider) = path.into_inner();
-    let url = login::begin(
-        &state,
-        tenant_id,
-        provider,
-        &public_root(&req),
-        params.into_inner(),
-    )
-    .await?;
-    Ok(HttpResponse::Found()
-        .insert_header((header::LOCATION, url))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish())
+    let root = public_root(&req);
+    let result = login::begin(&state, tenant_id, provider, &root, params.into_inner())
+        .await
+        .map(|url| {
+            HttpResponse::Found()
+                .insert_header((header::LOCATION, url))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish()
+        });
+    for_client(&req, result)
 }
 
-/// The provider's redirect back. Answers the session as JSON, or, when the login named a
-/// `return_to`, redirects there with the token in the URL fragment (which browsers do not
-/// send to servers).
+/// The provider's redirect back.
 async fn callback(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, String)>,
     params: web::Query<CallbackParams>,
-) -> Response {
+) -> HttpResponse {
     let (tenant_id, provider) = path.into_inner();
-    let done = login::finish(
-        &state,
-        tenant_id,
-        provider,
-        &public_root(&req),
-        params.into_inner(),
-    )
-    .await?;
+    let result = finish(&req, &state, tenant_id, provider, params.into_inner()).await;
+    crate::metrics::observe_oidc_login(match &result {
+        Ok(_) => "success",
+        Err(e) => e.code(),
+    });
+    for_client(&req, result)
+}
+
+/// Finishes the login. Answers the session as JSON, or, when the login named a
+/// `return_to`, redirects there with the token in the URL fragment (which browsers do not
+/// send to servers).
+async fn finish(
+    req: &HttpRequest,
+    state: &AppState,
+    tenant_id: Uuid,
+    provider: String,
+    params: CallbackParams,
+) -> Response {
+    let done = login::finish(state, tenant_id, provider, &public_root(req), params).await?;
     if let Some(return_to) = done.return_to {
         let fragment = serde_urlencoded::to_string([
             ("session_token", done.token.as_str()),

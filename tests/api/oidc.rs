@@ -244,6 +244,15 @@ async fn first_login_creates_the_user_and_claim_groups_carry_roles_until_they_ar
 
     let (status, body) = s.login(alice(&["engineering", "sales"])).await;
     assert_eq!(status, 200, "{body}");
+    insta::assert_json_snapshot!("oidc_first_login", body, {
+        ".session_token" => "[token]",
+        ".session.tenant_id" => "[id]",
+        ".session.user.id" => "[id]",
+        ".session.environment.id" => "[id]",
+        ".session.roles[].id" => "[id]",
+        ".session.applications[].id" => "[id]",
+        ".session.applications[].roles[].id" => "[id]",
+    });
     assert_eq!(body["linked_by"], "created");
     assert_eq!(body["token_type"], "Bearer");
     let token = body["session_token"].as_str().unwrap().to_string();
@@ -290,6 +299,12 @@ async fn first_login_creates_the_user_and_claim_groups_carry_roles_until_they_ar
         .map(|g| g["value"].as_str().unwrap())
         .collect();
     assert_eq!(values, vec!["engineering", "sales"]);
+    let claim_group = groups.body["groups"][0]["id"].as_str().unwrap();
+    assert_eq!(
+        s.app.get(&format!("/Groups/{claim_group}")).await.status,
+        404,
+        "SCIM cannot reach claim groups"
+    );
 
     // Second login without the group: the role goes, in the new token and live in /me
     // (even for the earlier token).
@@ -610,6 +625,48 @@ async fn login_can_hand_the_token_to_a_registered_application_url_only() {
     assert_eq!(reply.status(), 401);
     let body: Value = reply.json().await.unwrap();
     assert_eq!(body["error"], "login_refused_by_provider");
+
+    // A response claiming to come from another issuer (RFC 9207) is refused.
+    let login = s.start("").await;
+    let mut claims = alice(&[]);
+    claims["nonce"] = json!(login.nonce);
+    let code = s.idp.issue_code(claims, &login.challenge, Forgery::None);
+    let reply = s
+        .no_redirects
+        .get(format!("{}/callback", s.path))
+        .query(&[
+            ("code", code.as_str()),
+            ("state", login.state.as_str()),
+            ("iss", "https://attacker.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 400);
+    assert_eq!(
+        reply.json::<Value>().await.unwrap()["error"],
+        "issuer_mismatch"
+    );
+
+    // A person in a browser gets a page, not JSON.
+    let reply = s
+        .no_redirects
+        .get(format!("{}/callback?state=<script>", s.path))
+        .header("Accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 400);
+    assert!(reply.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = reply.text().await.unwrap();
+    assert!(
+        page.contains("Login failed") && page.contains("invalid_state"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>"));
 }
 
 #[tokio::test]
