@@ -216,9 +216,14 @@ pub fn sign_in(
             Some(values) => rows::sync_claim_memberships(conn, tenant_id, provider.id, user.id, values)?,
             None => (Vec::new(), Vec::new()),
         };
-        let mut pending = Pending::new(tenant_id, "oidc_login");
-        pending.mark(conn, Users::Ids(&[user.id]), Scope::Tenant)?;
-        effective::refresh(conn, &pending, false)?;
+        // Effective roles are kept current by every change; this login's own changes are
+        // the only ones to apply (none for a returning user whose groups are the same).
+        let memberships_changed = !groups_added.is_empty() || !groups_removed.is_empty();
+        if known.is_none() || status == "invited" || memberships_changed {
+            let mut pending = Pending::new(tenant_id, "oidc_login");
+            pending.mark(conn, Users::Ids(&[user.id]), Scope::Tenant)?;
+            effective::refresh(conn, &pending, false)?;
+        }
         let outcome = SignedIn {
             user_id: user.id,
             linked_by,
