@@ -301,6 +301,16 @@ impl OidcError {
         Self::refused(401, "invalid_id_token", message)
     }
 
+    /// A uniqueness conflict another transaction caused (e.g. the same person's first login
+    /// committing first): trying again sees its result.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            OidcError::Refused { slug, .. } => *slug == "user_name_taken",
+            OidcError::Db(DbError::Query(e)) => is_unique_violation(e),
+            _ => false,
+        }
+    }
+
     /// The error code clients and metrics see.
     pub fn code(&self) -> &'static str {
         self.parts().1

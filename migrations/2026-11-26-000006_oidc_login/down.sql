@@ -1,3 +1,5 @@
+DROP INDEX users_emails_idx;
+DROP FUNCTION user_emails(JSONB);
 DELETE FROM groups WHERE oidc_provider_id IS NOT NULL;
 DROP INDEX groups_oidc_claim_value_key;
 ALTER TABLE groups DROP CONSTRAINT groups_oidc_provider_fkey;

@@ -296,7 +296,7 @@ pub fn users_by_external_id(
 }
 
 /// Users with this e-mail address (any of their `emails`, or a userName equal to it),
-/// compared case-insensitively. The trigram index on the document narrows the candidates.
+/// compared case-insensitively: a probe of the userName index and one of the e-mail index.
 pub fn users_by_email(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -305,23 +305,12 @@ pub fn users_by_email(
     diesel::sql_query(
         "SELECT * FROM users u WHERE u.tenant_id = $1 AND ( \
             (lower(u.user_name) COLLATE \"C\") = (lower($2) COLLATE \"C\") \
-            OR ((lower(u.attributes::text) COLLATE \"C\") LIKE ('%' || lower($3) || '%') \
-                AND EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(u.attributes->'emails') = 'array' \
-                                                                 THEN u.attributes->'emails' ELSE '[]'::jsonb END) e \
-                            WHERE lower(e->>'value') = lower($2)))) \
+            OR user_emails(u.attributes) @> ARRAY[lower($2)]) \
          LIMIT 2",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Text, _>(email)
-    .bind::<Text, _>(like_escaped(email))
     .load(conn)
-}
-
-/// `text` as a LIKE pattern matching itself literally.
-fn like_escaped(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 pub fn set_user_status(

@@ -384,7 +384,11 @@ pub async fn finish(
         // One transaction: a login refused for the environment changes nothing either.
         conn.transaction(|conn| {
             environments::find(conn, tenant_id, environment_id)?;
-            let signed_in = linking::sign_in(conn, &provider, &identity)?;
+            let signed_in = match linking::sign_in(conn, &provider, &identity) {
+                // Two first logins of one person at once: the second sees the first's user.
+                Err(e) if e.is_conflict() => linking::sign_in(conn, &provider, &identity)?,
+                other => other?,
+            };
             let session = session::load(conn, tenant_id, signed_in.user_id, environment_id)?;
             let token = session::sign(conn, &secrets, &issuer, &session, ttl)?;
             Ok::<_, OidcError>((signed_in, session, token))

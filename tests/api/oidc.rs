@@ -791,3 +791,25 @@ async fn a_changed_secret_key_replaces_the_signing_key_instead_of_failing() {
     assert_eq!(kids.len(), 3);
     assert!(kids.contains(&first) && kids.contains(&second));
 }
+
+#[tokio::test]
+async fn two_first_logins_of_one_person_at_once_make_one_user() {
+    let s = setup().await;
+    for round in 0..5 {
+        let subject = format!("twin{round}");
+        let claims = json!({"sub": subject, "preferred_username": format!("{subject}@example.com"), "groups": ["g"]});
+        let (one, two) = (s.start("").await, s.start("").await);
+        let code = |login: &Login| {
+            let mut c = claims.clone();
+            c["nonce"] = json!(login.nonce);
+            s.idp.issue_code(c, &login.challenge, Forgery::None)
+        };
+        let (code_one, code_two) = (code(&one), code(&two));
+        let (a, b) = tokio::join!(
+            s.callback(&code_one, &one.state),
+            s.callback(&code_two, &two.state)
+        );
+        assert_eq!((a.0, b.0), (200, 200), "{} / {}", a.1, b.1);
+        assert_eq!(a.1["session"]["user"]["id"], b.1["session"]["user"]["id"]);
+    }
+}
