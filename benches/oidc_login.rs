@@ -48,6 +48,13 @@ struct Id {
     id: Uuid,
 }
 
+#[derive(QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(column_name = "QUERY PLAN")]
+    line: String,
+}
+
 fn ids(conn: &mut PgConnection, sql: &str) -> Vec<Uuid> {
     diesel::sql_query(sql)
         .load::<Id>(conn)
@@ -324,6 +331,16 @@ async fn main() {
         "(d) first login, linked to a SCIM user by verified e-mail",
         &linked,
     );
+    let plan: Vec<String> = diesel::sql_query(format!(
+        "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) SELECT * FROM users u WHERE u.tenant_id = '{t}' AND ( \
+            (lower(u.user_name) COLLATE \"C\") = (lower('user777@example.com') COLLATE \"C\") \
+            OR user_emails(u.attributes) @> ARRAY[lower('user777@example.com')]) LIMIT 2"
+    ))
+    .load::<PlanLine>(&mut conn)
+    .expect("plan")
+    .into_iter()
+    .map(|l| l.line)
+    .collect();
 
     // (e) The live session.
     let mut me = Vec::new();
@@ -385,6 +402,10 @@ async fn main() {
         concurrent.len() as f64 / wall.as_secs_f64(),
         concurrent.len(),
         wall.as_secs_f64()
+    );
+    println!(
+        "\nE-mail lookup among {users} users:\n```\n{}\n```",
+        plan.join("\n")
     );
     drop(conn);
     if let Some(c) = cluster.take() {

@@ -813,3 +813,67 @@ async fn two_first_logins_of_one_person_at_once_make_one_user() {
         assert_eq!(a.1["session"]["user"]["id"], b.1["session"]["user"]["id"]);
     }
 }
+
+#[tokio::test]
+async fn a_login_asks_for_one_of_the_providers_environments() {
+    let s = setup().await;
+    let model = Model::load(&s.app).await;
+    let testing = crate::access::environment(&s.app, "Testing").await;
+    let reply = s
+        .app
+        .admin(
+            Method::PATCH,
+            &format!("/oidc-providers/{}", s.provider_id),
+            Some(&json!({"environment_ids": [model.production, testing]})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["environments"].as_array().unwrap().len(), 2);
+
+    // By name or id; the default is the first.
+    for (query, expected) in [("?environment=testing", "Testing"), ("", "Production")] {
+        let login = s.start(query).await;
+        let mut claims = alice(&[]);
+        claims["nonce"] = json!(login.nonce);
+        let code = s.idp.issue_code(claims, &login.challenge, Forgery::None);
+        let (status, body) = s.callback(&code, &login.state).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["session"]["environment"]["name"], expected);
+    }
+    let reply = s
+        .no_redirects
+        .get(format!("{}/login?environment=Staging", s.path))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 400);
+
+    // A user whose access to the environment is revoked is refused there, with nothing changed.
+    let (_, body) = s.login(alice(&[])).await;
+    let user = body["session"]["user"]["id"].as_str().unwrap().to_string();
+    let revoked = s
+        .app
+        .admin(
+            Method::DELETE,
+            &format!("/users/{user}/environments/{testing}/access"),
+            None,
+        )
+        .await;
+    assert!(
+        revoked.status == 200 || revoked.status == 204,
+        "{}",
+        revoked.body
+    );
+    let before = s.directory();
+    let login = s.start("?environment=Testing").await;
+    let mut claims = alice(&["newly-seen"]);
+    claims["nonce"] = json!(login.nonce);
+    let code = s.idp.issue_code(claims, &login.challenge, Forgery::None);
+    let (status, body) = s.callback(&code, &login.state).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("environment_access_revoked")),
+        "{body}"
+    );
+    assert_eq!(s.directory(), before);
+}
