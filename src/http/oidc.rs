@@ -164,13 +164,12 @@ async fn me(req: HttpRequest, state: web::Data<AppState>) -> Response {
     .await
     .map_err(|e| match e {
         // The user or environment was deleted since the token was issued.
-        OidcError::Db(crate::db::DbError::Query(diesel::result::Error::NotFound)) => {
-            OidcError::refused(
-                401,
-                "invalid_token",
-                "the token's user or environment no longer exists",
-            )
-        }
+        OidcError::Db(crate::db::DbError::Query(diesel::result::Error::NotFound))
+        | OidcError::Refused { status: 404, .. } => OidcError::refused(
+            401,
+            "invalid_token",
+            "the token's user or environment no longer exists",
+        ),
         other => other,
     })?;
     Ok(HttpResponse::Ok()

@@ -89,6 +89,22 @@ fn attributes_from(identity: &MappedIdentity, previous: Option<&Value>) -> Value
     Value::Object(attributes)
 }
 
+/// A unique violation on userName, as the refusal it is.
+fn name_conflict(e: diesel::result::Error, user_name: &str) -> OidcError {
+    if crate::db::is_unique_violation(&e) {
+        refused(
+            409,
+            "user_name_taken",
+            format!(
+                "another user already has the userName {user_name:?}, and this login does not prove it is the same \
+                 person (no matching externalId or verified e-mail)"
+            ),
+        )
+    } else {
+        e.into()
+    }
+}
+
 fn check_may_log_in(conn: &mut PgConnection, user: &UserRow) -> Result<String, OidcError> {
     let status = rows::user_status(conn, user.tenant_id, user.id)?;
     if status == "archived" {
@@ -149,21 +165,8 @@ pub fn sign_in(
                         active: Some(true),
                         attributes: attributes_from(identity, None),
                     };
-                    let user = user_rows::insert(conn, tenant_id, Uuid::new_v4(), &fields).map_err(|e| {
-                        if crate::db::is_unique_violation(&e) {
-                            refused(
-                                409,
-                                "user_name_taken",
-                                format!(
-                                    "another user already has the userName {:?}, and this login does not prove it is the same person \
-                                     (no matching externalId or verified e-mail)",
-                                    identity.user_name
-                                ),
-                            )
-                        } else {
-                            e.into()
-                        }
-                    })?;
+                    let user = user_rows::insert(conn, tenant_id, Uuid::new_v4(), &fields)
+                        .map_err(|e| name_conflict(e, &identity.user_name))?;
                     (user, LinkedBy::Created, true)
                 }
                 None => {
@@ -193,7 +196,8 @@ pub fn sign_in(
                 || fields.display_name != user.display_name
                 || fields.attributes != user.attributes;
             if changed {
-                user_rows::update(conn, tenant_id, user.id, &fields)?;
+                user_rows::update(conn, tenant_id, user.id, &fields)
+                    .map_err(|e| name_conflict(e, &identity.user_name))?;
             }
         }
         match &known {

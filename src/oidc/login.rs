@@ -315,10 +315,6 @@ pub async fn finish(
             "the authorization response comes from another issuer",
         ));
     }
-    let expected_redirect = callback_url(base_url, tenant_id, &provider.name);
-    if attempt.redirect_uri != expected_redirect {
-        tracing::debug!(started = %attempt.redirect_uri, now = %expected_redirect, "callback reached through another base URL");
-    }
     let secret = providers::client_secret(&provider, &state.secrets)?;
 
     let metadata = state.providers.metadata(&provider.issuer).await?;

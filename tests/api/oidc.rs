@@ -107,11 +107,20 @@ impl Setup {
         self.login_forged(claims, Forgery::None).await
     }
 
-    async fn login_forged(&self, mut claims: Value, forgery: Forgery) -> (u16, Value) {
+    async fn login_forged(&self, claims: Value, forgery: Forgery) -> (u16, Value) {
         let login = self.start("").await;
-        claims["nonce"] = json!(login.nonce);
-        let code = self.idp.issue_code(claims, &login.challenge, forgery);
+        let code = self.code_forged(&login, claims, forgery);
         self.callback(&code, &login.state).await
+    }
+
+    /// The provider's code for a login in flight, for an account with these claims.
+    fn code(&self, login: &Login, claims: Value) -> String {
+        self.code_forged(login, claims, Forgery::None)
+    }
+
+    fn code_forged(&self, login: &Login, mut claims: Value, forgery: Forgery) -> String {
+        claims["nonce"] = json!(login.nonce);
+        self.idp.issue_code(claims, &login.challenge, forgery)
     }
 
     async fn me(&self, token: &str) -> (u16, Value) {
@@ -468,14 +477,10 @@ async fn every_kind_of_bad_id_token_is_refused_and_changes_nothing() {
 
     // A state is good once: replaying a callback is refused even with a fresh code.
     let login = s.start("").await;
-    let mut claims = alice(&[]);
-    claims["nonce"] = json!(login.nonce);
-    let code = s
-        .idp
-        .issue_code(claims.clone(), &login.challenge, Forgery::None);
+    let code = s.code(&login, alice(&[]));
     assert_eq!(s.callback(&code, &login.state).await.0, 200);
     let after_first = s.directory();
-    let code = s.idp.issue_code(claims, &login.challenge, Forgery::None);
+    let code = s.code(&login, alice(&[]));
     let (status, body) = s.callback(&code, &login.state).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -597,9 +602,7 @@ async fn login_can_hand_the_token_to_a_registered_application_url_only() {
         .start("?return_to=http://127.0.0.1:9/app&login_hint=alice")
         .await;
     assert!(login.location.contains("login_hint=alice"));
-    let mut claims = alice(&[]);
-    claims["nonce"] = json!(login.nonce);
-    let code = s.idp.issue_code(claims, &login.challenge, Forgery::None);
+    let code = s.code(&login, alice(&[]));
     let reply = s
         .no_redirects
         .get(format!("{}/callback", s.path))
@@ -628,9 +631,7 @@ async fn login_can_hand_the_token_to_a_registered_application_url_only() {
 
     // A response claiming to come from another issuer (RFC 9207) is refused.
     let login = s.start("").await;
-    let mut claims = alice(&[]);
-    claims["nonce"] = json!(login.nonce);
-    let code = s.idp.issue_code(claims, &login.challenge, Forgery::None);
+    let code = s.code(&login, alice(&[]));
     let reply = s
         .no_redirects
         .get(format!("{}/callback", s.path))
@@ -799,12 +800,7 @@ async fn two_first_logins_of_one_person_at_once_make_one_user() {
         let subject = format!("twin{round}");
         let claims = json!({"sub": subject, "preferred_username": format!("{subject}@example.com"), "groups": ["g"]});
         let (one, two) = (s.start("").await, s.start("").await);
-        let code = |login: &Login| {
-            let mut c = claims.clone();
-            c["nonce"] = json!(login.nonce);
-            s.idp.issue_code(c, &login.challenge, Forgery::None)
-        };
-        let (code_one, code_two) = (code(&one), code(&two));
+        let (code_one, code_two) = (s.code(&one, claims.clone()), s.code(&two, claims));
         let (a, b) = tokio::join!(
             s.callback(&code_one, &one.state),
             s.callback(&code_two, &two.state)
@@ -833,9 +829,7 @@ async fn a_login_asks_for_one_of_the_providers_environments() {
     // By name or id; the default is the first.
     for (query, expected) in [("?environment=testing", "Testing"), ("", "Production")] {
         let login = s.start(query).await;
-        let mut claims = alice(&[]);
-        claims["nonce"] = json!(login.nonce);
-        let code = s.idp.issue_code(claims, &login.challenge, Forgery::None);
+        let code = s.code(&login, alice(&[]));
         let (status, body) = s.callback(&code, &login.state).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["session"]["environment"]["name"], expected);
@@ -866,9 +860,7 @@ async fn a_login_asks_for_one_of_the_providers_environments() {
     );
     let before = s.directory();
     let login = s.start("?environment=Testing").await;
-    let mut claims = alice(&["newly-seen"]);
-    claims["nonce"] = json!(login.nonce);
-    let code = s.idp.issue_code(claims, &login.challenge, Forgery::None);
+    let code = s.code(&login, alice(&["newly-seen"]));
     let (status, body) = s.callback(&code, &login.state).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -876,4 +868,33 @@ async fn a_login_asks_for_one_of_the_providers_environments() {
         "{body}"
     );
     assert_eq!(s.directory(), before);
+}
+
+#[tokio::test]
+async fn users_created_by_login_follow_their_claims_but_never_take_another_users_name() {
+    let s = setup().await;
+    s.app.create_user("taken@example.com").await;
+    let claims = |name: &str| json!({"sub": "mover", "preferred_username": name, "name": name});
+    let (status, body) = s.login(claims("mover@example.com")).await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["session"]["user"]["id"].as_str().unwrap().to_string();
+
+    let (status, _) = s.login(claims("moved@example.com")).await;
+    assert_eq!(status, 200);
+    let user = s.app.get(&format!("/Users/{id}")).await;
+    assert_eq!(user.body["userName"], "moved@example.com");
+    assert_eq!(user.body["displayName"], "moved@example.com");
+
+    let before = s.directory();
+    let (status, body) = s.login(claims("taken@example.com")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("user_name_taken")),
+        "{body}"
+    );
+    assert_eq!(s.directory(), before);
+    assert_eq!(
+        s.app.get(&format!("/Users/{id}")).await.body["userName"],
+        "moved@example.com"
+    );
 }
