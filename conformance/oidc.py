@@ -88,8 +88,10 @@ class Browser:
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect())
 
-    def open(self, url, finish_on=None):
+    def open(self, url, finish_on=None, stop_at=None):
         for _ in range(20):
+            if stop_at and url.startswith(stop_at):
+                return None, "", url
             if finish_on:
                 for prefix, replacement in finish_on:
                     if url.startswith(prefix):
@@ -213,6 +215,22 @@ def main():
         status, text, _ = Browser().open(last_callback[0])
         check(status == 400 and json.loads(text).get("error") == "invalid_state",
               "replaying the provider's redirect (same state and code) is refused")
+
+        print("-- a code without its PKCE verifier is refused", flush=True)
+        _, _, callback = Browser().open(f"{a.base}/oidc/{tenant}/corp/login?login_hint=alice",
+                                        stop_at=f"{a.base}/oidc/{tenant}/corp/callback")
+        code = urllib.parse.parse_qs(urllib.parse.urlsplit(callback).query)["code"][0]
+        form = urllib.parse.urlencode({"grant_type": "authorization_code", "code": code,
+                                       "redirect_uri": f"{a.base}/oidc/{tenant}/corp/callback"}).encode()
+        request = urllib.request.Request(provider.issuer + "/token", data=form, method="POST")
+        request.add_header("Authorization", "Basic " + base64.b64encode(b"rolegate:rolegate-conformance-secret").decode())
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                status, answer = r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            status, answer = e.code, json.loads(e.read() or b"null")
+        check(status == 400 and answer.get("error") == "invalid_grant",
+              f"the provider refuses an intercepted code redeemed without the verifier ({status} {answer})")
 
         print("-- groups change at the provider", flush=True)
         provider.accounts["alice"]["groups"] = ["sales"]
