@@ -96,6 +96,7 @@ async fn serve(database: Database, db_args: &DatabaseArgs, args: ServeArgs) -> a
             rate_limit_burst: args.rate_limit_burst,
             shutdown_timeout_seconds: args.shutdown_timeout,
             session_ttl_seconds: args.session_ttl,
+            login_rate_limit_per_second: args.login_rate_limit,
         },
         secrets,
     );

@@ -16,6 +16,7 @@
 //! | `--rate-limit` | `ROLEGATE_RATE_LIMIT` | `0` (off) | requests per second per connector token |
 //! | `--rate-limit-burst` | `ROLEGATE_RATE_LIMIT_BURST` | the rate | burst above the rate |
 //! | `--shutdown-timeout` | `ROLEGATE_SHUTDOWN_TIMEOUT` | `30` | seconds in-flight requests get after SIGTERM |
+//! | `--login-rate-limit` | `ROLEGATE_LOGIN_RATE_LIMIT` | `0` (off) | login starts per second per client address (burst 5×) |
 //! | `--session-ttl` | `ROLEGATE_SESSION_TTL` | `900` | seconds a login's session token is valid |
 //! | `--secret-key` | `ROLEGATE_SECRET_KEY` | from `<data-dir>/secret-key` | base64 of 32 bytes; seals OIDC client secrets and signing keys (every node needs the same) |
 
@@ -153,6 +154,10 @@ pub struct ServeArgs {
     /// Seconds in-flight requests may take to finish after SIGTERM.
     #[arg(long, env = "ROLEGATE_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
+    /// Login starts per second allowed per client address (0: no limit); the burst is five
+    /// times the rate. Behind a proxy every client has the proxy's address: limit there.
+    #[arg(long, env = "ROLEGATE_LOGIN_RATE_LIMIT", default_value_t = 0)]
+    pub login_rate_limit: u32,
     /// Seconds a session token issued at login is valid.
     #[arg(long, env = "ROLEGATE_SESSION_TTL", default_value_t = 900, value_parser = clap::value_parser!(i64).range(30..=86400))]
     pub session_ttl: i64,

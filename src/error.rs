@@ -396,6 +396,9 @@ impl ResponseError for OidcError {
                 HeaderValue::from_static("Bearer error=\"invalid_token\""),
             ));
         }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        }
         response
             .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
             .json(serde_json::json!({ "error": slug, "error_description": description }))

@@ -1,5 +1,6 @@
 //! What every request handler shares.
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -27,6 +28,8 @@ pub struct Settings {
     pub shutdown_timeout_seconds: u64,
     /// Lifetime of the session tokens issued at login.
     pub session_ttl_seconds: i64,
+    /// Login starts per second allowed per client address; 0 turns limiting off.
+    pub login_rate_limit_per_second: u32,
 }
 
 impl Settings {
@@ -40,6 +43,7 @@ impl Settings {
             rate_limit_burst: 0,
             shutdown_timeout_seconds: 30,
             session_ttl_seconds: 900,
+            login_rate_limit_per_second: 0,
         }
     }
 }
@@ -48,11 +52,15 @@ impl Settings {
 /// enforces the limit on the requests it receives.
 pub type TokenRateLimiter = DefaultKeyedRateLimiter<Uuid>;
 
+/// Login starts per client address: each start stores a row, and nothing authenticates it.
+pub type AddressRateLimiter = DefaultKeyedRateLimiter<IpAddr>;
+
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
     pub settings: Settings,
     pub rate_limiter: Option<Arc<TokenRateLimiter>>,
+    pub login_rate_limiter: Option<Arc<AddressRateLimiter>>,
     /// Seals client secrets and signing keys at rest.
     pub secrets: SecretBox,
     /// Identity providers' metadata and keys, cached.
@@ -73,7 +81,16 @@ impl AppState {
                 Quota::per_second(rate).allow_burst(burst),
             ))
         });
+        let login_rate_limiter =
+            NonZeroU32::new(settings.login_rate_limit_per_second).map(|rate| {
+                // Bursts of a few logins (a page reload, several tabs) pass.
+                let burst = rate.saturating_mul(NonZeroU32::MIN.saturating_add(4));
+                Arc::new(RateLimiter::keyed(
+                    Quota::per_second(rate).allow_burst(burst),
+                ))
+            });
         AppState {
+            login_rate_limiter,
             pool,
             settings,
             rate_limiter,

@@ -66,12 +66,28 @@ fn for_client(req: &HttpRequest, result: Response) -> HttpResponse {
     }
 }
 
+/// A refusal when this client address started too many logins just now.
+fn over_login_limit(req: &HttpRequest, state: &AppState) -> Option<OidcError> {
+    let limiter = state.login_rate_limiter.as_ref()?;
+    let address = req.peer_addr()?.ip();
+    limiter.check_key(&address).err().map(|_| {
+        OidcError::refused(
+            429,
+            "slow_down",
+            "too many logins from this address; wait a moment and try again",
+        )
+    })
+}
+
 async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, String)>,
     params: web::Query<LoginParams>,
 ) -> HttpResponse {
+    if let Some(refused) = over_login_limit(&req, &state) {
+        return for_client(&req, Err(refused));
+    }
     let (tenant_id, provider) = path.into_inner();
     let root = public_root(&req);
     let result = login::begin(&state, tenant_id, provider, &root, params.into_inner())

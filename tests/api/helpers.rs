@@ -120,6 +120,8 @@ pub struct Options {
     pub max_page_size: i64,
     /// Requests per second per token; 0 is unlimited.
     pub rate_limit: u32,
+    /// Login starts per second per client address; 0 is unlimited.
+    pub login_rate_limit: u32,
 }
 
 impl Default for Options {
@@ -128,6 +130,7 @@ impl Default for Options {
             body_limit: 64 * 1024,
             max_page_size: 50,
             rate_limit: 0,
+            login_rate_limit: 0,
         }
     }
 }
@@ -159,6 +162,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let mut settings = Settings::new(options.body_limit, options.max_page_size, None);
     settings.rate_limit_per_second = options.rate_limit;
+    settings.login_rate_limit_per_second = options.login_rate_limit;
     let state = AppState::new(pool.clone(), settings);
     let server = rolegate::run(listener, state).expect("server starts");
     tokio::spawn(server);

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::access::{application, assign, create, Model};
 use crate::fake_provider::{FakeProvider, Forgery};
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, Options, TestApp};
 
 struct Login {
     state: String,
@@ -25,7 +25,10 @@ struct Setup {
 }
 
 async fn setup_with(mapping: Value, jit: bool) -> Setup {
-    let app = spawn_app().await;
+    setup_on(spawn_app().await, mapping, jit).await
+}
+
+async fn setup_on(app: TestApp, mapping: Value, jit: bool) -> Setup {
     let idp = FakeProvider::start().await;
     let reply = app
         .admin(
@@ -897,4 +900,27 @@ async fn users_created_by_login_follow_their_claims_but_never_take_another_users
         s.app.get(&format!("/Users/{id}")).await.body["userName"],
         "moved@example.com"
     );
+}
+
+#[tokio::test]
+async fn login_starts_are_limited_per_client_address_when_configured() {
+    let app = spawn_app_with(Options {
+        login_rate_limit: 1,
+        ..Options::default()
+    })
+    .await;
+    let s = setup_on(app, json!({}), true).await;
+    // A burst of five passes, the sixth at once is refused with a hint when to retry.
+    for _ in 0..5 {
+        s.start("").await;
+    }
+    let reply = s
+        .no_redirects
+        .get(format!("{}/login", s.path))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 429);
+    assert_eq!(reply.headers()["retry-after"], "1");
+    assert_eq!(reply.json::<Value>().await.unwrap()["error"], "slow_down");
 }
