@@ -8,10 +8,14 @@
 //! Run: `cargo bench --bench access_scale` (options: `-- --users N --groups G
 //! --end-user-groups E --requests R --big B`).
 
+mod common;
+
+use common::{arg, execute, ids, percentile, PlanLine, Text};
+
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 use rolegate::access::effective;
 use rolegate::db::embedded::{Durability, EmbeddedCluster};
 use rolegate::db::{build_pool, run_migrations};
@@ -19,48 +23,6 @@ use rolegate::provisioning::tokens::TokenKind;
 use rolegate::provisioning::{tenants, tokens};
 use rolegate::state::{AppState, Settings};
 use serde_json::{json, Value};
-use uuid::Uuid;
-
-fn arg(name: &str, default: usize) -> usize {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
-
-fn execute(conn: &mut PgConnection, sql: &str) {
-    diesel::sql_query(sql)
-        .execute(conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-#[derive(QueryableByName)]
-struct Text {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    text: String,
-}
-
-#[derive(QueryableByName)]
-struct Id {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: Uuid,
-}
-
-fn ids(conn: &mut PgConnection, sql: &str) -> Vec<Uuid> {
-    diesel::sql_query(sql)
-        .load::<Id>(conn)
-        .expect("ids")
-        .into_iter()
-        .map(|r| r.id)
-        .collect()
-}
-
-fn percentile(latencies: &[Duration], p: f64) -> f64 {
-    let mut l = latencies.to_vec();
-    l.sort();
-    l[((l.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -416,10 +378,4 @@ async fn main() {
         c.stop();
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[derive(QueryableByName)]
-struct PlanLine {
-    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
-    line: String,
 }

@@ -11,6 +11,10 @@
 //!
 //! Run: `cargo bench --bench oidc_login` (options: `-- --users N --groups G --requests R`).
 
+mod common;
+
+use common::{arg, execute, ids, percentile, PlanLine};
+
 #[path = "../tests/api/fake_provider.rs"]
 #[allow(dead_code)]
 mod fake_provider;
@@ -18,7 +22,7 @@ mod fake_provider;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 use fake_provider::{FakeProvider, Forgery};
 use rolegate::db::embedded::{Durability, EmbeddedCluster};
 use rolegate::db::{build_pool, run_migrations};
@@ -26,49 +30,6 @@ use rolegate::provisioning::tokens::TokenKind;
 use rolegate::provisioning::{tenants, tokens};
 use rolegate::state::{AppState, Settings};
 use serde_json::{json, Value};
-use uuid::Uuid;
-
-fn arg(name: &str, default: usize) -> usize {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
-
-fn execute(conn: &mut PgConnection, sql: &str) {
-    diesel::sql_query(sql)
-        .execute(conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-#[derive(QueryableByName)]
-struct Id {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: Uuid,
-}
-
-#[derive(QueryableByName)]
-struct PlanLine {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    #[diesel(column_name = "QUERY PLAN")]
-    line: String,
-}
-
-fn ids(conn: &mut PgConnection, sql: &str) -> Vec<Uuid> {
-    diesel::sql_query(sql)
-        .load::<Id>(conn)
-        .expect("ids")
-        .into_iter()
-        .map(|r| r.id)
-        .collect()
-}
-
-fn percentile(latencies: &[Duration], p: f64) -> f64 {
-    let mut l = latencies.to_vec();
-    l.sort();
-    l[((l.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
-}
 
 fn row(name: &str, latencies: &[Duration]) {
     println!(

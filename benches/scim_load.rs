@@ -3,6 +3,10 @@
 //!
 //! Run: `cargo bench --bench scim_load` (optionally `-- --requests N`).
 
+mod common;
+
+use common::execute;
+
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
@@ -72,12 +76,6 @@ where
         elapsed: start.elapsed(),
         latencies,
     }
-}
-
-fn execute(conn: &mut PgConnection, sql: &str) {
-    diesel::sql_query(sql)
-        .execute(conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 #[tokio::main]

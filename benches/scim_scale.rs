@@ -4,11 +4,15 @@
 //!
 //! Run: `cargo bench --bench scim_scale` (options: `-- --users N --requests R`).
 
+mod common;
+
+use common::{arg, execute, percentile, Text};
+
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 use rolegate::db::embedded::{Durability, EmbeddedCluster};
 use rolegate::db::filter::USER_COLUMNS;
 use rolegate::db::query::{Position, QueryPlan, Window};
@@ -20,36 +24,10 @@ use rolegate::state::{AppState, Settings};
 use serde_json::json;
 use uuid::Uuid;
 
-fn arg(name: &str, default: usize) -> usize {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
-
-fn execute(conn: &mut PgConnection, sql: &str) {
-    diesel::sql_query(sql)
-        .execute(conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-#[derive(QueryableByName)]
-struct Text {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    text: String,
-}
-
 struct Case {
     name: String,
     latencies: Vec<Duration>,
     plan: Vec<String>,
-}
-
-fn percentile(latencies: &[Duration], p: f64) -> f64 {
-    let mut l = latencies.to_vec();
-    l.sort();
-    l[((l.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
 }
 
 #[tokio::main]
