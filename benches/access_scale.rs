@@ -10,15 +10,14 @@
 
 mod common;
 
-use common::{arg, execute, ids, percentile, PlanLine, Text};
+use common::{arg, execute, ids, percentile, BenchDatabase, PlanLine, Text};
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use rolegate::access::effective;
-use rolegate::db::embedded::{Durability, EmbeddedCluster};
-use rolegate::db::{build_pool, run_migrations};
+use rolegate::db::build_pool;
 use rolegate::provisioning::tokens::TokenKind;
 use rolegate::provisioning::{tenants, tokens};
 use rolegate::state::{AppState, Settings};
@@ -35,18 +34,9 @@ async fn main() {
     let end_user_groups = arg("--end-user-groups", 10_000);
     let requests = arg("--requests", 200);
     let big = arg("--big", 100_000).min(users);
-    let dir = std::env::temp_dir().join(format!("rolegate-access-{}", std::process::id()));
-    let (mut cluster, url) = match std::env::var("DATABASE_URL") {
-        Ok(url) => (None, url),
-        Err(_) => {
-            let c = EmbeddedCluster::start(&dir, Durability::Full).expect("cluster");
-            c.ensure_database("access").expect("database");
-            let url = c.url("access");
-            (Some(c), url)
-        }
-    };
-    let mut conn = PgConnection::establish(&url).expect("connects");
-    run_migrations(&mut conn).expect("migrates");
+    let database = BenchDatabase::open("access");
+    let url = database.url.clone();
+    let mut conn = database.connect();
     let tenant = tenants::create(&mut conn, "scale", "bench").expect("tenant");
     let t = tenant.id;
     let scim_token = tokens::create(&mut conn, t, "bench", TokenKind::Scim, None, "bench")
@@ -374,8 +364,5 @@ async fn main() {
         plan.join("\n")
     );
     drop(conn);
-    if let Some(c) = cluster.as_mut() {
-        c.stop();
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(database);
 }

@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{arg, execute, ids, percentile, PlanLine};
+use common::{arg, execute, ids, percentile, BenchDatabase, PlanLine};
 
 #[path = "../tests/api/fake_provider.rs"]
 #[allow(dead_code)]
@@ -22,10 +22,9 @@ mod fake_provider;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use fake_provider::{FakeProvider, Forgery};
-use rolegate::db::embedded::{Durability, EmbeddedCluster};
-use rolegate::db::{build_pool, run_migrations};
+use rolegate::db::build_pool;
 use rolegate::provisioning::tokens::TokenKind;
 use rolegate::provisioning::{tenants, tokens};
 use rolegate::state::{AppState, Settings};
@@ -94,18 +93,9 @@ async fn main() {
     let users = arg("--users", 1_000_000);
     let groups = arg("--groups", 1_000);
     let requests = arg("--requests", 200);
-    let dir = std::env::temp_dir().join(format!("rolegate-oidc-{}", std::process::id()));
-    let (mut cluster, url) = match std::env::var("DATABASE_URL") {
-        Ok(url) => (None, url),
-        Err(_) => {
-            let c = EmbeddedCluster::start(&dir, Durability::Full).expect("cluster");
-            c.ensure_database("oidc").expect("database");
-            let url = c.url("oidc");
-            (Some(c), url)
-        }
-    };
-    let mut conn = PgConnection::establish(&url).expect("connects");
-    run_migrations(&mut conn).expect("migrates");
+    let database = BenchDatabase::open("oidc");
+    let url = database.url.clone();
+    let mut conn = database.connect();
     let tenant = tenants::create(&mut conn, "scale", "bench").expect("tenant");
     let t = tenant.id;
     let admin_token = tokens::create(&mut conn, t, "bench", TokenKind::Admin, None, "bench")
@@ -369,8 +359,5 @@ async fn main() {
         plan.join("\n")
     );
     drop(conn);
-    if let Some(c) = cluster.take() {
-        drop(c);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    drop(database);
 }

@@ -5,15 +5,14 @@
 
 mod common;
 
-use common::execute;
+use common::{execute, BenchDatabase};
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use futures::stream::{self, StreamExt};
-use rolegate::db::embedded::{Durability, EmbeddedCluster};
-use rolegate::db::{build_pool, run_migrations};
+use rolegate::db::build_pool;
 use rolegate::provisioning::tokens::TokenKind;
 use rolegate::provisioning::{tenants, tokens};
 use rolegate::state::{AppState, Settings};
@@ -86,18 +85,9 @@ async fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(2000);
 
-    let dir = std::env::temp_dir().join(format!("rolegate-bench-{}", std::process::id()));
-    let (mut cluster, url) = match std::env::var("DATABASE_URL") {
-        Ok(url) => (None, url),
-        Err(_) => {
-            let c = EmbeddedCluster::start(&dir, Durability::Full).expect("cluster");
-            c.ensure_database("bench").expect("database");
-            let url = c.url("bench");
-            (Some(c), url)
-        }
-    };
-    let mut conn = PgConnection::establish(&url).expect("connects");
-    run_migrations(&mut conn).expect("migrates");
+    let database = BenchDatabase::open("bench");
+    let url = database.url.clone();
+    let mut conn = database.connect();
     let pool = build_pool(&url, 16, Duration::from_secs(10)).expect("pool");
     let tenant = tenants::create(&mut conn, "bench", "bench").expect("tenant");
     let token = tokens::create(
@@ -206,8 +196,5 @@ async fn main() {
     );
 
     drop(conn);
-    if let Some(c) = cluster.as_mut() {
-        c.stop();
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    drop(database);
 }

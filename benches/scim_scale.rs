@@ -6,17 +6,16 @@
 
 mod common;
 
-use common::{arg, execute, percentile, Text};
+use common::{arg, execute, percentile, BenchDatabase, Text};
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use diesel::{Connection, PgConnection, RunQueryDsl};
-use rolegate::db::embedded::{Durability, EmbeddedCluster};
+use diesel::RunQueryDsl;
 use rolegate::db::filter::USER_COLUMNS;
 use rolegate::db::query::{Position, QueryPlan, Window};
-use rolegate::db::{build_pool, run_migrations, tenants as tenant_rows};
+use rolegate::db::{build_pool, tenants as tenant_rows};
 use rolegate::provisioning::tokens::TokenKind;
 use rolegate::provisioning::{cursor, tenants, tokens};
 use rolegate::scim::filter::{parse_attr_path, parse_filter};
@@ -34,18 +33,9 @@ struct Case {
 async fn main() {
     let users = arg("--users", 1_000_000);
     let requests = arg("--requests", 200);
-    let dir = std::env::temp_dir().join(format!("rolegate-scale-{}", std::process::id()));
-    let (mut cluster, url) = match std::env::var("DATABASE_URL") {
-        Ok(url) => (None, url),
-        Err(_) => {
-            let c = EmbeddedCluster::start(&dir, Durability::Full).expect("cluster");
-            c.ensure_database("scale").expect("database");
-            let url = c.url("scale");
-            (Some(c), url)
-        }
-    };
-    let mut conn = PgConnection::establish(&url).expect("connects");
-    run_migrations(&mut conn).expect("migrates");
+    let database = BenchDatabase::open("scale");
+    let url = database.url.clone();
+    let mut conn = database.connect();
     let tenant = tenants::create(&mut conn, "scale", "bench").expect("tenant");
     let token = tokens::create(
         &mut conn,
@@ -257,10 +247,7 @@ async fn main() {
         }
     }
     drop(conn);
-    if let Some(c) = cluster.as_mut() {
-        c.stop();
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    drop(database);
 }
 
 fn enc(s: &str) -> String {

@@ -271,6 +271,9 @@ pub enum OidcError {
     /// The identity provider could not be reached or answered nonsense.
     #[error("the identity provider failed: {0}")]
     Provider(String),
+    /// Rolegate's own key material failed (a broken stored key, a signing error).
+    #[error("{0}")]
+    Internal(String),
     #[error("stored secret: {0}")]
     Secret(#[from] crate::oidc::secrets::SecretError),
     #[error(transparent)]
@@ -368,7 +371,7 @@ impl OidcError {
                 "temporarily_unavailable",
                 "the service is temporarily unavailable; retry later".into(),
             ),
-            OidcError::Db(_) | OidcError::Secret(_) => (
+            OidcError::Db(_) | OidcError::Secret(_) | OidcError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
                 "internal server error".into(),

@@ -2,10 +2,53 @@
 // Each benchmark uses a different subset.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use diesel::{PgConnection, QueryableByName, RunQueryDsl};
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use rolegate::db::embedded::{Durability, EmbeddedCluster};
+use rolegate::db::run_migrations;
 use uuid::Uuid;
+
+/// The benchmark's database: `DATABASE_URL`, or a private cluster in a temporary directory
+/// that is stopped and removed when this is dropped.
+pub struct BenchDatabase {
+    pub url: String,
+    cluster: Option<EmbeddedCluster>,
+    dir: PathBuf,
+}
+
+impl BenchDatabase {
+    pub fn open(name: &str) -> BenchDatabase {
+        let dir = std::env::temp_dir().join(format!("rolegate-{name}-{}", std::process::id()));
+        let (cluster, url) = match std::env::var("DATABASE_URL") {
+            Ok(url) => (None, url),
+            Err(_) => {
+                let c = EmbeddedCluster::start(&dir, Durability::Full).expect("cluster");
+                c.ensure_database(name).expect("database");
+                let url = c.url(name);
+                (Some(c), url)
+            }
+        };
+        BenchDatabase { url, cluster, dir }
+    }
+
+    /// A connection to the database, migrated.
+    pub fn connect(&self) -> PgConnection {
+        let mut conn = PgConnection::establish(&self.url).expect("connects");
+        run_migrations(&mut conn).expect("migrates");
+        conn
+    }
+}
+
+impl Drop for BenchDatabase {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.cluster.take() {
+            c.stop();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
 
 /// The number after `name` on the command line, or `default`.
 pub fn arg(name: &str, default: usize) -> usize {

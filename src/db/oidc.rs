@@ -463,23 +463,27 @@ pub fn sync_claim_memberships(
     Ok((added, removed.into_iter().map(|r| r.value).collect()))
 }
 
-/// The provider's claim groups that are mapped into end-user groups (the ones whose
-/// members hold roles through them).
-pub fn mapped_claim_groups(
+/// Users holding roles through the provider's claim groups: members of those of its groups
+/// that are mapped into end-user groups. One statement.
+pub fn members_of_mapped_claim_groups(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     provider_id: Uuid,
 ) -> QueryResult<Vec<Uuid>> {
     use super::schema::group_mappings;
-    group_mappings::table
+    let mapped = group_mappings::table
+        .filter(group_mappings::tenant_id.eq(tenant_id))
+        .select(group_mappings::idp_group_id);
+    group_members::table
         .inner_join(
             groups::table.on(groups::tenant_id
-                .eq(group_mappings::tenant_id)
-                .and(groups::id.eq(group_mappings::idp_group_id))),
+                .eq(group_members::tenant_id)
+                .and(groups::id.eq(group_members::group_id))),
         )
-        .filter(group_mappings::tenant_id.eq(tenant_id))
+        .filter(group_members::tenant_id.eq(tenant_id))
         .filter(groups::oidc_provider_id.eq(provider_id))
-        .select(group_mappings::idp_group_id)
+        .filter(groups::id.eq_any(mapped))
+        .select(group_members::user_id)
         .distinct()
         .load(conn)
 }

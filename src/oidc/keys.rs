@@ -33,10 +33,10 @@ fn generate() -> Result<(String, String, Value), OidcError> {
     let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
     let pem = secret
         .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| OidcError::Provider(format!("encoding a new signing key: {e}")))?;
+        .map_err(|e| OidcError::Internal(format!("encoding a new signing key: {e}")))?;
     let point = secret.public_key().to_encoded_point(false);
     let (Some(x), Some(y)) = (point.x(), point.y()) else {
-        return Err(OidcError::Provider(
+        return Err(OidcError::Internal(
             "a new signing key has no coordinates".into(),
         ));
     };
@@ -84,7 +84,7 @@ pub fn active(
         }
     };
     let key = EncodingKey::from_ec_pem(&pem)
-        .map_err(|e| OidcError::Provider(format!("stored signing key unusable: {e}")))?;
+        .map_err(|e| OidcError::Internal(format!("stored signing key unusable: {e}")))?;
     Ok(SigningKey { kid: row.kid, key })
 }
 

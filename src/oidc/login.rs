@@ -72,20 +72,18 @@ fn callback_url(base_url: &str, tenant_id: Uuid, provider: &str) -> String {
     )
 }
 
-async fn enabled_provider(
-    state: &AppState,
+/// The enabled provider a login URL names.
+fn enabled_provider(
+    conn: &mut diesel::PgConnection,
     tenant_id: Uuid,
-    name: String,
+    name: &str,
 ) -> Result<ProviderRow, OidcError> {
-    let provider = run_blocking(&state.pool, move |conn| {
-        rows::find_provider_by_name(conn, tenant_id, &name).map_err(|e| match e {
-            diesel::result::Error::NotFound => {
-                OidcError::refused(404, "unknown_provider", "no such login provider")
-            }
-            e => e.into(),
-        })
-    })
-    .await?;
+    let provider = rows::find_provider_by_name(conn, tenant_id, name).map_err(|e| match e {
+        diesel::result::Error::NotFound => {
+            OidcError::refused(404, "unknown_provider", "no such login provider")
+        }
+        e => e.into(),
+    })?;
     if !provider.enabled {
         return Err(OidcError::refused(
             403,
@@ -104,7 +102,22 @@ pub async fn begin(
     base_url: &str,
     params: LoginParams,
 ) -> Result<String, OidcError> {
-    let provider = enabled_provider(state, tenant_id, provider_name).await?;
+    let wanted = params.environment.clone();
+    let (provider, environment_id) = run_blocking(&state.pool, move |conn| {
+        let provider = enabled_provider(conn, tenant_id, &provider_name)?;
+        let allowed = rows::environments_of(conn, tenant_id, &[provider.id])?;
+        let chosen = match &wanted {
+            None => allowed.first(),
+            Some(w) => allowed
+                .iter()
+                .find(|(_, id, name)| id.to_string() == *w || name.eq_ignore_ascii_case(w)),
+        };
+        let environment_id = chosen.map(|(_, id, _)| *id).ok_or_else(|| {
+            OidcError::bad_request("this provider's logins do not apply to that environment")
+        })?;
+        Ok::<_, OidcError>((provider, environment_id))
+    })
+    .await?;
     if let Some(return_to) = &params.return_to {
         if !providers::redirect_uris(&provider).contains(return_to) {
             return Err(OidcError::bad_request(
@@ -113,20 +126,6 @@ pub async fn begin(
         }
     }
     let provider_id = provider.id;
-    let wanted = params.environment.clone();
-    let environment_id = run_blocking(&state.pool, move |conn| {
-        let allowed = rows::environments_of(conn, tenant_id, &[provider_id])?;
-        let chosen = match &wanted {
-            None => allowed.first(),
-            Some(w) => allowed
-                .iter()
-                .find(|(_, id, name)| id.to_string() == *w || name.eq_ignore_ascii_case(w)),
-        };
-        chosen.map(|(_, id, _)| *id).ok_or_else(|| {
-            OidcError::bad_request("this provider's logins do not apply to that environment")
-        })
-    })
-    .await?;
 
     let metadata = state.providers.metadata(&provider.issuer).await?;
     let redirect_uri = callback_url(base_url, tenant_id, &provider.name);
@@ -264,11 +263,13 @@ pub async fn finish(
         .filter(|s| !s.is_empty() && s.len() <= 200)
         .ok_or_else(|| OidcError::bad_request("the callback has no state"))?;
     // Taken out of the table first: whatever happens next, this state cannot be replayed.
-    let attempt = run_blocking(&state.pool, move |conn| {
-        rows::consume_attempt(conn, tenant_id, &state_param).map_err(OidcError::from)
+    let (attempt, provider) = run_blocking(&state.pool, move |conn| {
+        let attempt = rows::consume_attempt(conn, tenant_id, &state_param)?;
+        let provider = enabled_provider(conn, tenant_id, &provider_name);
+        Ok::<_, OidcError>((attempt, provider))
     })
-    .await?
-    .ok_or_else(|| {
+    .await?;
+    let attempt = attempt.ok_or_else(|| {
         OidcError::refused(
             400,
             "invalid_state",
@@ -296,7 +297,7 @@ pub async fn finish(
         .code
         .filter(|c| !c.is_empty())
         .ok_or_else(|| OidcError::bad_request("the callback has no authorization code"))?;
-    let provider = enabled_provider(state, tenant_id, provider_name).await?;
+    let provider = provider?;
     if provider.id != attempt.provider_id {
         return Err(OidcError::refused(
             400,

@@ -248,11 +248,21 @@ fn valid_redirects(list: Option<Vec<String>>) -> Result<Value, AdminError> {
 }
 
 fn view(conn: &mut PgConnection, row: ProviderRow) -> Result<ProviderView, AdminError> {
-    let environments = rows::environments_of(conn, row.tenant_id, &[row.id])?
-        .into_iter()
-        .map(|(_, id, name)| NamedRef { id, name })
+    let environments = rows::environments_of(conn, row.tenant_id, &[row.id])?;
+    Ok(view_with(row, &environments))
+}
+
+/// The view of a provider, given (provider, environment id, name) rows that include its own.
+fn view_with(row: ProviderRow, environments: &[(Uuid, Uuid, String)]) -> ProviderView {
+    let environments = environments
+        .iter()
+        .filter(|(provider, _, _)| *provider == row.id)
+        .map(|(_, id, name)| NamedRef {
+            id: *id,
+            name: name.clone(),
+        })
         .collect();
-    Ok(ProviderView {
+    ProviderView {
         login_path: format!("/oidc/{}/{}/login", row.tenant_id, row.name),
         callback_path: format!("/oidc/{}/{}/callback", row.tenant_id, row.name),
         has_client_secret: row.client_secret_encrypted.is_some(),
@@ -268,7 +278,7 @@ fn view(conn: &mut PgConnection, row: ProviderRow) -> Result<ProviderView, Admin
         enabled: row.enabled,
         created_at: row.created_at,
         updated_at: row.updated_at,
-    })
+    }
 }
 
 fn not_found(id: Uuid) -> impl FnOnce(diesel::result::Error) -> AdminError {
@@ -289,10 +299,13 @@ fn name_taken(name: &str) -> impl FnOnce(diesel::result::Error) -> AdminError + 
 }
 
 pub fn list(conn: &mut PgConnection, ctx: &AdminContext) -> Result<Vec<ProviderView>, AdminError> {
-    rows::list_providers(conn, ctx.tenant_id)?
+    let providers = rows::list_providers(conn, ctx.tenant_id)?;
+    let ids: Vec<Uuid> = providers.iter().map(|p| p.id).collect();
+    let environments = rows::environments_of(conn, ctx.tenant_id, &ids)?;
+    Ok(providers
         .into_iter()
-        .map(|row| view(conn, row))
-        .collect()
+        .map(|row| view_with(row, &environments))
+        .collect())
 }
 
 pub fn get(
@@ -421,10 +434,8 @@ pub fn delete(
 ) -> Result<(), AdminError> {
     let row = rows::find_provider(conn, ctx.tenant_id, id).map_err(not_found(id))?;
     let before = view(conn, row)?;
-    for group in rows::mapped_claim_groups(conn, ctx.tenant_id, id)? {
-        let scope = Scope::of_idp_group(conn, ctx.tenant_id, group)?;
-        pending.mark(conn, Users::IdpGroupMembers(group), scope)?;
-    }
+    let holders = rows::members_of_mapped_claim_groups(conn, ctx.tenant_id, id)?;
+    pending.mark(conn, Users::Ids(&holders), Scope::Tenant)?;
     rows::delete_provider(conn, ctx.tenant_id, id)?;
     ctx.record(
         conn,

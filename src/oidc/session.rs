@@ -170,7 +170,7 @@ pub fn sign(
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(key.kid);
     jsonwebtoken::encode(&header, &claims, &key.key)
-        .map_err(|e| OidcError::Provider(format!("signing a session token: {e}")))
+        .map_err(|e| OidcError::Internal(format!("signing a session token: {e}")))
 }
 
 fn invalid(message: &str) -> OidcError {
