@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use diesel::RunQueryDsl;
 use rolegate::access::effective;
 use rolegate::db::build_pool;
-use rolegate::provisioning::tokens::TokenKind;
+use rolegate::provisioning::tokens::TokenHolder;
 use rolegate::provisioning::{tenants, tokens};
 use rolegate::state::{AppState, Settings};
 use serde_json::{json, Value};
@@ -39,10 +39,10 @@ async fn main() {
     let mut conn = database.connect();
     let tenant = tenants::create(&mut conn, "scale", "bench").expect("tenant");
     let t = tenant.id;
-    let scim_token = tokens::create(&mut conn, t, "bench", TokenKind::Scim, None, "bench")
+    let scim_token = tokens::create(&mut conn, t, "bench", TokenHolder::Connector, None, "bench")
         .expect("token")
         .secret;
-    let admin_token = tokens::create(&mut conn, t, "bench", TokenKind::Admin, None, "bench")
+    let admin_token = tokens::create(&mut conn, t, "bench", TokenHolder::Owner, None, "bench")
         .expect("token")
         .secret;
     let production = ids(

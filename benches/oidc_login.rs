@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use diesel::RunQueryDsl;
 use fake_provider::{FakeProvider, Forgery};
 use rolegate::db::build_pool;
-use rolegate::provisioning::tokens::TokenKind;
+use rolegate::provisioning::tokens::TokenHolder;
 use rolegate::provisioning::{tenants, tokens};
 use rolegate::state::{AppState, Settings};
 use serde_json::{json, Value};
@@ -98,7 +98,7 @@ async fn main() {
     let mut conn = database.connect();
     let tenant = tenants::create(&mut conn, "scale", "bench").expect("tenant");
     let t = tenant.id;
-    let admin_token = tokens::create(&mut conn, t, "bench", TokenKind::Admin, None, "bench")
+    let admin_token = tokens::create(&mut conn, t, "bench", TokenHolder::Owner, None, "bench")
         .expect("token")
         .secret;
 

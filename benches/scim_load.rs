@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use diesel::RunQueryDsl;
 use futures::stream::{self, StreamExt};
 use rolegate::db::build_pool;
-use rolegate::provisioning::tokens::TokenKind;
+use rolegate::provisioning::tokens::TokenHolder;
 use rolegate::provisioning::{tenants, tokens};
 use rolegate::state::{AppState, Settings};
 use serde_json::json;
@@ -94,7 +94,7 @@ async fn main() {
         &mut conn,
         tenant.id,
         "bench",
-        TokenKind::Scim,
+        TokenHolder::Connector,
         None,
         "bench",
     )

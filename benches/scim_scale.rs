@@ -16,7 +16,7 @@ use diesel::RunQueryDsl;
 use rolegate::db::filter::USER_COLUMNS;
 use rolegate::db::query::{Position, QueryPlan, Window};
 use rolegate::db::{build_pool, tenants as tenant_rows};
-use rolegate::provisioning::tokens::TokenKind;
+use rolegate::provisioning::tokens::TokenHolder;
 use rolegate::provisioning::{cursor, tenants, tokens};
 use rolegate::scim::filter::{parse_attr_path, parse_filter};
 use rolegate::state::{AppState, Settings};
@@ -41,7 +41,7 @@ async fn main() {
         &mut conn,
         tenant.id,
         "bench",
-        TokenKind::Scim,
+        TokenHolder::Connector,
         None,
         "bench",
     )

@@ -13,7 +13,7 @@ use crate::config::{
 use crate::db::embedded::{Durability, EmbeddedCluster};
 use crate::db::{build_pool_with, run_migrations, tenants, tokens as token_rows, PgPool};
 use crate::oidc::secrets::SecretBox;
-use crate::provisioning::tokens::TokenKind;
+use crate::provisioning::tokens::{TokenHolder, TokenKind};
 use crate::provisioning::{tenants as tenant_ops, tokens};
 use crate::state::{AppState, Settings};
 
@@ -119,7 +119,7 @@ fn bootstrap_first_tenant(pool: &PgPool, public: &str) -> anyhow::Result<()> {
         &mut conn,
         tenant.id,
         "initial",
-        TokenKind::Scim,
+        TokenHolder::Connector,
         None,
         CLI_ACTOR,
     )?;
@@ -142,7 +142,7 @@ fn tenant(database: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
                 &mut conn,
                 tenant.id,
                 "initial",
-                TokenKind::Scim,
+                TokenHolder::Connector,
                 None,
                 CLI_ACTOR,
             )?;
@@ -166,6 +166,7 @@ fn token(database: &Database, cmd: TokenCommand) -> anyhow::Result<()> {
             name,
             kind,
             user,
+            expires_in,
         } => {
             tenants::find(&mut conn, tenant).context("no such tenant")?;
             let user_id = match user {
@@ -175,21 +176,45 @@ fn token(database: &Database, cmd: TokenCommand) -> anyhow::Result<()> {
                 ),
                 None => None,
             };
-            let issued = tokens::create(&mut conn, tenant, &name, kind, user_id, CLI_ACTOR)?;
+            let holder = match (kind, user_id) {
+                (TokenKind::Scim, None) => TokenHolder::Connector,
+                (TokenKind::Scim, Some(_)) => {
+                    anyhow::bail!("a SCIM connector token is bound to no user; drop --user")
+                }
+                (TokenKind::Admin, None) => TokenHolder::Owner,
+                (TokenKind::Admin, Some(user)) => TokenHolder::User(user),
+            };
+            let expires_at = expires_in.map(|d| chrono::Utc::now() + d);
+            let issued = tokens::create(&mut conn, tenant, &name, holder, expires_at, CLI_ACTOR)?;
             println!("id:    {}", issued.token.id);
+            println!("kind:  {}", crate::access::tokens::kind_of(&issued.token));
             println!("token: {}", issued.secret);
         }
         TokenCommand::List { tenant } => {
+            println!("id\tname\tkind\tuser\tcreated\texpires\tlast used\tstate");
+            let time = |t: Option<chrono::DateTime<chrono::Utc>>, none: &str| {
+                t.map_or_else(|| none.to_string(), |t| t.to_rfc3339())
+            };
             for t in token_rows::list(&mut conn, tenant)? {
                 let state = match t.revoked_at {
                     Some(at) => format!("revoked {}", at.to_rfc3339()),
+                    None if t.expires_at.is_some_and(|at| at <= chrono::Utc::now()) => {
+                        "expired".to_string()
+                    }
+                    None if !t.owner && t.kind == "admin" && t.user_id.is_none() => {
+                        "user deleted".to_string()
+                    }
                     None => "active".to_string(),
                 };
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     t.id,
                     t.name,
+                    crate::access::tokens::kind_of(&t),
+                    t.user_id.map_or_else(|| "-".to_string(), |u| u.to_string()),
                     t.created_at.to_rfc3339(),
+                    time(t.expires_at, "never"),
+                    time(t.last_used_at, "never"),
                     state
                 );
             }
@@ -213,11 +238,7 @@ fn users(database: &Database, cmd: UsersCommand) -> anyhow::Result<()> {
             tenants::find(&mut conn, tenant).context("no such tenant")?;
             let body =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let ctx = AdminContext {
-                tenant_id: tenant,
-                actor: CLI_ACTOR.to_string(),
-                user_id: None,
-            };
+            let ctx = AdminContext::internal(tenant, CLI_ACTOR);
             let options = MutationOptions {
                 dry_run,
                 confirm_self_lockout: false,

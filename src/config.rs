@@ -190,10 +190,14 @@ pub enum TokenCommand {
         /// `scim` for a provisioning connector, `admin` for the admin API.
         #[arg(long, value_enum, default_value_t = crate::provisioning::tokens::TokenKind::Scim)]
         kind: crate::provisioning::tokens::TokenKind,
-        /// For an admin token: the userName of the person it acts as (they become Project
-        /// admin of applications they create and are protected from locking themselves out).
+        /// For an admin token: the userName of the person it acts as, with exactly that
+        /// person's effective privileges at each request. Without it an admin token is an
+        /// *owner* token: full access, for bootstrap and automation.
         #[arg(long)]
         user: Option<String>,
+        /// Lifetime, e.g. `90d`, `12h`, `30m`, `3600s`; none: until revoked.
+        #[arg(long, value_parser = parse_lifetime)]
+        expires_in: Option<chrono::Duration>,
     },
     /// List a tenant's tokens (never their secrets).
     List {
@@ -207,4 +211,59 @@ pub enum TokenCommand {
         #[arg(long)]
         id: Uuid,
     },
+}
+
+/// A token lifetime: a positive number followed by `s`, `m`, `h` or `d` (at most ten years).
+pub fn parse_lifetime(text: &str) -> Result<chrono::Duration, String> {
+    let text = text.trim();
+    let unit_at = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} needs a unit: s, m, h or d"))?;
+    let (number, unit) = text.split_at(unit_at);
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} does not start with a number"))?;
+    let seconds = match unit {
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86_400),
+        _ => None,
+    }
+    .ok_or_else(|| format!("{text:?}: the unit is s, m, h or d"))?;
+    if seconds <= 0 || seconds > 3650 * 86_400 {
+        return Err(format!("{text:?} is not between 1s and 3650d"));
+    }
+    Ok(chrono::Duration::seconds(seconds))
+}
+
+#[cfg(test)]
+mod lifetime_tests {
+    use super::parse_lifetime;
+
+    #[test]
+    fn lifetimes_parse_with_their_unit() {
+        assert_eq!(parse_lifetime("90d").unwrap().num_days(), 90);
+        assert_eq!(parse_lifetime("12h").unwrap().num_hours(), 12);
+        assert_eq!(parse_lifetime("30m").unwrap().num_minutes(), 30);
+        assert_eq!(parse_lifetime("3600s").unwrap().num_seconds(), 3600);
+    }
+
+    #[test]
+    fn bad_lifetimes_are_refused() {
+        for bad in [
+            "",
+            "d",
+            "10",
+            "0d",
+            "-1d",
+            "10y",
+            "3651d",
+            "1.5h",
+            "99999999999999999999d",
+            "5 d",
+        ] {
+            assert!(parse_lifetime(bad).is_err(), "{bad}");
+        }
+    }
 }

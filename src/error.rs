@@ -133,6 +133,12 @@ pub enum AdminError {
     Unauthorized,
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// The principal lacks the privilege the route needs where it needs it.
+    #[error("this needs {} in {}", .0.privilege, .0.scope)]
+    Forbidden(crate::access::authorization::Denial),
+    /// A fault of Rolegate itself; the text is logged, never sent.
+    #[error("{0}")]
+    Internal(String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -179,6 +185,21 @@ impl AdminError {
                 "Method not allowed",
                 d.clone(),
             ),
+            AdminError::Forbidden(denial) => (
+                StatusCode::FORBIDDEN,
+                "insufficient-privilege",
+                "Insufficient privilege",
+                format!(
+                    "this needs the privilege {} in {}",
+                    denial.privilege, denial.scope
+                ),
+            ),
+            AdminError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+                "internal server error".into(),
+            ),
             AdminError::Db(DbError::Query(diesel::result::Error::NotFound)) => (
                 StatusCode::NOT_FOUND,
                 "not-found",
@@ -223,6 +244,13 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// For `insufficient-privilege`: the privilege that was needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privilege: Option<String>,
+    /// For `insufficient-privilege`: where it was needed (`tenant`, `environment:<id>`,
+    /// `application:<id>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl ResponseError for AdminError {
@@ -240,6 +268,14 @@ impl ResponseError for AdminError {
             title: title.to_string(),
             status: status.as_u16(),
             detail,
+            privilege: match self {
+                AdminError::Forbidden(d) => Some(d.privilege.key().to_string()),
+                _ => None,
+            },
+            scope: match self {
+                AdminError::Forbidden(d) => Some(d.scope.clone()),
+                _ => None,
+            },
         })
         .unwrap_or_default();
         let mut response = HttpResponse::build(status);

@@ -22,6 +22,7 @@ pub struct Metrics {
     effective_refresh_duration: HistogramVec,
     effective_rows_changed: IntCounterVec,
     oidc_logins: IntCounterVec,
+    admin_denied: IntCounterVec,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -94,6 +95,14 @@ fn build() -> Result<Metrics, prometheus::Error> {
         &["outcome"],
     )?;
     registry.register(Box::new(oidc_logins.clone()))?;
+    let admin_denied = IntCounterVec::new(
+        Opts::new(
+            "admin_denied_total",
+            "Admin requests refused for a missing privilege, by route and privilege",
+        ),
+        &["route", "privilege"],
+    )?;
+    registry.register(Box::new(admin_denied.clone()))?;
     registry.register(Box::new(effective_refreshes.clone()))?;
     registry.register(Box::new(effective_refresh_duration.clone()))?;
     registry.register(Box::new(effective_rows_changed.clone()))?;
@@ -115,6 +124,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         effective_refresh_duration,
         effective_rows_changed,
         oidc_logins,
+        admin_denied,
     })
 }
 
@@ -160,6 +170,13 @@ pub fn observe_effective_refresh(cause: &'static str, elapsed: Duration, rows_ch
         m.effective_rows_changed
             .with_label_values(&[cause])
             .inc_by(u64::try_from(rows_changed).unwrap_or(0));
+    }
+}
+
+/// One admin request refused for a missing privilege; both labels are fixed strings.
+pub fn observe_admin_denied(route: &'static str, privilege: &'static str) {
+    if let Some(m) = METRICS.as_ref() {
+        m.admin_denied.with_label_values(&[route, privilege]).inc();
     }
 }
 

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::authorization::{Privilege, Target};
 use super::effective::{Pending, Scope, Users};
 use super::{valid_description, valid_name, AdminContext};
 use crate::db::applications::{self, Application};
@@ -46,11 +47,25 @@ pub fn list(
     ctx: &AdminContext,
     query: &ListQuery,
 ) -> Result<Vec<Application>, AdminError> {
-    Ok(applications::list(
+    // Holders of project access control or full management see every project of their
+    // environments; everyone else only the projects they hold a role on.
+    let managed = ctx.environments_holding(
         conn,
-        ctx.tenant_id,
-        query.environment_id,
-    )?)
+        &[Privilege::ProjectAccessControl, Privilege::ManageProjects],
+    )?;
+    let with_role = ctx.applications_with_role(conn)?;
+    let mut apps = applications::list(conn, ctx.tenant_id, query.environment_id)?;
+    if let Some(with_role) = with_role {
+        apps.retain(|a| managed.allows(a.environment_id) || with_role.contains(&a.id));
+    }
+    Ok(apps)
+}
+
+fn target(app: &Application) -> Target {
+    Target::Application {
+        environment: app.environment_id,
+        application: app.id,
+    }
 }
 
 pub fn get(
@@ -58,7 +73,9 @@ pub fn get(
     ctx: &AdminContext,
     id: Uuid,
 ) -> Result<Application, AdminError> {
-    Ok(applications::find(conn, ctx.tenant_id, id)?)
+    let app = applications::find(conn, ctx.tenant_id, id)?;
+    ctx.authorize(conn, target(&app))?;
+    Ok(app)
 }
 
 pub fn create(
@@ -75,6 +92,7 @@ pub fn create(
             input.environment_id
         ))
     })?;
+    ctx.authorize(conn, Target::Environment(input.environment_id))?;
     let app = applications::insert(
         conn,
         ctx.tenant_id,
@@ -83,7 +101,7 @@ pub fn create(
         &description,
     )?;
     let mut creator_assignment = None;
-    if let Some(creator) = ctx.user_id {
+    if let Some(creator) = ctx.user_id() {
         let role = roles::find_system(conn, ctx.tenant_id, CREATOR_ROLE)?;
         let assignment = assignments::insert(
             conn,
@@ -117,6 +135,7 @@ pub fn update(
     input: &UpdateInput,
 ) -> Result<Application, AdminError> {
     let before = applications::find(conn, ctx.tenant_id, id)?;
+    ctx.authorize(conn, target(&before))?;
     if input
         .environment_id
         .is_some_and(|e| e != before.environment_id)
@@ -162,6 +181,7 @@ pub fn delete(
     id: Uuid,
 ) -> Result<(), AdminError> {
     let before = applications::find(conn, ctx.tenant_id, id)?;
+    ctx.authorize(conn, target(&before))?;
     // Only for the dry run's report: every holder loses everything on the application.
     pending.mark(conn, Users::All, Scope::application(id))?;
     applications::delete(conn, ctx.tenant_id, id)?;

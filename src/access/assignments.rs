@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::authorization::Target;
 use super::effective::{Pending, Scope, Users};
 use super::AdminContext;
 use crate::db::assignments::{self, Assignment, AssignmentFilter, NewAssignment, Principal};
@@ -45,6 +46,18 @@ fn unknown(what: &str, id: Uuid) -> AdminError {
         "unknown-reference",
         format!("{id} is not {what} of this tenant"),
     )
+}
+
+/// What an assignment acts on, for the route's requirement: project access for application
+/// roles, the tenant's collaborators for environment roles.
+fn target(environment_id: Uuid, application_id: Option<Uuid>) -> Target {
+    match application_id {
+        Some(application) => Target::Application {
+            environment: environment_id,
+            application,
+        },
+        None => Target::EnvironmentRole(environment_id),
+    }
 }
 
 /// Marks everyone the assignment can reach, in its scope.
@@ -165,6 +178,13 @@ pub fn list(
     ctx: &AdminContext,
     filter: &AssignmentFilter,
 ) -> Result<Vec<Assignment>, AdminError> {
+    match filter.application_id {
+        Some(app) => {
+            let app = applications::find(conn, ctx.tenant_id, app)?;
+            ctx.authorize(conn, target(app.environment_id, Some(app.id)))?;
+        }
+        None => ctx.authorize(conn, Target::Tenant)?,
+    }
     Ok(assignments::list(conn, ctx.tenant_id, filter)?)
 }
 
@@ -173,7 +193,9 @@ pub fn get(
     ctx: &AdminContext,
     id: Uuid,
 ) -> Result<Assignment, AdminError> {
-    Ok(assignments::find(conn, ctx.tenant_id, id)?)
+    let found = assignments::find(conn, ctx.tenant_id, id)?;
+    ctx.authorize(conn, target(found.environment_id, found.application_id))?;
+    Ok(found)
 }
 
 pub fn create(
@@ -190,6 +212,7 @@ pub fn create(
         input.environment_id,
         input.application_id,
     )?;
+    ctx.authorize(conn, target(new.environment_id, new.application_id))?;
     match (new.principal, new.application_id) {
         (Principal::User(u), None)
             if assignments::environment_role_of(conn, ctx.tenant_id, u, new.environment_id)?
@@ -236,6 +259,7 @@ pub fn update(
     input: &UpdateInput,
 ) -> Result<Assignment, AdminError> {
     let before = assignments::find(conn, ctx.tenant_id, id)?;
+    ctx.authorize(conn, target(before.environment_id, before.application_id))?;
     validate(
         conn,
         ctx,
@@ -264,6 +288,7 @@ pub fn delete(
     id: Uuid,
 ) -> Result<(), AdminError> {
     let before = assignments::find(conn, ctx.tenant_id, id)?;
+    ctx.authorize(conn, target(before.environment_id, before.application_id))?;
     mark(conn, pending, &before)?;
     assignments::delete(conn, ctx.tenant_id, id)?;
     ctx.record(conn, "Assignment", id, "delete", Some(json!(before)), None)?;

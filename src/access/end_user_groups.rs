@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::authorization::{Privilege, Target, Visible};
 use super::effective::{Pending, Scope, Users};
 use super::users::check_users;
 use super::{valid_description, valid_name, AdminContext};
@@ -96,11 +97,21 @@ pub fn list(
     ctx: &AdminContext,
     environment_id: Option<Uuid>,
 ) -> Result<Vec<EndUserGroup>, AdminError> {
-    Ok(end_user_groups::list(conn, ctx.tenant_id, environment_id)?)
+    let visible = match environment_id {
+        Some(env) => {
+            ctx.authorize(conn, Target::Environment(env))?;
+            Visible::All
+        }
+        None => ctx.environments_holding(conn, &[Privilege::UsersAndGroups])?,
+    };
+    let mut groups = end_user_groups::list(conn, ctx.tenant_id, environment_id)?;
+    groups.retain(|g| visible.allows(g.environment_id));
+    Ok(groups)
 }
 
 pub fn get(conn: &mut PgConnection, ctx: &AdminContext, id: Uuid) -> Result<GroupView, AdminError> {
     let group = end_user_groups::find(conn, ctx.tenant_id, id)?;
+    ctx.authorize(conn, Target::Environment(group.environment_id))?;
     view(conn, ctx, group)
 }
 
@@ -117,6 +128,7 @@ pub fn create(
             input.environment_id
         ))
     })?;
+    ctx.authorize(conn, Target::Environment(input.environment_id))?;
     let members = check_users(conn, ctx, &input.members)?;
     if members.is_empty() && tenants::requires_end_user_group_members(conn, ctx.tenant_id)? {
         return Err(needs_member());
@@ -161,6 +173,7 @@ pub fn update(
         .transpose()?;
     {
         let before = end_user_groups::find_for_update(conn, ctx.tenant_id, id)?;
+        ctx.authorize(conn, Target::Environment(before.environment_id))?;
         if input
             .environment_id
             .is_some_and(|e| e != before.environment_id)
@@ -199,6 +212,7 @@ pub fn delete(
     force: bool,
 ) -> Result<(), AdminError> {
     let before = end_user_groups::find_for_update(conn, ctx.tenant_id, id)?;
+    ctx.authorize(conn, Target::Environment(before.environment_id))?;
     let members = end_user_groups::member_count(conn, ctx.tenant_id, id)?;
     if members > 0 && !force {
         return Err(AdminError::Rule(
@@ -230,6 +244,7 @@ pub fn add_members(
     input: &MembersInput,
 ) -> Result<GroupView, AdminError> {
     let group = end_user_groups::find_for_update(conn, ctx.tenant_id, id)?;
+    ctx.authorize(conn, Target::Environment(group.environment_id))?;
     let users = check_users(conn, ctx, &input.users)?;
     let added = end_user_groups::add_members(conn, ctx.tenant_id, id, &users)?;
     if added > 0 {
@@ -255,6 +270,7 @@ pub fn remove_members(
     input: &MembersInput,
 ) -> Result<GroupView, AdminError> {
     let group = end_user_groups::find_for_update(conn, ctx.tenant_id, id)?;
+    ctx.authorize(conn, Target::Environment(group.environment_id))?;
     let removed = end_user_groups::remove_members(conn, ctx.tenant_id, id, &input.users)?;
     if removed > 0 {
         if end_user_groups::member_count(conn, ctx.tenant_id, id)? == 0
@@ -287,6 +303,7 @@ pub fn duplicate(
 ) -> Result<GroupView, AdminError> {
     let name = valid_name(&input.name, "group")?;
     let source = end_user_groups::find(conn, ctx.tenant_id, id)?;
+    ctx.authorize(conn, Target::Environment(source.environment_id))?;
     let copy = end_user_groups::insert(
         conn,
         ctx.tenant_id,
@@ -320,7 +337,7 @@ pub fn duplicate(
         }
     }
     if input.mappings {
-        for m in group_mappings::list(conn, ctx.tenant_id, None, Some(id))? {
+        for m in group_mappings::list(conn, ctx.tenant_id, None, Some(id), None)? {
             group_mappings::insert(conn, ctx.tenant_id, m.idp_group_id, copy.id)?;
         }
     }

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::authorization::{Privilege, Target, Visible};
 use super::effective::{Pending, Scope, Users};
 use super::AdminContext;
 use crate::db::group_mappings::{self, GroupMapping, MembershipPath};
@@ -54,11 +55,24 @@ pub fn list(
     ctx: &AdminContext,
     query: &MappingQuery,
 ) -> Result<Vec<GroupMapping>, AdminError> {
+    let visible = match query.end_user_group_id {
+        Some(group) => {
+            let group = end_user_groups::find(conn, ctx.tenant_id, group)?;
+            ctx.authorize(conn, Target::Environment(group.environment_id))?;
+            Visible::All
+        }
+        None => ctx.environments_holding(conn, &[Privilege::UsersAndGroups])?,
+    };
+    let environments = match &visible {
+        Visible::All => None,
+        Visible::Only(ids) => Some(ids.as_slice()),
+    };
     Ok(group_mappings::list(
         conn,
         ctx.tenant_id,
         query.idp_group_id,
         query.end_user_group_id,
+        environments,
     )?)
 }
 
@@ -82,6 +96,7 @@ pub fn create(
                 input.end_user_group_id
             ))
         })?;
+    ctx.authorize(conn, Target::Environment(target.environment_id))?;
     let mapping = group_mappings::insert(
         conn,
         ctx.tenant_id,
@@ -103,6 +118,7 @@ pub fn delete(
 ) -> Result<(), AdminError> {
     let target = end_user_groups::find(conn, ctx.tenant_id, input.end_user_group_id)
         .map_err(|_| AdminError::NotFound("no such group mapping".into()))?;
+    ctx.authorize(conn, Target::Environment(target.environment_id))?;
     if group_mappings::delete(
         conn,
         ctx.tenant_id,
@@ -125,6 +141,7 @@ pub fn memberships(
     user_id: Uuid,
 ) -> Result<Vec<MembershipPath>, AdminError> {
     users::find(conn, ctx.tenant_id, user_id)?;
+    ctx.authorize(conn, Target::User(user_id))?;
     Ok(group_mappings::memberships_of_user(
         conn,
         ctx.tenant_id,

@@ -9,6 +9,7 @@
 pub mod applications;
 pub mod assignments;
 pub mod audit;
+pub mod authorization;
 pub mod collaborator_groups;
 pub mod effective;
 pub mod end_user_groups;
@@ -17,8 +18,12 @@ pub mod group_mappings;
 pub mod preview;
 pub mod roles;
 pub mod settings;
+pub mod tokens;
 pub mod users;
 
+use std::cell::Cell;
+
+use authorization::{AdminPrincipal, Requirement, Target};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -28,17 +33,53 @@ use crate::error::AdminError;
 use effective::Pending;
 pub use preview::Preview;
 
-/// Who is acting through the admin API.
+/// Who is acting through the admin API, and what the route they called requires.
 #[derive(Debug, Clone)]
 pub struct AdminContext {
     pub tenant_id: Uuid,
     /// For the audit log: `admin-token:<id>`.
     pub actor: String,
-    /// The person the admin token belongs to, when it is bound to one.
-    pub user_id: Option<Uuid>,
+    pub principal: AdminPrincipal,
+    /// The requirement the route declares (see [`authorization`]).
+    pub requirement: Requirement,
+    /// The route, as `METHOD /path`, for metrics and errors.
+    pub operation: &'static str,
+    /// Set once the requirement has been checked.
+    authorized: Cell<bool>,
 }
 
 impl AdminContext {
+    /// A request through an admin route; nothing is authorized yet.
+    pub fn for_route(
+        tenant_id: Uuid,
+        actor: String,
+        principal: AdminPrincipal,
+        requirement: Requirement,
+        operation: &'static str,
+    ) -> Self {
+        AdminContext {
+            tenant_id,
+            actor,
+            principal,
+            requirement,
+            operation,
+            authorized: Cell::new(false),
+        }
+    }
+
+    /// Rolegate acting for itself (the CLI, session reads, tests of the access core): an
+    /// owner whose operations need no route check.
+    pub fn internal(tenant_id: Uuid, actor: impl Into<String>) -> Self {
+        AdminContext {
+            tenant_id,
+            actor: actor.into(),
+            principal: AdminPrincipal::Owner,
+            requirement: Requirement::Public,
+            operation: "internal",
+            authorized: Cell::new(true),
+        }
+    }
+
     /// Appends an audit entry for a mutation of this admin.
     pub fn record(
         &self,
@@ -111,13 +152,19 @@ pub fn mutate<T>(
 ) -> Result<Outcome<T>, AdminError> {
     let result = conn.transaction::<T, Abort, _>(|conn| {
         effective::lock_tenant(conn, ctx.tenant_id)?;
+        // Checked under the tenant's lock: a concurrent change to the principal's own roles
+        // is either entirely before this check or entirely after this change.
+        if ctx.requirement_is_tenant_wide() {
+            ctx.authorize(conn, Target::Tenant)?;
+        }
         let (had_admin, mine_before) =
-            effective::admin_environments(conn, ctx.tenant_id, ctx.user_id)?;
+            effective::admin_environments(conn, ctx.tenant_id, ctx.user_id())?;
         let mut pending = Pending::new(ctx.tenant_id, cause);
         let value = change(conn, &mut pending)?;
+        ctx.ensure_authorized()?;
         let diff = effective::refresh(conn, &pending, options.dry_run)?;
         let (has_admin, mine_after) =
-            effective::admin_environments(conn, ctx.tenant_id, ctx.user_id)?;
+            effective::admin_environments(conn, ctx.tenant_id, ctx.user_id())?;
         if had_admin && !has_admin {
             return Err(AdminError::Rule(
                 "last-admin",

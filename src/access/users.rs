@@ -10,6 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::assignments;
+use super::authorization::Target;
 use super::effective::{Pending, Scope, Users};
 use super::AdminContext;
 use crate::db::schema::{environment_access_revocations, users};
@@ -88,6 +89,7 @@ fn user_view(
 }
 
 pub fn get(conn: &mut PgConnection, ctx: &AdminContext, id: Uuid) -> Result<UserView, AdminError> {
+    ctx.authorize(conn, Target::User(id))?;
     user_view(conn, ctx, id)
 }
 
@@ -580,6 +582,7 @@ pub fn effective_access(
     id: Uuid,
     environment_id: Option<Uuid>,
 ) -> Result<EffectiveAccess, AdminError> {
+    ctx.authorize(conn, Target::User(id))?;
     let user = user_view(conn, ctx, id)?;
     let paths: Vec<PathInfo> = diesel::sql_query(
         "SELECT er.environment_id, er.application_id, app.name AS application_name, \

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
-use super::schema::group_mappings;
+use super::schema::{end_user_groups, group_mappings};
 
 #[derive(utoipa::ToSchema, Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = group_mappings)]
@@ -46,10 +46,21 @@ pub fn list(
     tenant_id: Uuid,
     idp_group_id: Option<Uuid>,
     end_user_group_id: Option<Uuid>,
+    environments: Option<&[Uuid]>,
 ) -> QueryResult<Vec<GroupMapping>> {
     let mut query = group_mappings::table
         .filter(group_mappings::tenant_id.eq(tenant_id))
         .into_boxed();
+    if let Some(environments) = environments {
+        query = query.filter(
+            group_mappings::end_user_group_id.eq_any(
+                end_user_groups::table
+                    .filter(end_user_groups::tenant_id.eq(tenant_id))
+                    .filter(end_user_groups::environment_id.eq_any(environments.to_vec()))
+                    .select(end_user_groups::id),
+            ),
+        );
+    }
     if let Some(g) = idp_group_id {
         query = query.filter(group_mappings::idp_group_id.eq(g));
     }

@@ -4,6 +4,7 @@
 pub mod applications;
 pub mod assignments;
 pub mod audit;
+pub mod authorization;
 pub mod collaborator_groups;
 pub mod embedded;
 pub mod end_user_groups;

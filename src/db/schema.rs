@@ -70,6 +70,9 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         kind -> Text,
         user_id -> Nullable<Uuid>,
+        owner -> Bool,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -10,15 +10,18 @@ use diesel::PgConnection;
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::admin_routes::PathRoutes;
 use super::middleware::RequestTenant;
+use crate::access::authorization::AdminPrincipal;
+use crate::access::authorization::Target;
 use crate::access::effective::Pending;
 use crate::access::{self, AdminContext, MutationOptions, Outcome};
 use crate::db::run_blocking;
 use crate::error::AdminError;
-use crate::provisioning::tokens::{self, TokenKind};
+use crate::provisioning::tokens::{self, TokenHolder, TokenKind};
 use crate::state::AppState;
 
-/// An authenticated admin request.
+/// An authenticated admin request, carrying what its route requires.
 pub struct Admin(pub AdminContext);
 
 impl FromRequest for Admin {
@@ -27,9 +30,20 @@ impl FromRequest for Admin {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let declared = req
+            .app_data::<web::Data<PathRoutes>>()
+            .and_then(|routes| routes.find(req.method()));
         let presented = super::bearer_token(req);
         let req = req.clone();
         Box::pin(async move {
+            // Only declared routes take an admin principal; anything else is a bug.
+            let Some((route, operation)) = declared else {
+                return Err(AdminError::Internal(format!(
+                    "{} {} is not a declared admin route",
+                    req.method(),
+                    req.path()
+                )));
+            };
             let (Some(state), Some(presented)) = (state, presented) else {
                 return Err(AdminError::Unauthorized);
             };
@@ -37,13 +51,20 @@ impl FromRequest for Admin {
                 tokens::verify(conn, &presented, TokenKind::Admin).map_err(AdminError::from)
             })
             .await?;
-            let token = verified.ok_or(AdminError::Unauthorized)?;
+            let verified = verified.ok_or(AdminError::Unauthorized)?;
+            let token = &verified.token;
             req.extensions_mut().insert(RequestTenant(token.tenant_id));
-            Ok(Admin(AdminContext {
-                tenant_id: token.tenant_id,
-                actor: format!("admin-token:{}", token.id),
-                user_id: token.user_id,
-            }))
+            let principal = match verified.holder {
+                TokenHolder::User(user) => AdminPrincipal::User(user),
+                _ => AdminPrincipal::Owner,
+            };
+            Ok(Admin(AdminContext::for_route(
+                token.tenant_id,
+                format!("admin-token:{}", token.id),
+                principal,
+                route.requirement,
+                operation,
+            )))
         })
     }
 }
@@ -68,14 +89,6 @@ pub fn path_config() -> web::PathConfig {
 pub async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, AdminError> {
     Err(AdminError::NotFound(format!(
         "no admin endpoint at {}",
-        req.path()
-    )))
-}
-
-pub async fn method_not_allowed(req: HttpRequest) -> Result<actix_web::HttpResponse, AdminError> {
-    Err(AdminError::MethodNotAllowed(format!(
-        "{} is not supported on {}",
-        req.method(),
         req.path()
     )))
 }
@@ -160,6 +173,14 @@ where
     F: FnOnce(&mut PgConnection, &AdminContext) -> Result<T, AdminError> + Send + 'static,
     T: Serialize + Send + 'static,
 {
-    let value = run_blocking(&state.pool, move |conn| query(conn, &ctx)).await?;
+    let value = run_blocking(&state.pool, move |conn| -> Result<T, AdminError> {
+        if ctx.requirement_is_tenant_wide() {
+            ctx.authorize(conn, Target::Tenant)?;
+        }
+        let value = query(conn, &ctx)?;
+        ctx.ensure_authorized()?;
+        Ok(value)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(value))
 }

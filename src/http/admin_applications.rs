@@ -1,31 +1,74 @@
 use actix_web::{web, HttpResponse};
 use uuid::Uuid;
 
-use super::admin::{
-    created_at, method_not_allowed, mutation, no_content, ok, read, respond, Admin, Mutation,
-};
+use super::admin::{created_at, mutation, no_content, ok, read, respond, Admin, Mutation};
 use crate::access::applications::{self, CreateInput, ListQuery, UpdateInput};
 use crate::db::applications::Application;
 use crate::error::AdminError;
 use crate::state::AppState;
 
+use super::admin_routes::Answer::{Body, Empty, List};
+use super::admin_routes::{Route, ENVIRONMENT_FILTER};
+use crate::access::authorization::{Privilege, Requirement};
 type Response = Result<HttpResponse, AdminError>;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/applications")
-            .route(web::get().to(list))
-            .route(web::post().to(create))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/applications/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(update))
-            .route(web::delete().to(delete))
-            .default_service(web::to(method_not_allowed)),
-    );
-}
+/// The routes of this module: registration, requirement and documentation in one place.
+pub const ROUTES: &[Route] = &[
+    Route::read(
+        "/applications",
+        |r| r.to(list),
+        Requirement::ProjectVisible,
+        "applications",
+        "Applications",
+        List("applications", "Application"),
+        ENVIRONMENT_FILTER,
+    ),
+    Route::write(
+        "post",
+        "/applications",
+        |r| r.to(create),
+        Requirement::Environment(Privilege::CreateProjects),
+        "applications",
+        "Create an application; a user-bound token's user becomes Project admin",
+        Some("ApplicationCreate"),
+        Body(201, "Application"),
+    ),
+    Route::read(
+        "/applications/{id}",
+        |r| r.to(get),
+        Requirement::ProjectVisible,
+        "applications",
+        "Read an application",
+        Body(200, "Application"),
+        &[],
+    ),
+    Route::write(
+        "patch",
+        "/applications/{id}",
+        |r| r.to(update),
+        Requirement::Application {
+            application: Privilege::ApplicationSettings,
+            environment: Privilege::ManageProjects,
+        },
+        "applications",
+        "Rename or re-describe an application",
+        Some("ApplicationUpdate"),
+        Body(200, "Application"),
+    ),
+    Route::write(
+        "delete",
+        "/applications/{id}",
+        |r| r.to(delete),
+        Requirement::Application {
+            application: Privilege::ApplicationDelete,
+            environment: Privilege::ManageProjects,
+        },
+        "applications",
+        "Delete an application and its assignments",
+        None,
+        Empty,
+    ),
+];
 
 async fn list(
     state: web::Data<AppState>,

@@ -1,37 +1,88 @@
 use actix_web::{web, HttpResponse};
 use uuid::Uuid;
 
-use super::admin::{
-    created_at, method_not_allowed, mutation, no_content, ok, read, respond, Admin, Mutation,
-};
+use super::admin::{created_at, mutation, no_content, ok, read, respond, Admin, Mutation};
 use crate::access::collaborator_groups::{self, CreateInput, GroupView, UpdateInput};
 use crate::access::end_user_groups::MembersInput;
 use crate::error::AdminError;
 use crate::state::AppState;
 
+use super::admin_routes::Answer::{Body, Empty, List};
+use super::admin_routes::Route;
+use crate::access::authorization::{Privilege, Requirement};
 type Response = Result<HttpResponse, AdminError>;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/collaborator-groups")
-            .route(web::get().to(list))
-            .route(web::post().to(create))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/collaborator-groups/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(update))
-            .route(web::delete().to(delete))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/collaborator-groups/{id}/members")
-            .route(web::post().to(add_members))
-            .route(web::delete().to(remove_members))
-            .default_service(web::to(method_not_allowed)),
-    );
-}
+/// The routes of this module: registration, requirement and documentation in one place.
+pub const ROUTES: &[Route] = &[
+    Route::read(
+        "/collaborator-groups",
+        |r| r.to(list),
+        Requirement::Tenant(Privilege::Collaborators),
+        "collaborator groups",
+        "Collaborator groups",
+        List("collaborator_groups", "CollaboratorGroup"),
+        &[],
+    ),
+    Route::write(
+        "post",
+        "/collaborator-groups",
+        |r| r.to(create),
+        Requirement::Tenant(Privilege::Collaborators),
+        "collaborator groups",
+        "Create a collaborator group",
+        Some("CollaboratorGroupCreate"),
+        Body(201, "CollaboratorGroupView"),
+    ),
+    Route::read(
+        "/collaborator-groups/{id}",
+        |r| r.to(get),
+        Requirement::Tenant(Privilege::Collaborators),
+        "collaborator groups",
+        "Read a collaborator group with its members",
+        Body(200, "CollaboratorGroupView"),
+        &[],
+    ),
+    Route::write(
+        "patch",
+        "/collaborator-groups/{id}",
+        |r| r.to(update),
+        Requirement::Tenant(Privilege::Collaborators),
+        "collaborator groups",
+        "Rename or re-describe a collaborator group",
+        Some("CollaboratorGroupUpdate"),
+        Body(200, "CollaboratorGroupView"),
+    ),
+    Route::write(
+        "delete",
+        "/collaborator-groups/{id}",
+        |r| r.to(delete),
+        Requirement::Tenant(Privilege::Collaborators),
+        "collaborator groups",
+        "Delete a collaborator group, revoking what it granted",
+        None,
+        Empty,
+    ),
+    Route::write(
+        "post",
+        "/collaborator-groups/{id}/members",
+        |r| r.to(add_members),
+        Requirement::Tenant(Privilege::Collaborators),
+        "collaborator groups",
+        "Add members",
+        Some("MembersInput"),
+        Body(200, "CollaboratorGroupView"),
+    ),
+    Route::write(
+        "delete",
+        "/collaborator-groups/{id}/members",
+        |r| r.to(remove_members),
+        Requirement::Tenant(Privilege::Collaborators),
+        "collaborator groups",
+        "Remove members",
+        Some("MembersInput"),
+        Body(200, "CollaboratorGroupView"),
+    ),
+];
 
 async fn list(state: web::Data<AppState>, Admin(ctx): Admin) -> Response {
     read(&state, ctx, move |conn, ctx| {

@@ -2,43 +2,102 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::admin::{
-    created_at, method_not_allowed, mutation, no_content, ok, read, respond, Admin, Mutation,
-};
+use super::admin::{created_at, mutation, no_content, ok, read, respond, Admin, Mutation};
 use crate::access::end_user_groups::{
     self, CreateInput, DuplicateInput, GroupView, MembersInput, UpdateInput,
 };
 use crate::error::AdminError;
 use crate::state::AppState;
 
+use super::admin_routes::Answer::{Body, Empty, List};
+use super::admin_routes::{Route, ENVIRONMENT_FILTER};
+use crate::access::authorization::{Privilege, Requirement};
 type Response = Result<HttpResponse, AdminError>;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/end-user-groups")
-            .route(web::get().to(list))
-            .route(web::post().to(create))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/end-user-groups/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(update))
-            .route(web::delete().to(delete))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/end-user-groups/{id}/members")
-            .route(web::post().to(add_members))
-            .route(web::delete().to(remove_members))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/end-user-groups/{id}/duplicate")
-            .route(web::post().to(duplicate))
-            .default_service(web::to(method_not_allowed)),
-    );
-}
+/// The routes of this module: registration, requirement and documentation in one place.
+pub const ROUTES: &[Route] = &[
+    Route::read(
+        "/end-user-groups",
+        |r| r.to(list),
+        Requirement::Environment(Privilege::UsersAndGroups),
+        "end-user groups",
+        "End-user groups",
+        List("end_user_groups", "EndUserGroup"),
+        ENVIRONMENT_FILTER,
+    ),
+    Route::write(
+        "post",
+        "/end-user-groups",
+        |r| r.to(create),
+        Requirement::Environment(Privilege::UsersAndGroups),
+        "end-user groups",
+        "Create an end-user group in one environment",
+        Some("EndUserGroupCreate"),
+        Body(201, "EndUserGroupView"),
+    ),
+    Route::read(
+        "/end-user-groups/{id}",
+        |r| r.to(get),
+        Requirement::Environment(Privilege::UsersAndGroups),
+        "end-user groups",
+        "Read an end-user group with its direct members",
+        Body(200, "EndUserGroupView"),
+        &[],
+    ),
+    Route::write(
+        "patch",
+        "/end-user-groups/{id}",
+        |r| r.to(update),
+        Requirement::Environment(Privilege::UsersAndGroups),
+        "end-user groups",
+        "Rename or re-describe an end-user group",
+        Some("EndUserGroupUpdate"),
+        Body(200, "EndUserGroupView"),
+    ),
+    Route {
+        query: &[("force", "boolean", "delete even with direct members")],
+        ..Route::write(
+            "delete",
+            "/end-user-groups/{id}",
+            |r| r.to(delete),
+            Requirement::Environment(Privilege::UsersAndGroups),
+            "end-user groups",
+            "Delete an end-user group, revoking what it granted",
+            None,
+            Empty,
+        )
+    },
+    Route::write(
+        "post",
+        "/end-user-groups/{id}/members",
+        |r| r.to(add_members),
+        Requirement::Environment(Privilege::UsersAndGroups),
+        "end-user groups",
+        "Add direct members",
+        Some("MembersInput"),
+        Body(200, "EndUserGroupView"),
+    ),
+    Route::write(
+        "delete",
+        "/end-user-groups/{id}/members",
+        |r| r.to(remove_members),
+        Requirement::Environment(Privilege::UsersAndGroups),
+        "end-user groups",
+        "Remove direct members",
+        Some("MembersInput"),
+        Body(200, "EndUserGroupView"),
+    ),
+    Route::write(
+        "post",
+        "/end-user-groups/{id}/duplicate",
+        |r| r.to(duplicate),
+        Requirement::Environment(Privilege::UsersAndGroups),
+        "end-user groups",
+        "Copy a group with the chosen parts",
+        Some("DuplicateInput"),
+        Body(201, "EndUserGroupView"),
+    ),
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,36 +1,74 @@
 use actix_web::{web, HttpResponse};
 use uuid::Uuid;
 
-use super::admin::{
-    created_at, method_not_allowed, mutation, no_content, ok, read, respond, Admin, Mutation,
-};
+use super::admin::{created_at, mutation, no_content, ok, read, respond, Admin, Mutation};
 use crate::access::environments::{self, EnvironmentInput};
 use crate::db::environments::Environment;
-use crate::db::run_blocking;
 use crate::error::AdminError;
 use crate::state::AppState;
 
+use super::admin_routes::Answer::{Body, Empty, List};
+use super::admin_routes::Route;
+use crate::access::authorization::{Privilege, Requirement};
 type Response = Result<HttpResponse, AdminError>;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/environments")
-            .route(web::get().to(list))
-            .route(web::post().to(create))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/environments/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(update))
-            .route(web::delete().to(delete))
-            .default_service(web::to(method_not_allowed)),
-    );
-}
+/// The routes of this module: registration, requirement and documentation in one place.
+pub const ROUTES: &[Route] = &[
+    Route::read(
+        "/environments",
+        |r| r.to(list),
+        Requirement::Tenant(Privilege::WorkspaceSettings),
+        "environments",
+        "The tenant's environments, in order",
+        List("environments", "Environment"),
+        &[],
+    ),
+    Route::write(
+        "post",
+        "/environments",
+        |r| r.to(create),
+        Requirement::Tenant(Privilege::WorkspaceSettings),
+        "environments",
+        "Create an environment",
+        Some("EnvironmentInput"),
+        Body(201, "Environment"),
+    ),
+    Route::read(
+        "/environments/{id}",
+        |r| r.to(get),
+        Requirement::Tenant(Privilege::WorkspaceSettings),
+        "environments",
+        "Read an environment",
+        Body(200, "Environment"),
+        &[],
+    ),
+    Route::write(
+        "patch",
+        "/environments/{id}",
+        |r| r.to(update),
+        Requirement::Tenant(Privilege::WorkspaceSettings),
+        "environments",
+        "Rename or reorder an environment",
+        Some("EnvironmentInput"),
+        Body(200, "Environment"),
+    ),
+    Route::write(
+        "delete",
+        "/environments/{id}",
+        |r| r.to(delete),
+        Requirement::Tenant(Privilege::WorkspaceSettings),
+        "environments",
+        "Delete an environment and everything in it (not the last one)",
+        None,
+        Empty,
+    ),
+];
 
 async fn list(state: web::Data<AppState>, Admin(ctx): Admin) -> Response {
-    let all = run_blocking(&state.pool, move |conn| environments::list(conn, &ctx)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "environments": all })))
+    read(&state, ctx, move |conn, ctx| {
+        Ok(serde_json::json!({ "environments": environments::list(conn, ctx)? }))
+    })
+    .await
 }
 
 async fn create(

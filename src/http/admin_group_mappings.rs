@@ -1,43 +1,70 @@
 use actix_web::{web, HttpResponse};
 use uuid::Uuid;
 
-use super::admin::{method_not_allowed, mutation, no_content, respond, Admin, Mutation};
+use super::admin::{mutation, no_content, read, respond, Admin, Mutation};
 use crate::access::group_mappings::{self, MappingInput, MappingQuery};
-use crate::db::run_blocking;
 use crate::error::AdminError;
 use crate::state::AppState;
 
+use super::admin_routes::Answer::{Body, Empty, List};
+use super::admin_routes::Route;
+use crate::access::authorization::{Privilege, Requirement};
 type Response = Result<HttpResponse, AdminError>;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/group-mappings")
-            .route(web::get().to(list))
-            .route(web::post().to(create))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/group-mappings/{idp_group_id}/{end_user_group_id}")
-            .route(web::delete().to(delete))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/users/{id}/end-user-groups")
-            .route(web::get().to(memberships))
-            .default_service(web::to(method_not_allowed)),
-    );
-}
+/// The routes of this module: registration, requirement and documentation in one place.
+pub const ROUTES: &[Route] = &[
+    Route::read(
+        "/group-mappings",
+        |r| r.to(list),
+        Requirement::Environment(Privilege::UsersAndGroups),
+        "group mappings",
+        "IdP group → end-user group mappings",
+        List("group_mappings", "GroupMapping"),
+        &[
+            ("idp_group_id", "uuid", "of this IdP group"),
+            ("end_user_group_id", "uuid", "into this end-user group"),
+        ],
+    ),
+    Route::write(
+        "post",
+        "/group-mappings",
+        |r| r.to(create),
+        Requirement::Environment(Privilege::UsersAndGroups),
+        "group mappings",
+        "Map an IdP group into an end-user group",
+        Some("MappingInput"),
+        Body(201, "GroupMapping"),
+    ),
+    Route::write(
+        "delete",
+        "/group-mappings/{idp_group_id}/{end_user_group_id}",
+        |r| r.to(delete),
+        Requirement::Environment(Privilege::UsersAndGroups),
+        "group mappings",
+        "Remove a mapping and only what it granted",
+        None,
+        Empty,
+    ),
+    Route::read(
+        "/users/{id}/end-user-groups",
+        |r| r.to(memberships),
+        Requirement::SelfOr(Privilege::Collaborators),
+        "effective roles",
+        "The end-user groups a user is in, with every path",
+        List("memberships", "MembershipPath"),
+        &[],
+    ),
+];
 
 async fn list(
     state: web::Data<AppState>,
     Admin(ctx): Admin,
     query: web::Query<MappingQuery>,
 ) -> Response {
-    let mappings = run_blocking(&state.pool, move |conn| {
-        group_mappings::list(conn, &ctx, &query)
+    read(&state, ctx, move |conn, ctx| {
+        Ok(serde_json::json!({ "group_mappings": group_mappings::list(conn, ctx, &query)? }))
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "group_mappings": mappings })))
+    .await
 }
 
 async fn create(
@@ -86,9 +113,8 @@ async fn memberships(
     id: web::Path<Uuid>,
 ) -> Response {
     let id = id.into_inner();
-    let paths = run_blocking(&state.pool, move |conn| {
-        group_mappings::memberships(conn, &ctx, id)
+    read(&state, ctx, move |conn, ctx| {
+        Ok(serde_json::json!({ "memberships": group_mappings::memberships(conn, ctx, id)? }))
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "memberships": paths })))
+    .await
 }

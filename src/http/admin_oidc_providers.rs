@@ -2,42 +2,97 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::admin::{
-    created_at, method_not_allowed, mutation, no_content, ok, read, respond, Admin, Mutation,
-};
+use super::admin::{created_at, mutation, no_content, ok, read, respond, Admin, Mutation};
 use crate::error::AdminError;
 use crate::oidc::keys;
 use crate::oidc::providers::{self, ClaimGroupsInput, ProviderInput, ProviderPatch, ProviderView};
 use crate::state::AppState;
 
+use super::admin_routes::Answer::{Body, Empty, List};
+use super::admin_routes::Route;
+use crate::access::authorization::{Privilege, Requirement};
 type Response = Result<HttpResponse, AdminError>;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/oidc-providers")
-            .route(web::get().to(list))
-            .route(web::post().to(create))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/oidc-providers/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(update))
-            .route(web::delete().to(delete))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/oidc-providers/{id}/groups")
-            .route(web::get().to(claim_groups))
-            .route(web::post().to(register_claim_groups))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/signing-keys/rotate")
-            .route(web::post().to(rotate_signing_key))
-            .default_service(web::to(method_not_allowed)),
-    );
-}
+/// The routes of this module: registration, requirement and documentation in one place.
+pub const ROUTES: &[Route] = &[
+    Route::read(
+        "/oidc-providers",
+        |r| r.to(list),
+        Requirement::Tenant(Privilege::SingleSignOn),
+        "oidc providers",
+        "OpenID Connect providers end-users log in with",
+        List("oidc_providers", "ProviderView"),
+        &[],
+    ),
+    Route::write(
+        "post",
+        "/oidc-providers",
+        |r| r.to(create),
+        Requirement::Tenant(Privilege::SingleSignOn),
+        "oidc providers",
+        "Add a provider (the client secret is stored sealed and never returned)",
+        Some("ProviderInput"),
+        Body(201, "ProviderView"),
+    ),
+    Route::read(
+        "/oidc-providers/{id}",
+        |r| r.to(get),
+        Requirement::Tenant(Privilege::SingleSignOn),
+        "oidc providers",
+        "One provider",
+        Body(200, "ProviderView"),
+        &[],
+    ),
+    Route::write(
+        "patch",
+        "/oidc-providers/{id}",
+        |r| r.to(update),
+        Requirement::Tenant(Privilege::SingleSignOn),
+        "oidc providers",
+        "Change a provider; fields left out keep their value",
+        Some("ProviderPatch"),
+        Body(200, "ProviderView"),
+    ),
+    Route::write(
+        "delete",
+        "/oidc-providers/{id}",
+        |r| r.to(delete),
+        Requirement::Tenant(Privilege::SingleSignOn),
+        "oidc providers",
+        "Delete a provider with its linked identities and claim groups",
+        None,
+        Empty,
+    ),
+    Route::read(
+        "/oidc-providers/{id}/groups",
+        |r| r.to(claim_groups),
+        Requirement::Tenant(Privilege::SingleSignOn),
+        "oidc providers",
+        "IdP groups seen in the provider's groups claim (map them with group mappings)",
+        List("groups", "ClaimGroup"),
+        &[],
+    ),
+    Route::write(
+        "post",
+        "/oidc-providers/{id}/groups",
+        |r| r.to(register_claim_groups),
+        Requirement::Tenant(Privilege::SingleSignOn),
+        "oidc providers",
+        "Register claim values as IdP groups before anyone logs in with them",
+        Some("ClaimGroupsInput"),
+        List("groups", "ClaimGroup"),
+    ),
+    Route::write(
+        "post",
+        "/signing-keys/rotate",
+        |r| r.to(rotate_signing_key),
+        Requirement::Tenant(Privilege::SingleSignOn),
+        "oidc providers",
+        "Retire the session signing key and make a new one (old tokens stay valid until they expire)",
+        None,
+        Body(200, "object"),
+    ),
+];
 
 async fn list(state: web::Data<AppState>, Admin(ctx): Admin) -> Response {
     read(&state, ctx, |conn, ctx| {

@@ -1,35 +1,76 @@
 use actix_web::{web, HttpResponse};
 use uuid::Uuid;
 
-use super::admin::{
-    created_at, method_not_allowed, mutation, no_content, ok, read, respond, Admin, Mutation,
-};
+use super::admin::{created_at, mutation, no_content, ok, read, respond, Admin, Mutation};
 use crate::access::roles::{self, CreateInput, RoleView, ScopeQuery, UpdateInput};
 use crate::error::AdminError;
 use crate::state::AppState;
 
+use super::admin_routes::Answer::{Body, Empty, List};
+use super::admin_routes::Route;
+use crate::access::authorization::{Privilege, Requirement};
 type Response = Result<HttpResponse, AdminError>;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/privileges")
-            .route(web::get().to(catalogue))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/roles")
-            .route(web::get().to(list))
-            .route(web::post().to(create))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/roles/{id}")
-            .route(web::get().to(get))
-            .route(web::patch().to(update))
-            .route(web::delete().to(delete))
-            .default_service(web::to(method_not_allowed)),
-    );
-}
+/// The routes of this module: registration, requirement and documentation in one place.
+pub const ROUTES: &[Route] = &[
+    Route::read(
+        "/privileges",
+        |r| r.to(catalogue),
+        Requirement::Principal,
+        "roles",
+        "The privilege catalogue",
+        List("privileges", "Privilege"),
+        &[("scope", "string", "environment or application")],
+    ),
+    Route::read(
+        "/roles",
+        |r| r.to(list),
+        Requirement::Principal,
+        "roles",
+        "System and custom roles with their privileges",
+        List("roles", "RoleView"),
+        &[("scope", "string", "environment or application")],
+    ),
+    Route::write(
+        "post",
+        "/roles",
+        |r| r.to(create),
+        Requirement::Tenant(Privilege::CollaboratorRoles),
+        "roles",
+        "Create a custom role from the catalogue",
+        Some("RoleCreate"),
+        Body(201, "RoleView"),
+    ),
+    Route::read(
+        "/roles/{id}",
+        |r| r.to(get),
+        Requirement::Principal,
+        "roles",
+        "Read a role",
+        Body(200, "RoleView"),
+        &[],
+    ),
+    Route::write(
+        "patch",
+        "/roles/{id}",
+        |r| r.to(update),
+        Requirement::Tenant(Privilege::CollaboratorRoles),
+        "roles",
+        "Change a custom role (holders are affected at once)",
+        Some("RoleUpdate"),
+        Body(200, "RoleView"),
+    ),
+    Route::write(
+        "delete",
+        "/roles/{id}",
+        |r| r.to(delete),
+        Requirement::Tenant(Privilege::CollaboratorRoles),
+        "roles",
+        "Delete a custom role and its assignments",
+        None,
+        Empty,
+    ),
+];
 
 async fn catalogue(
     state: web::Data<AppState>,

@@ -2,69 +2,152 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::admin::{created_at, method_not_allowed, mutation, ok, read, respond, Admin, Mutation};
+use super::admin::{created_at, mutation, ok, read, respond, Admin, Mutation};
 use crate::access::assignments;
 use crate::access::settings::{self, SettingsInput};
 use crate::access::users::{self, HoldersQuery, InviteInput, RoleInput, UserView};
 use crate::error::AdminError;
 use crate::state::AppState;
 
+use super::admin_routes::Answer::{Body, List};
+use super::admin_routes::{Route, ENVIRONMENT_FILTER};
+use crate::access::authorization::{Privilege, Requirement};
 type Response = Result<HttpResponse, AdminError>;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/users")
-            .route(web::post().to(invite))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/users/import")
-            .route(web::post().to(import))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/users/{id}")
-            .route(web::get().to(get))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/users/{id}/archive")
-            .route(web::post().to(archive))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/users/{id}/unarchive")
-            .route(web::post().to(unarchive))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/users/{id}/environments/{environment_id}/access")
-            .route(web::put().to(restore_access))
-            .route(web::delete().to(revoke_access))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/users/{id}/environments/{environment_id}/role")
-            .route(web::put().to(set_environment_role))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/users/{id}/effective-roles")
-            .route(web::get().to(effective_roles))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/effective-roles")
-            .route(web::get().to(holders))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/settings")
-            .route(web::get().to(get_settings))
-            .route(web::patch().to(update_settings))
-            .default_service(web::to(method_not_allowed)),
-    );
-}
+/// The routes of this module: registration, requirement and documentation in one place.
+pub const ROUTES: &[Route] = &[
+    Route::write(
+        "post",
+        "/users",
+        |r| r.to(invite),
+        Requirement::Tenant(Privilege::Collaborators),
+        "users",
+        "Invite a user",
+        Some("InviteInput"),
+        Body(201, "UserView"),
+    ),
+    Route::write(
+        "post",
+        "/users/import",
+        |r| r.to(import),
+        Requirement::Tenant(Privilege::Collaborators),
+        "users",
+        "Invite users from a CSV file (text/csv)",
+        Some("csv"),
+        Body(200, "ImportReport"),
+    ),
+    Route::read(
+        "/users/{id}",
+        |r| r.to(get),
+        Requirement::SelfOr(Privilege::Collaborators),
+        "users",
+        "A user's status and environment access",
+        Body(200, "UserView"),
+        &[],
+    ),
+    Route::write(
+        "post",
+        "/users/{id}/archive",
+        |r| r.to(archive),
+        Requirement::Tenant(Privilege::Collaborators),
+        "users",
+        "Archive a user (no roles; data kept)",
+        None,
+        Body(200, "UserView"),
+    ),
+    Route::write(
+        "post",
+        "/users/{id}/unarchive",
+        |r| r.to(unarchive),
+        Requirement::Tenant(Privilege::Collaborators),
+        "users",
+        "Unarchive a user (invited again)",
+        None,
+        Body(200, "UserView"),
+    ),
+    Route::write(
+        "put",
+        "/users/{id}/environments/{environment_id}/access",
+        |r| r.to(restore_access),
+        Requirement::Tenant(Privilege::Collaborators),
+        "users",
+        "Restore a user's access to an environment",
+        None,
+        Body(200, "UserView"),
+    ),
+    Route::write(
+        "delete",
+        "/users/{id}/environments/{environment_id}/access",
+        |r| r.to(revoke_access),
+        Requirement::Tenant(Privilege::Collaborators),
+        "users",
+        "Revoke a user's access to an environment",
+        None,
+        Body(200, "UserView"),
+    ),
+    Route::write(
+        "put",
+        "/users/{id}/environments/{environment_id}/role",
+        |r| r.to(set_environment_role),
+        Requirement::Tenant(Privilege::Collaborators),
+        "users",
+        "Set the user's one environment role there",
+        Some("RoleInput"),
+        Body(200, "Assignment"),
+    ),
+    Route::read(
+        "/users/{id}/effective-roles",
+        |r| r.to(effective_roles),
+        Requirement::SelfOr(Privilege::Collaborators),
+        "effective roles",
+        "A user's effective roles and privileges, with every path",
+        Body(200, "EffectiveAccess"),
+        ENVIRONMENT_FILTER,
+    ),
+    Route::read(
+        "/effective-roles",
+        |r| r.to(holders),
+        Requirement::Tenant(Privilege::Collaborators),
+        "effective roles",
+        "Who holds a role, or a role carrying a privilege",
+        List("users", "Holder"),
+        &[
+            ("role_id", "uuid", "holders of this role"),
+            (
+                "privilege",
+                "string",
+                "holders of a role with this privilege",
+            ),
+            ("environment_id", "uuid", "in this environment"),
+            ("application_id", "uuid", "on this application"),
+            ("after", "uuid", "users after this id (paging)"),
+            (
+                "limit",
+                "integer",
+                "at most this many (1–1000, default 100)",
+            ),
+        ],
+    ),
+    Route::read(
+        "/settings",
+        |r| r.to(get_settings),
+        Requirement::Tenant(Privilege::WorkspaceSettings),
+        "settings",
+        "The tenant's access settings",
+        Body(200, "Settings"),
+        &[],
+    ),
+    Route::write(
+        "patch",
+        "/settings",
+        |r| r.to(update_settings),
+        Requirement::Tenant(Privilege::WorkspaceSettings),
+        "settings",
+        "Change the tenant's access settings",
+        Some("SettingsInput"),
+        Body(200, "Settings"),
+    ),
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -11,6 +11,8 @@ pub mod admin_group_mappings;
 pub mod admin_oidc_providers;
 pub mod admin_openapi;
 pub mod admin_roles;
+pub mod admin_routes;
+pub mod admin_tokens;
 pub mod admin_users;
 pub mod health;
 pub mod middleware;
@@ -56,17 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(admin::json_config(1024 * 1024))
             .app_data(admin::query_config())
             .app_data(admin::path_config())
-            .configure(admin_environments::configure)
-            .configure(admin_end_user_groups::configure)
-            .configure(admin_group_mappings::configure)
-            .configure(admin_roles::configure)
-            .configure(admin_applications::configure)
-            .configure(admin_collaborator_groups::configure)
-            .configure(admin_assignments::configure)
-            .configure(admin_users::configure)
-            .configure(admin_openapi::configure)
-            .configure(admin_audit::configure)
-            .configure(admin_oidc_providers::configure)
+            .configure(admin_routes::configure)
             .default_service(web::to(admin::not_found)),
     );
     cfg.service(

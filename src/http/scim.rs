@@ -52,7 +52,7 @@ impl FromRequest for Scim {
             let Some(token) = verified else {
                 return Err(ScimError::unauthorized("the bearer token is not valid").into());
             };
-            let (tenant_id, token_id) = (token.tenant_id, token.id);
+            let (tenant_id, token_id) = (token.token.tenant_id, token.token.id);
             req.extensions_mut().insert(RequestTenant(tenant_id));
             if let Some(limiter) = &state.rate_limiter {
                 if let Err(not_until) = limiter.check_key(&token_id) {

@@ -86,11 +86,7 @@ pub fn load(
     user_id: Uuid,
     environment_id: Uuid,
 ) -> Result<Session, OidcError> {
-    let reader = AdminContext {
-        tenant_id,
-        actor: "session".into(),
-        user_id: None,
-    };
+    let reader = AdminContext::internal(tenant_id, "session");
     let access =
         effective_access(conn, &reader, user_id, Some(environment_id)).map_err(|e| match e {
             AdminError::Db(db) => OidcError::Db(db),
@@ -119,6 +115,17 @@ pub fn load(
             "environment_access_revoked",
             format!(
                 "this account's access to {} is revoked",
+                env.environment.name
+            ),
+        ));
+    }
+    // Workato's No access: the person may not view or switch into the environment.
+    if crate::db::authorization::has_no_access(conn, tenant_id, user_id, environment_id)? {
+        return Err(OidcError::refused(
+            403,
+            "environment_no_access",
+            format!(
+                "this account's role in {} is No access; ask an administrator for a role there",
                 env.environment.name
             ),
         ));

@@ -4,6 +4,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use rand::RngCore;
 use serde_json::json;
@@ -44,12 +45,39 @@ impl TokenKind {
     }
 }
 
+/// Whom a token acts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenHolder {
+    /// A SCIM provisioning connector.
+    Connector,
+    /// An admin token bound to no user: full access (bootstrap, automation; CLI only).
+    Owner,
+    /// An admin token acting with this user's effective privileges at each request.
+    User(Uuid),
+}
+
+impl TokenHolder {
+    pub fn kind(self) -> TokenKind {
+        match self {
+            TokenHolder::Connector => TokenKind::Scim,
+            TokenHolder::Owner | TokenHolder::User(_) => TokenKind::Admin,
+        }
+    }
+
+    pub fn user_id(self) -> Option<Uuid> {
+        match self {
+            TokenHolder::User(u) => Some(u),
+            _ => None,
+        }
+    }
+}
+
 pub fn create(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     name: &str,
-    kind: TokenKind,
-    user_id: Option<Uuid>,
+    holder: TokenHolder,
+    expires_at: Option<DateTime<Utc>>,
     actor: &str,
 ) -> QueryResult<IssuedToken> {
     let id = Uuid::new_v4();
@@ -60,15 +88,22 @@ pub fn create(
     raw.extend_from_slice(id.as_bytes());
     raw.extend_from_slice(&secret);
     let text = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&raw));
+    let kind = holder.kind().as_str();
+    let user_id = holder.user_id();
+    let owner = holder == TokenHolder::Owner;
     conn.transaction(|conn| {
         let token = tokens::insert(
             conn,
-            tenant_id,
-            id,
-            name,
-            kind.as_str(),
-            user_id,
-            &hash(&secret),
+            &tokens::NewToken {
+                tenant_id,
+                id,
+                name,
+                kind,
+                user_id,
+                owner,
+                expires_at,
+                secret_hash: &hash(&secret),
+            },
         )?;
         audit::append(
             conn,
@@ -79,9 +114,8 @@ pub fn create(
                 resource_id: id.to_string(),
                 operation: "create",
                 before: None,
-                after: Some(
-                    json!({"id": id, "name": name, "kind": kind.as_str(), "user_id": user_id}),
-                ),
+                after: Some(json!({"id": id, "name": name, "kind": kind, "owner": owner,
+                                   "user_id": user_id, "expires_at": expires_at})),
             },
         )?;
         Ok(IssuedToken {
@@ -128,22 +162,59 @@ pub fn parse(presented: &str) -> Option<(Uuid, Uuid, Vec<u8>)> {
     Some((tenant, id, raw[32..].to_vec()))
 }
 
-/// Checks a presented token; returns it when it is valid, not revoked, and of the kind the
-/// interface takes.
+/// A token that checked out, and whom it acts for.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    pub token: ConnectorToken,
+    pub holder: TokenHolder,
+}
+
+/// Checks a presented token; returns it when it is valid, not revoked, not expired, of the
+/// kind the interface takes, and — when bound to a user — that user exists and is neither
+/// deactivated nor archived. Read at every request, so a change to any of these takes
+/// effect at once on every node.
 pub fn verify(
     conn: &mut PgConnection,
     presented: &str,
     kind: TokenKind,
-) -> QueryResult<Option<ConnectorToken>> {
+) -> QueryResult<Option<VerifiedToken>> {
     let Some((tenant_id, id, secret)) = parse(presented) else {
         return Ok(None);
     };
-    let stored = match tokens::find(conn, tenant_id, id) {
-        Ok(t) => t,
+    let (stored, user_status, user_active) = match tokens::find_with_user(conn, tenant_id, id) {
+        Ok(found) => found,
         Err(diesel::result::Error::NotFound) => return Ok(None),
         Err(e) => return Err(e),
     };
     let matches: bool = hash(&secret).ct_eq(&stored.secret_hash).into();
-    let usable = matches && stored.revoked_at.is_none() && stored.kind == kind.as_str();
-    Ok(usable.then_some(stored))
+    let now = Utc::now();
+    let usable = matches
+        && stored.revoked_at.is_none()
+        && stored.kind == kind.as_str()
+        && stored.expires_at.is_none_or(|at| at > now);
+    if !usable {
+        return Ok(None);
+    }
+    let holder = match (kind, stored.owner, stored.user_id) {
+        (TokenKind::Scim, _, _) => TokenHolder::Connector,
+        (TokenKind::Admin, true, _) => TokenHolder::Owner,
+        (TokenKind::Admin, false, Some(user))
+            if user_status.as_deref().is_some_and(|s| s != "archived")
+                && user_active != Some(false) =>
+        {
+            TokenHolder::User(user)
+        }
+        // Bound to a user who is gone, deactivated or archived.
+        (TokenKind::Admin, false, _) => return Ok(None),
+    };
+    if stored
+        .last_used_at
+        .is_none_or(|at| now - at > chrono::Duration::minutes(1))
+    {
+        tokens::touch(conn, tenant_id, id)?;
+    }
+    Ok(Some(VerifiedToken {
+        token: stored,
+        holder,
+    }))
 }

@@ -898,6 +898,14 @@ async fn creating_an_application_makes_its_creator_project_admin() {
     let app = spawn_app().await;
     let model = Model::load(&app).await;
     let pat = app.create_user("pat").await;
+    // Creating a project needs Manage projects: Create (an Environment manager has it).
+    set_environment_role(
+        &app,
+        &pat,
+        &model.production,
+        &model.role("environment_manager"),
+    )
+    .await;
     let token = app.admin_token_for(&pat);
     let reply = app
         .admin_as(

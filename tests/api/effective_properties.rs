@@ -171,11 +171,7 @@ impl World {
 }
 
 fn admin(tenant: Uuid) -> AdminContext {
-    AdminContext {
-        tenant_id: tenant,
-        actor: "property-test".into(),
-        user_id: None,
-    }
+    AdminContext::internal(tenant, "property-test")
 }
 
 fn scim(tenant: Uuid) -> ScimContext {

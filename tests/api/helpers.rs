@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, Response};
 use rolegate::db::embedded::{Durability, EmbeddedCluster};
 use rolegate::db::{build_pool, run_migrations, PgPool};
-use rolegate::provisioning::tokens::TokenKind;
+use rolegate::provisioning::tokens::TokenHolder;
 use rolegate::provisioning::{tenants, tokens};
 use rolegate::state::{AppState, Settings};
 use serde_json::Value;
@@ -145,13 +145,20 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let (tenant_id, token, token_id, admin_token) = {
         let mut conn = pool.get().expect("connection");
         let tenant = tenants::create(&mut conn, "test", "test").expect("tenant");
-        let issued = tokens::create(&mut conn, tenant.id, "test", TokenKind::Scim, None, "test")
-            .expect("token");
+        let issued = tokens::create(
+            &mut conn,
+            tenant.id,
+            "test",
+            TokenHolder::Connector,
+            None,
+            "test",
+        )
+        .expect("token");
         let admin = tokens::create(
             &mut conn,
             tenant.id,
             "admin",
-            TokenKind::Admin,
+            TokenHolder::Owner,
             None,
             "test",
         )
@@ -262,9 +269,16 @@ impl TestApp {
     pub fn other_tenant_token(&self) -> String {
         let mut conn = self.pool.get().expect("connection");
         let tenant = tenants::create(&mut conn, "other", "test").expect("tenant");
-        tokens::create(&mut conn, tenant.id, "other", TokenKind::Scim, None, "test")
-            .expect("token")
-            .secret
+        tokens::create(
+            &mut conn,
+            tenant.id,
+            "other",
+            TokenHolder::Connector,
+            None,
+            "test",
+        )
+        .expect("token")
+        .secret
     }
 
     pub async fn request_as(
@@ -334,8 +348,8 @@ impl TestApp {
             &mut conn,
             self.tenant_id,
             "personal",
-            TokenKind::Admin,
-            Some(user),
+            TokenHolder::User(user),
+            None,
             "test",
         )
         .expect("token")
@@ -350,7 +364,7 @@ impl TestApp {
             &mut conn,
             tenant.id,
             "other",
-            TokenKind::Admin,
+            TokenHolder::Owner,
             None,
             "test",
         )

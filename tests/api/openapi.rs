@@ -1,4 +1,5 @@
-//! The OpenAPI document describes exactly the admin API the server registers.
+//! The OpenAPI document describes exactly the admin API the server registers, each
+//! operation with its privilege requirement.
 
 use std::collections::BTreeSet;
 
@@ -7,31 +8,11 @@ use serde_json::Value;
 
 use crate::helpers::spawn_app;
 
-/// (method, path) of every admin route registered in `src/http/admin_*.rs`.
+/// (method, path) of every admin route the server registers: the declarations themselves.
 fn registered_routes() -> BTreeSet<(String, String)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http");
-    let mut routes = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).expect("src/http") {
-        let path = entry.expect("entry").path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        if !name.starts_with("admin_") {
-            continue;
-        }
-        let source = std::fs::read_to_string(&path).expect("source");
-        for block in source.split("web::resource(\"").skip(1) {
-            let (resource, rest) = block.split_once('"').expect("a quoted path");
-            let rest = rest.split("web::resource(").next().unwrap_or_default();
-            for method in ["get", "post", "put", "patch", "delete"] {
-                if rest.contains(&format!(".route(web::{method}()")) {
-                    routes.insert((method.to_string(), format!("/admin/v1{resource}")));
-                }
-            }
-        }
-    }
-    routes
+    rolegate::http::admin_routes::all()
+        .map(|r| (r.method.to_string(), format!("/admin/v1{}", r.path)))
+        .collect()
 }
 
 fn refs(value: &Value, out: &mut Vec<String>) {
@@ -78,6 +59,22 @@ async fn the_document_lists_every_admin_route_and_only_those() {
         registered.difference(&documented).collect::<Vec<_>>(),
         Vec::<&(String, String)>::new(),
         "served but not documented"
+    );
+
+    // Every operation states what it requires.
+    for (method, path) in &documented {
+        let requirement = &doc["paths"][path][method]["x-rolegate-privilege"];
+        assert!(
+            requirement["scope"].is_string()
+                || requirement["any_of"].is_array()
+                || requirement["application_roles"].is_object(),
+            "{method} {path} states no requirement: {requirement}"
+        );
+    }
+    assert_eq!(
+        doc["paths"]["/admin/v1/users/{id}/environments/{environment_id}/role"]["put"]
+            ["x-rolegate-privilege"],
+        serde_json::json!({"privilege": "workspace_access.collaborators.full_access", "scope": "tenant"})
     );
 
     // Every schema reference resolves.

@@ -1,0 +1,105 @@
+//! The reads behind delegated administration: which privileges a user holds where. Every
+//! one starts from the user's own effective-role rows (an index range of that user), so a
+//! check costs what the user's own paths cost, never the tenant's size.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Bool, Nullable, Text, Uuid as SqlUuid};
+use uuid::Uuid;
+
+use super::schema::environments;
+
+/// The tenant's first environment (in the tenant's order): workspace-wide privileges are
+/// the ones held there.
+pub fn first_environment(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Option<Uuid>> {
+    environments::table
+        .filter(environments::tenant_id.eq(tenant_id))
+        .order((environments::position, environments::id))
+        .select(environments::id)
+        .first(conn)
+        .optional()
+}
+
+#[derive(QueryableByName)]
+struct Held {
+    #[diesel(sql_type = Bool)]
+    held: bool,
+}
+
+/// Whether the user holds one of `privileges` in the environment (through an environment
+/// role) or, when `application` is given, one of `application_privileges` on that
+/// application. An explicit *No access* environment role there refuses everything.
+pub fn holds(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    environment_id: Uuid,
+    privileges: &[&str],
+    application: Option<Uuid>,
+    application_privileges: &[&str],
+) -> QueryResult<bool> {
+    let row: Held = diesel::sql_query(include_str!("sql/holds_privilege.sql"))
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<SqlUuid, _>(environment_id)
+        .bind::<Array<Text>, _>(privileges)
+        .bind::<Nullable<SqlUuid>, _>(application)
+        .bind::<Array<Text>, _>(application_privileges)
+        .get_result(conn)?;
+    Ok(row.held)
+}
+
+/// Whether the user's environment role in the environment is the explicit *No access*.
+pub fn has_no_access(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    environment_id: Uuid,
+) -> QueryResult<bool> {
+    let row: Held = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM assignments a \
+                        JOIN roles r ON r.tenant_id = a.tenant_id AND r.id = a.role_id \
+                        WHERE a.tenant_id = $1 AND a.user_id = $2 AND a.environment_id = $3 \
+                          AND a.application_id IS NULL \
+                          AND r.system_key = 'environment_no_access') AS held",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(user_id)
+    .bind::<SqlUuid, _>(environment_id)
+    .get_result(conn)?;
+    Ok(row.held)
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// The environments where the user holds one of `privileges` (and is not *No access*).
+pub fn environments_holding(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    privileges: &[&str],
+) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<Id> = diesel::sql_query(include_str!("sql/environments_holding.sql"))
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<Array<Text>, _>(privileges)
+        .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// The applications the user holds a role on (other than *No access*), outside the
+/// environments where the user is *No access*.
+pub fn applications_with_role(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<Id> = diesel::sql_query(include_str!("sql/applications_with_role.sql"))
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<SqlUuid, _>(user_id)
+        .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
