@@ -221,7 +221,7 @@ impl Reply {
         );
     }
 
-    async fn from(response: Response) -> Reply {
+    pub async fn from(response: Response) -> Reply {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");

@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod bulk;
 mod concurrency;
+mod delegation;
 mod dialects;
 mod differential;
 mod discovery;

@@ -1,0 +1,636 @@
+//! Delegated administration: every admin route, called by every kind of principal, is
+//! allowed or refused exactly as its declared requirement says; refusals change nothing.
+
+use std::collections::BTreeMap;
+
+use diesel::sql_types::{Text, Uuid as SqlUuid};
+use diesel::{QueryableByName, RunQueryDsl};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use reqwest::Method;
+use rolegate::access::authorization::Requirement;
+use rolegate::http::admin_routes;
+use serde_json::{json, Value};
+
+use crate::access::{application, assign, create, environment, set_environment_role, Model};
+use crate::helpers::{spawn_app, Reply, TestApp};
+
+/// The kinds of principal the table covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Who {
+    Owner,
+    EnvironmentAdmin,
+    EnvironmentManager,
+    Member,
+    /// *No access* in the environment, although Project admin of the target project.
+    NoAccess,
+    ProjectAdminOfTarget,
+    ProjectAdminOfOther,
+    NoRole,
+}
+
+pub const EVERYONE: [Who; 8] = [
+    Who::Owner,
+    Who::EnvironmentAdmin,
+    Who::EnvironmentManager,
+    Who::Member,
+    Who::NoAccess,
+    Who::ProjectAdminOfTarget,
+    Who::ProjectAdminOfOther,
+    Who::NoRole,
+];
+
+/// A tenant with one principal of each kind and one of everything the admin API
+/// administers. Everything lives in the tenant's first environment, except `staging`.
+pub struct Fixture {
+    pub app: TestApp,
+    pub model: Model,
+    pub tokens: BTreeMap<Who, String>,
+    pub users: BTreeMap<Who, String>,
+    pub staging: String,
+    /// The project the project admins' cases are about, and another one.
+    pub target_app: String,
+    pub other_app: String,
+    /// A user acted upon (a member of `group`, with an assignment on `target_app`).
+    pub subject: String,
+    /// A user with nothing, for memberships and roles to give.
+    pub newcomer: String,
+    pub archived: String,
+    pub group: String,
+    pub idp_group: String,
+    pub unmapped_idp_group: String,
+    pub collaborator_group: String,
+    pub custom_role: String,
+    pub assignment: String,
+    pub provider: String,
+    pub subject_token_id: String,
+}
+
+impl Fixture {
+    pub async fn new() -> Fixture {
+        let app = spawn_app().await;
+        let model = Model::load(&app).await;
+        let dev = model.production.clone();
+        let staging = environment(&app, "Staging").await;
+        let target_app = application(&app, &dev, "Payroll").await;
+        let other_app = application(&app, &dev, "Ledger").await;
+        let mut users = BTreeMap::new();
+        let mut tokens = BTreeMap::new();
+        tokens.insert(Who::Owner, app.admin_token.clone());
+        for who in &EVERYONE[1..] {
+            let user = app.create_user(&format!("{who:?}").to_lowercase()).await;
+            tokens.insert(*who, app.admin_token_for(&user));
+            users.insert(*who, user);
+        }
+        let user = |w: Who| users[&w].clone();
+        set_environment_role(
+            &app,
+            &user(Who::EnvironmentAdmin),
+            &dev,
+            &model.role("environment_admin"),
+        )
+        .await;
+        set_environment_role(
+            &app,
+            &user(Who::EnvironmentManager),
+            &dev,
+            &model.role("environment_manager"),
+        )
+        .await;
+        set_environment_role(&app, &user(Who::Member), &dev, &model.role("member")).await;
+        set_environment_role(
+            &app,
+            &user(Who::NoAccess),
+            &dev,
+            &model.role("environment_no_access"),
+        )
+        .await;
+        let project_admin = model.role("project_admin");
+        for (who, project) in [
+            (Who::NoAccess, &target_app),
+            (Who::ProjectAdminOfTarget, &target_app),
+            (Who::ProjectAdminOfOther, &other_app),
+        ] {
+            assign(
+                &app,
+                json!({"type": "user", "id": user(who)}),
+                &project_admin,
+                json!({"application_id": project}),
+            )
+            .await;
+        }
+        let subject = app.create_user("subject").await;
+        let newcomer = app.create_user("newcomer").await;
+        let archived = app.create_user("archived").await;
+        let reply = app
+            .admin(Method::POST, &format!("/users/{archived}/archive"), None)
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let group = create(
+            &app,
+            "/end-user-groups",
+            json!({"environment_id": dev, "name": "Finance", "members": [subject]}),
+        )
+        .await;
+        let idp_group = app.create_group("finance-team", &[&subject]).await;
+        let unmapped_idp_group = app.create_group("sales-team", &[]).await;
+        let reply = app
+            .admin(
+                Method::POST,
+                "/group-mappings",
+                Some(&json!({"idp_group_id": idp_group, "end_user_group_id": group})),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        let collaborator_group = create(
+            &app,
+            "/collaborator-groups",
+            json!({"name": "Auditors", "members": [subject]}),
+        )
+        .await;
+        let custom_role = create(
+            &app,
+            "/roles",
+            json!({"name": "Viewer", "scope": "application",
+                   "privileges": ["application.content.view"]}),
+        )
+        .await;
+        let assignment = assign(
+            &app,
+            json!({"type": "user", "id": subject}),
+            &model.role("builder"),
+            json!({"application_id": target_app}),
+        )
+        .await;
+        let provider = create(
+            &app,
+            "/oidc-providers",
+            json!({"name": "corp", "issuer": "http://127.0.0.1:9/corp", "client_id": "rolegate"}),
+        )
+        .await;
+        let reply = app
+            .admin(
+                Method::POST,
+                "/admin-tokens",
+                Some(&json!({"name": "subject's", "user_id": subject})),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        let subject_token_id = reply.id();
+        Fixture {
+            app,
+            model,
+            tokens,
+            users,
+            staging,
+            target_app,
+            other_app,
+            subject,
+            newcomer,
+            archived,
+            group,
+            idp_group,
+            unmapped_idp_group,
+            collaborator_group,
+            custom_role,
+            assignment,
+            provider,
+            subject_token_id,
+        }
+    }
+
+    pub fn dev(&self) -> &str {
+        &self.model.production
+    }
+
+    /// A digest of every row the tenant owns (token use times aside), to show that a
+    /// refused request changed nothing.
+    pub fn stored_rows(&self) -> String {
+        #[derive(QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = Text)]
+            table_name: String,
+        }
+        #[derive(QueryableByName)]
+        struct Digest {
+            #[diesel(sql_type = Text)]
+            digest: String,
+        }
+        let mut conn = self.app.pool.get().expect("connection");
+        let tables: Vec<Name> = diesel::sql_query(
+            "SELECT table_name::text AS table_name FROM information_schema.columns \
+             WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY 1",
+        )
+        .load(&mut conn)
+        .expect("tables");
+        let mut digests = Vec::new();
+        for Name { table_name } in tables {
+            let row = if table_name == "connector_tokens" {
+                "(t.id, t.name, t.kind, t.user_id, t.owner, t.expires_at, t.revoked_at)::text"
+            } else {
+                "t::text"
+            };
+            let digest: Digest = diesel::sql_query(format!(
+                "SELECT coalesce(md5(string_agg({row}, '|' ORDER BY {row})), '') AS digest \
+                 FROM {table_name} t WHERE t.tenant_id = $1"
+            ))
+            .bind::<SqlUuid, _>(self.app.tenant_id)
+            .get_result(&mut conn)
+            .expect("digest");
+            digests.push(format!("{table_name}:{}", digest.digest));
+        }
+        digests.join(",")
+    }
+
+    pub async fn send(&self, who: Who, method: Method, path: &str, body: &Body) -> Reply {
+        send(&self.app, Some(&self.tokens[&who]), method, path, body).await
+    }
+}
+
+/// A request body.
+pub enum Body {
+    None,
+    Json(Value),
+    Csv(&'static str),
+}
+
+pub async fn send(
+    app: &TestApp,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: &Body,
+) -> Reply {
+    let mut request = app
+        .client
+        .request(method, format!("{}/admin/v1{path}", app.address));
+    if let Some(token) = token {
+        request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+    }
+    request = match body {
+        Body::None => request,
+        Body::Json(v) => request
+            .header(CONTENT_TYPE, "application/json")
+            .body(v.to_string()),
+        Body::Csv(text) => request.header(CONTENT_TYPE, "text/csv").body(*text),
+    };
+    Reply::from(request.send().await.expect("answered")).await
+}
+
+/// One concrete request per declared route, against the fixture's targets (all in the
+/// first environment, on `target_app` where a project is concerned). Mutations are dry
+/// runs, so that every principal meets the same state.
+struct Case {
+    path: String,
+    body: Body,
+    /// A list that never refuses but shows only what the principal may see: the key of
+    /// the list and the id the allowed principals see in it.
+    filtered: Option<(&'static str, String)>,
+    /// Statuses besides 2xx an allowed principal may get (a rule of the operation itself).
+    also_ok: Vec<(Who, u16)>,
+}
+
+fn case(f: &Fixture, method: &str, path: &str) -> Case {
+    let dev = f.dev();
+    let plain = |path: String, body: Body| Case {
+        path,
+        body,
+        filtered: None,
+        also_ok: Vec::new(),
+    };
+    let json = Body::Json;
+    match (method, path) {
+        ("get", "/environments") => plain("/environments".into(), Body::None),
+        ("post", "/environments") => plain("/environments".into(), json(json!({"name": "QA"}))),
+        ("get", "/environments/{id}") => plain(format!("/environments/{}", f.staging), Body::None),
+        ("patch", "/environments/{id}") => plain(
+            format!("/environments/{}", f.staging),
+            json(json!({"name": "Staging 2"})),
+        ),
+        ("delete", "/environments/{id}") => {
+            plain(format!("/environments/{}", f.staging), Body::None)
+        }
+        ("get", "/privileges") => plain("/privileges".into(), Body::None),
+        ("get", "/roles") => plain("/roles".into(), Body::None),
+        ("post", "/roles") => plain(
+            "/roles".into(),
+            json(json!({"name": "Reader", "scope": "application",
+                        "privileges": ["application.content.view"]})),
+        ),
+        ("get", "/roles/{id}") => plain(format!("/roles/{}", f.custom_role), Body::None),
+        ("patch", "/roles/{id}") => plain(
+            format!("/roles/{}", f.custom_role),
+            json(json!({"description": "reads"})),
+        ),
+        ("delete", "/roles/{id}") => plain(format!("/roles/{}", f.custom_role), Body::None),
+        ("get", "/applications") => Case {
+            filtered: Some(("applications", f.target_app.clone())),
+            ..plain(format!("/applications?environment_id={dev}"), Body::None)
+        },
+        ("post", "/applications") => plain(
+            "/applications".into(),
+            json(json!({"environment_id": dev, "name": "Billing"})),
+        ),
+        ("get", "/applications/{id}") => {
+            plain(format!("/applications/{}", f.target_app), Body::None)
+        }
+        ("patch", "/applications/{id}") => plain(
+            format!("/applications/{}", f.target_app),
+            json(json!({"description": "pays"})),
+        ),
+        ("delete", "/applications/{id}") => {
+            plain(format!("/applications/{}", f.target_app), Body::None)
+        }
+        ("get", "/end-user-groups") => plain(
+            format!("/end-user-groups?environment_id={dev}"),
+            Body::None,
+        ),
+        ("post", "/end-user-groups") => plain(
+            "/end-user-groups".into(),
+            json(json!({"environment_id": dev, "name": "Treasury"})),
+        ),
+        ("get", "/end-user-groups/{id}") => {
+            plain(format!("/end-user-groups/{}", f.group), Body::None)
+        }
+        ("patch", "/end-user-groups/{id}") => plain(
+            format!("/end-user-groups/{}", f.group),
+            json(json!({"description": "money"})),
+        ),
+        ("delete", "/end-user-groups/{id}") => plain(
+            format!("/end-user-groups/{}?force=true", f.group),
+            Body::None,
+        ),
+        ("post", "/end-user-groups/{id}/members") | ("delete", "/end-user-groups/{id}/members") => {
+            plain(
+                format!("/end-user-groups/{}/members", f.group),
+                json(json!({"users": [f.newcomer]})),
+            )
+        }
+        ("post", "/end-user-groups/{id}/duplicate") => plain(
+            format!("/end-user-groups/{}/duplicate", f.group),
+            json(json!({"name": "Finance copy", "members": true, "roles": true})),
+        ),
+        ("get", "/collaborator-groups") => plain("/collaborator-groups".into(), Body::None),
+        ("post", "/collaborator-groups") => plain(
+            "/collaborator-groups".into(),
+            json(json!({"name": "Reviewers"})),
+        ),
+        ("get", "/collaborator-groups/{id}") => plain(
+            format!("/collaborator-groups/{}", f.collaborator_group),
+            Body::None,
+        ),
+        ("patch", "/collaborator-groups/{id}") => plain(
+            format!("/collaborator-groups/{}", f.collaborator_group),
+            json(json!({"description": "look"})),
+        ),
+        ("delete", "/collaborator-groups/{id}") => plain(
+            format!("/collaborator-groups/{}", f.collaborator_group),
+            Body::None,
+        ),
+        ("post", "/collaborator-groups/{id}/members")
+        | ("delete", "/collaborator-groups/{id}/members") => plain(
+            format!("/collaborator-groups/{}/members", f.collaborator_group),
+            json(json!({"users": [f.newcomer]})),
+        ),
+        ("get", "/group-mappings") => plain(
+            format!("/group-mappings?end_user_group_id={}", f.group),
+            Body::None,
+        ),
+        ("post", "/group-mappings") => plain(
+            "/group-mappings".into(),
+            json(json!({"idp_group_id": f.unmapped_idp_group, "end_user_group_id": f.group})),
+        ),
+        ("delete", "/group-mappings/{idp_group_id}/{end_user_group_id}") => plain(
+            format!("/group-mappings/{}/{}", f.idp_group, f.group),
+            Body::None,
+        ),
+        ("get", "/users/{id}/end-user-groups") => plain(
+            format!("/users/{}/end-user-groups", f.subject),
+            Body::None,
+        ),
+        ("get", "/assignments") => plain(
+            format!("/assignments?application_id={}", f.target_app),
+            Body::None,
+        ),
+        ("post", "/assignments") => plain(
+            "/assignments".into(),
+            json(json!({"principal": {"type": "user", "id": f.newcomer},
+                        "role_id": f.model.role("project_operator"),
+                        "application_id": f.target_app})),
+        ),
+        ("get", "/assignments/{id}") => {
+            plain(format!("/assignments/{}", f.assignment), Body::None)
+        }
+        ("patch", "/assignments/{id}") => plain(
+            format!("/assignments/{}", f.assignment),
+            json(json!({"role_id": f.model.role("project_operator")})),
+        ),
+        ("delete", "/assignments/{id}") => {
+            plain(format!("/assignments/{}", f.assignment), Body::None)
+        }
+        ("post", "/users") => plain(
+            "/users".into(),
+            json(json!({"email": "invitee@example.com"})),
+        ),
+        ("post", "/users/import") => plain(
+            "/users/import".into(),
+            Body::Csv("email\nimported@example.com\n"),
+        ),
+        ("get", "/users/{id}") => plain(format!("/users/{}", f.subject), Body::None),
+        ("post", "/users/{id}/archive") => {
+            plain(format!("/users/{}/archive", f.subject), Body::None)
+        }
+        ("post", "/users/{id}/unarchive") => {
+            plain(format!("/users/{}/unarchive", f.archived), Body::None)
+        }
+        ("put", "/users/{id}/environments/{environment_id}/access")
+        | ("delete", "/users/{id}/environments/{environment_id}/access") => plain(
+            format!("/users/{}/environments/{dev}/access", f.subject),
+            Body::None,
+        ),
+        ("put", "/users/{id}/environments/{environment_id}/role") => plain(
+            format!("/users/{}/environments/{dev}/role", f.newcomer),
+            json(json!({"role_id": f.model.role("member")})),
+        ),
+        ("get", "/users/{id}/effective-roles") => plain(
+            format!("/users/{}/effective-roles", f.subject),
+            Body::None,
+        ),
+        ("get", "/effective-roles") => plain(
+            format!("/effective-roles?role_id={}", f.model.role("builder")),
+            Body::None,
+        ),
+        ("get", "/settings") => plain("/settings".into(), Body::None),
+        ("patch", "/settings") => plain(
+            "/settings".into(),
+            json(json!({"require_end_user_group_members": false})),
+        ),
+        ("get", "/audit") => plain("/audit".into(), Body::None),
+        ("get", "/oidc-providers") => plain("/oidc-providers".into(), Body::None),
+        ("post", "/oidc-providers") => plain(
+            "/oidc-providers".into(),
+            json(json!({"name": "partners", "issuer": "http://127.0.0.1:9/partners",
+                        "client_id": "rolegate"})),
+        ),
+        ("get", "/oidc-providers/{id}") => {
+            plain(format!("/oidc-providers/{}", f.provider), Body::None)
+        }
+        ("patch", "/oidc-providers/{id}") => plain(
+            format!("/oidc-providers/{}", f.provider),
+            json(json!({"enabled": false})),
+        ),
+        ("delete", "/oidc-providers/{id}") => {
+            plain(format!("/oidc-providers/{}", f.provider), Body::None)
+        }
+        ("get", "/oidc-providers/{id}/groups") => {
+            plain(format!("/oidc-providers/{}/groups", f.provider), Body::None)
+        }
+        ("post", "/oidc-providers/{id}/groups") => plain(
+            format!("/oidc-providers/{}/groups", f.provider),
+            json(json!({"values": ["engineering"]})),
+        ),
+        ("post", "/signing-keys/rotate") => plain("/signing-keys/rotate".into(), Body::None),
+        ("get", "/scim-tokens") => plain("/scim-tokens".into(), Body::None),
+        ("post", "/scim-tokens") => {
+            plain("/scim-tokens".into(), json(json!({"name": "okta"})))
+        }
+        ("delete", "/scim-tokens/{id}") => {
+            plain(format!("/scim-tokens/{}", f.app.token_id), Body::None)
+        }
+        ("get", "/admin-tokens") => plain("/admin-tokens".into(), Body::None),
+        ("post", "/admin-tokens") => Case {
+            // An owner must name the user the token acts as.
+            also_ok: vec![(Who::Owner, 400)],
+            ..plain("/admin-tokens".into(), json(json!({"name": "mine"})))
+        },
+        ("delete", "/admin-tokens/{id}") => plain(
+            format!("/admin-tokens/{}", f.subject_token_id),
+            Body::None,
+        ),
+        ("get", "/openapi.json") => plain("/openapi.json".into(), Body::None),
+        (method, path) => panic!("no case for {method} {path}: add one to the table"),
+    }
+}
+
+/// Who meets a requirement for the fixture's targets (the first environment, the target
+/// project, a user other than the caller).
+fn allowed(requirement: Requirement) -> Vec<Who> {
+    use Who::*;
+    match requirement {
+        Requirement::Public | Requirement::Principal => EVERYONE.to_vec(),
+        Requirement::Tenant(_) | Requirement::SelfOr(_) => vec![Owner, EnvironmentAdmin],
+        Requirement::Environment(_) => vec![Owner, EnvironmentAdmin, EnvironmentManager],
+        Requirement::Application { .. }
+        | Requirement::ProjectVisible
+        | Requirement::Assignment => vec![Owner, EnvironmentAdmin, ProjectAdminOfTarget],
+    }
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_route_allows_and_refuses_exactly_as_it_declares() {
+    let f = Fixture::new().await;
+    let before = f.stored_rows();
+    let mut checked = 0;
+    for route in admin_routes::all() {
+        let c = case(&f, route.method, route.path);
+        let path = if route.mutation {
+            let sep = if c.path.contains('?') { '&' } else { '?' };
+            format!("{}{sep}dry_run=true", c.path)
+        } else {
+            c.path.clone()
+        };
+        let method = Method::from_bytes(route.method.to_uppercase().as_bytes()).expect("method");
+        let allowed = allowed(route.requirement);
+        for who in EVERYONE {
+            let reply = f.send(who, method.clone(), &path, &c.body).await;
+            let what = format!("{who:?} {} {path}", route.method);
+            if let Some((key, id)) = &c.filtered {
+                assert_eq!(reply.status, 200, "{what}: {}", reply.body);
+                assert_eq!(
+                    ids(&reply.body[*key]).contains(id),
+                    allowed.contains(&who),
+                    "{what} lists {}",
+                    reply.body
+                );
+            } else if allowed.contains(&who) {
+                let ok = (200..300).contains(&reply.status)
+                    || c.also_ok.contains(&(who, reply.status));
+                assert!(ok, "{what} should be allowed: {} {}", reply.status, reply.body);
+            } else {
+                reply.assert_rule(403, "insufficient-privilege");
+                assert!(
+                    reply.body["privilege"].is_string() && reply.body["scope"].is_string(),
+                    "{what}: {}",
+                    reply.body
+                );
+            }
+            assert_eq!(f.stored_rows(), before, "{what} changed stored rows");
+            checked += 1;
+        }
+        // Without a token, only the public document answers.
+        let anonymous = send(&f.app, None, method.clone(), &path, &c.body).await;
+        if route.requirement == Requirement::Public {
+            assert_eq!(anonymous.status, 200);
+        } else {
+            anonymous.assert_problem(401);
+        }
+    }
+    assert!(checked >= 8 * 60, "{checked}");
+    // Refusals are counted by route.
+    let metrics = f
+        .app
+        .client
+        .get(format!("{}/metrics", f.app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(
+            "rolegate_admin_denied_total{privilege=\"workspace_access.collaborators.full_access\",route=\"POST /admin/v1/users/{id}/archive\"}"
+        ),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_change_names_the_privilege_and_where_it_was_needed() {
+    let f = Fixture::new().await;
+    let reply = f
+        .send(
+            Who::ProjectAdminOfOther,
+            Method::PATCH,
+            &format!("/applications/{}", f.target_app),
+            &Body::Json(json!({"name": "Mine now"})),
+        )
+        .await;
+    reply.assert_rule(403, "insufficient-privilege");
+    assert_eq!(reply.body["privilege"], "application.settings.manage");
+    assert_eq!(reply.body["scope"], format!("application:{}", f.target_app));
+    let reply = f
+        .send(
+            Who::EnvironmentManager,
+            Method::PUT,
+            &format!("/users/{}/environments/{}/role", f.newcomer, f.dev()),
+            &Body::Json(json!({"role_id": f.model.role("environment_admin")})),
+        )
+        .await;
+    reply.assert_rule(403, "insufficient-privilege");
+    assert_eq!(
+        reply.body["privilege"],
+        "workspace_access.collaborators.full_access"
+    );
+    assert_eq!(reply.body["scope"], "tenant");
+}
