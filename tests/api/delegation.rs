@@ -634,3 +634,342 @@ async fn a_refused_change_names_the_privilege_and_where_it_was_needed() {
     );
     assert_eq!(reply.body["scope"], "tenant");
 }
+
+async fn listed_projects(f: &Fixture, who: Who) -> Vec<String> {
+    let reply = f
+        .send(who, Method::GET, "/applications", &Body::None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    ids(&reply.body["applications"])
+}
+
+fn assignment_on(f: &Fixture, user: &str, project: &str) -> Body {
+    Body::Json(json!({"principal": {"type": "user", "id": user},
+                      "role_id": f.model.role("project_operator"),
+                      "application_id": project}))
+}
+
+#[tokio::test]
+async fn an_environment_manager_runs_their_own_projects_and_nothing_else() {
+    let f = Fixture::new().await;
+    let who = Who::EnvironmentManager;
+    let created = f
+        .send(
+            who,
+            Method::POST,
+            "/applications",
+            &Body::Json(json!({"environment_id": f.dev(), "name": "Reports"})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let reports = created.id();
+    // Its creator is its Project admin and manages its access …
+    let granted = f
+        .send(who, Method::POST, "/assignments", &assignment_on(&f, &f.newcomer, &reports))
+        .await;
+    assert_eq!(granted.status, 201, "{}", granted.body);
+    let everyone_else = f
+        .send(
+            who,
+            Method::POST,
+            "/assignments",
+            &Body::Json(json!({"principal": {"type": "everyone_else"},
+                              "role_id": f.model.role("project_operator"),
+                              "application_id": reports})),
+        )
+        .await;
+    assert_eq!(everyone_else.status, 201, "{}", everyone_else.body);
+    let renamed = f
+        .send(
+            who,
+            Method::PATCH,
+            &format!("/applications/{reports}"),
+            &Body::Json(json!({"name": "Monthly reports"})),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    // … but it assigns no environment roles and touches no other project.
+    let before = f.stored_rows();
+    f.send(
+        who,
+        Method::PUT,
+        &format!("/users/{}/environments/{}/role", f.newcomer, f.dev()),
+        &Body::Json(json!({"role_id": f.model.role("member")})),
+    )
+    .await
+    .assert_rule(403, "insufficient-privilege");
+    f.send(who, Method::POST, "/assignments", &assignment_on(&f, &f.newcomer, &f.target_app))
+        .await
+        .assert_rule(403, "insufficient-privilege");
+    f.send(
+        who,
+        Method::DELETE,
+        &format!("/applications/{}", f.other_app),
+        &Body::None,
+    )
+    .await
+    .assert_rule(403, "insufficient-privilege");
+    f.send(
+        who,
+        Method::DELETE,
+        &format!("/assignments/{}", f.assignment),
+        &Body::None,
+    )
+    .await
+    .assert_rule(403, "insufficient-privilege");
+    assert_eq!(f.stored_rows(), before);
+    // Everyone else on Reports is a role for every user, so everyone lists Reports; the
+    // manager lists only Reports.
+    assert_eq!(listed_projects(&f, who).await, vec![reports.clone()]);
+}
+
+#[tokio::test]
+async fn a_member_and_a_user_without_roles_change_nothing() {
+    let f = Fixture::new().await;
+    let before = f.stored_rows();
+    for who in [Who::Member, Who::NoRole, Who::NoAccess] {
+        let attempts: Vec<(Method, String, Body)> = vec![
+            (
+                Method::POST,
+                "/applications".into(),
+                Body::Json(json!({"environment_id": f.dev(), "name": "Mine"})),
+            ),
+            (
+                Method::PUT,
+                format!("/users/{}/environments/{}/role", f.users[&who], f.dev()),
+                Body::Json(json!({"role_id": f.model.role("environment_admin")})),
+            ),
+            (
+                Method::POST,
+                "/end-user-groups".into(),
+                Body::Json(json!({"environment_id": f.dev(), "name": "Mine"})),
+            ),
+            (
+                Method::POST,
+                "/collaborator-groups".into(),
+                Body::Json(json!({"name": "Mine"})),
+            ),
+            (
+                Method::POST,
+                "/assignments".into(),
+                assignment_on(&f, &f.users[&who], &f.other_app),
+            ),
+            (
+                Method::POST,
+                "/admin-tokens".into(),
+                Body::Json(json!({"name": "mine"})),
+            ),
+        ];
+        for (method, path, body) in attempts {
+            f.send(who, method.clone(), &path, &body)
+                .await
+                .assert_rule(403, "insufficient-privilege");
+        }
+        assert!(listed_projects(&f, who).await.is_empty(), "{who:?}");
+    }
+    assert_eq!(f.stored_rows(), before);
+}
+
+#[tokio::test]
+async fn a_project_admin_manages_and_lists_their_project_only() {
+    let f = Fixture::new().await;
+    let who = Who::ProjectAdminOfTarget;
+    let granted = f
+        .send(who, Method::POST, "/assignments", &assignment_on(&f, &f.newcomer, &f.target_app))
+        .await;
+    assert_eq!(granted.status, 201, "{}", granted.body);
+    f.send(who, Method::POST, "/assignments", &assignment_on(&f, &f.newcomer, &f.other_app))
+        .await
+        .assert_rule(403, "insufficient-privilege");
+    f.send(
+        who,
+        Method::GET,
+        &format!("/applications/{}", f.other_app),
+        &Body::None,
+    )
+    .await
+    .assert_rule(403, "insufficient-privilege");
+    assert_eq!(listed_projects(&f, who).await, vec![f.target_app.clone()]);
+    assert_eq!(
+        listed_projects(&f, Who::ProjectAdminOfOther).await,
+        vec![f.other_app.clone()]
+    );
+    // No access in the environment outweighs being Project admin there.
+    assert!(listed_projects(&f, Who::NoAccess).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_environment_admin_lists_every_project() {
+    let f = Fixture::new().await;
+    let mut all = listed_projects(&f, Who::Owner).await;
+    all.sort();
+    assert_eq!(all.len(), 2);
+    let mut seen = listed_projects(&f, Who::EnvironmentAdmin).await;
+    seen.sort();
+    assert_eq!(seen, all);
+}
+
+#[tokio::test]
+async fn everyone_reads_their_own_access_and_only_administrators_read_others() {
+    let f = Fixture::new().await;
+    for who in &EVERYONE[1..] {
+        let me = &f.users[who];
+        for path in [
+            format!("/users/{me}"),
+            format!("/users/{me}/effective-roles"),
+            format!("/users/{me}/end-user-groups"),
+        ] {
+            let reply = f.send(*who, Method::GET, &path, &Body::None).await;
+            assert_eq!(reply.status, 200, "{who:?} {path}: {}", reply.body);
+        }
+    }
+    f.send(
+        Who::Member,
+        Method::GET,
+        &format!("/users/{}/effective-roles", f.subject),
+        &Body::None,
+    )
+    .await
+    .assert_rule(403, "insufficient-privilege");
+}
+
+#[tokio::test]
+async fn lists_without_an_environment_show_only_what_the_principal_administers() {
+    let f = Fixture::new().await;
+    let groups = |reply: Reply| ids(&reply.body["end_user_groups"]);
+    let manager = f
+        .send(Who::EnvironmentManager, Method::GET, "/end-user-groups", &Body::None)
+        .await;
+    assert_eq!(manager.status, 200, "{}", manager.body);
+    assert!(groups(manager).contains(&f.group));
+    let member = f
+        .send(Who::Member, Method::GET, "/end-user-groups", &Body::None)
+        .await;
+    assert_eq!(member.status, 200, "{}", member.body);
+    assert!(groups(member).is_empty());
+    let mappings = f
+        .send(Who::Member, Method::GET, "/group-mappings", &Body::None)
+        .await;
+    assert_eq!(mappings.body["group_mappings"], json!([]));
+    let mappings = f
+        .send(Who::EnvironmentManager, Method::GET, "/group-mappings", &Body::None)
+        .await;
+    assert_eq!(mappings.body["group_mappings"].as_array().map(Vec::len), Some(1));
+}
+
+/// A token of the subject, and whether it is accepted right now.
+async fn accepted(f: &Fixture, token: &str) -> bool {
+    let reply = send(
+        &f.app,
+        Some(token),
+        Method::GET,
+        &format!("/users/{}/effective-roles", f.subject),
+        &Body::None,
+    )
+    .await;
+    match reply.status {
+        200 => true,
+        401 => false,
+        other => panic!("unexpected {other}: {}", reply.body),
+    }
+}
+
+#[tokio::test]
+async fn a_user_bound_token_works_only_while_its_user_may() {
+    let f = Fixture::new().await;
+    let token = f.app.admin_token_for(&f.subject);
+    assert!(accepted(&f, &token).await);
+    let deactivate = |active: bool| {
+        json!({"schemas": [crate::helpers::PATCH_SCHEMA],
+               "Operations": [{"op": "replace", "path": "active", "value": active}]})
+    };
+    let user = format!("/Users/{}", f.subject);
+    assert_eq!(f.app.patch(&user, &deactivate(false)).await.status, 200);
+    assert!(!accepted(&f, &token).await, "deactivated");
+    assert_eq!(f.app.patch(&user, &deactivate(true)).await.status, 200);
+    assert!(accepted(&f, &token).await, "reactivated");
+    let archive = f
+        .app
+        .admin(Method::POST, &format!("/users/{}/archive", f.subject), None)
+        .await;
+    assert_eq!(archive.status, 200, "{}", archive.body);
+    assert!(!accepted(&f, &token).await, "archived");
+    f.app
+        .admin(Method::POST, &format!("/users/{}/unarchive", f.subject), None)
+        .await;
+    assert!(accepted(&f, &token).await, "unarchived");
+    // Revoked stays revoked.
+    let id = f.subject_token_id.clone();
+    let subject_token = f
+        .app
+        .admin(Method::DELETE, &format!("/admin-tokens/{id}"), None)
+        .await;
+    assert_eq!(subject_token.status, 200, "{}", subject_token.body);
+    assert_eq!(subject_token.body["revoked_at"].is_string(), true);
+    // Deleted: the token does not turn into an owner token when its user is gone.
+    assert_eq!(f.app.delete(&user).await.status, 204);
+    assert!(!accepted(&f, &token).await, "deleted");
+    let listed = f.app.admin(Method::GET, "/admin-tokens", None).await;
+    let orphan = listed.body["tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .filter(|t| t["kind"] == "user" && t["user_id"].is_null())
+        .count();
+    assert!(orphan >= 1, "{}", listed.body);
+}
+
+#[tokio::test]
+async fn tokens_expire_and_record_their_last_use() {
+    let f = Fixture::new().await;
+    let made = f
+        .send(
+            Who::EnvironmentAdmin,
+            Method::POST,
+            "/admin-tokens",
+            &Body::Json(json!({"name": "for a week", "expires_in_days": 7})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(made.header("cache-control"), Some("no-store"));
+    assert_eq!(made.body["kind"], "user");
+    assert_eq!(made.body["user_id"], f.users[&Who::EnvironmentAdmin].as_str());
+    assert!(made.body["expires_at"].is_string());
+    let secret = made.body["secret"].as_str().expect("secret").to_string();
+    assert!(accepted(&f, &secret).await);
+    let listed = f.app.admin(Method::GET, "/admin-tokens", None).await;
+    let mine = listed.body["tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .find(|t| t["id"] == made.body["id"])
+        .expect("listed")
+        .clone();
+    assert!(mine["last_used_at"].is_string(), "{mine}");
+    assert!(mine.get("secret").is_none());
+    // Another user's token, or an owner token, cannot be made through the API.
+    f.send(
+        Who::EnvironmentAdmin,
+        Method::POST,
+        "/admin-tokens",
+        &Body::Json(json!({"name": "theirs", "user_id": f.subject})),
+    )
+    .await
+    .assert_rule(409, "token-for-another-user");
+    f.app
+        .admin(Method::POST, "/admin-tokens", Some(&json!({"name": "owner"})))
+        .await
+        .assert_problem(400);
+    // Once its time is up it is refused.
+    {
+        use diesel::prelude::*;
+        use rolegate::db::schema::connector_tokens;
+        let id = uuid::Uuid::parse_str(made.body["id"].as_str().expect("id")).expect("uuid");
+        let mut conn = f.app.pool.get().expect("connection");
+        diesel::update(connector_tokens::table.filter(connector_tokens::id.eq(id)))
+            .set(connector_tokens::expires_at.eq(chrono::Utc::now() - chrono::Duration::seconds(1)))
+            .execute(&mut conn)
+            .expect("expires");
+    }
+    assert!(!accepted(&f, &secret).await);
+}

@@ -940,3 +940,39 @@ async fn an_issuer_ending_with_a_slash_is_kept_exactly() {
     let (status, body) = s.login(alice(&[])).await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test]
+async fn no_access_in_an_environment_means_no_session_there() {
+    let s = setup().await;
+    let model = Model::load(&s.app).await;
+    let (status, body) = s.login(alice(&[])).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["session_token"].as_str().unwrap().to_string();
+    let user = body["session"]["user"]["id"].as_str().unwrap().to_string();
+    assert_eq!(s.me(&token).await.0, 200);
+    crate::access::set_environment_role(
+        &s.app,
+        &user,
+        &model.production,
+        &model.role("environment_no_access"),
+    )
+    .await;
+    // A session issued before is refused from now on …
+    let (status, body) = s.me(&token).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("environment_no_access")),
+        "{body}"
+    );
+    // … and a new login asking for the environment is refused with nothing changed.
+    let before = s.directory();
+    let login = s.start("").await;
+    let code = s.code(&login, alice(&["newly-seen"]));
+    let (status, body) = s.callback(&code, &login.state).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("environment_no_access")),
+        "{body}"
+    );
+    assert_eq!(s.directory(), before);
+}
