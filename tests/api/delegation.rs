@@ -202,48 +202,53 @@ impl Fixture {
         &self.model.production
     }
 
-    /// A digest of every row the tenant owns (token use times aside), to show that a
-    /// refused request changed nothing.
+    /// A digest of every row the tenant owns (token use times aside).
     pub fn stored_rows(&self) -> String {
-        #[derive(QueryableByName)]
-        struct Name {
-            #[diesel(sql_type = Text)]
-            table_name: String,
-        }
-        #[derive(QueryableByName)]
-        struct Digest {
-            #[diesel(sql_type = Text)]
-            digest: String,
-        }
-        let mut conn = self.app.pool.get().expect("connection");
-        let tables: Vec<Name> = diesel::sql_query(
-            "SELECT table_name::text AS table_name FROM information_schema.columns \
-             WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY 1",
-        )
-        .load(&mut conn)
-        .expect("tables");
-        let mut digests = Vec::new();
-        for Name { table_name } in tables {
-            let row = if table_name == "connector_tokens" {
-                "(t.id, t.name, t.kind, t.user_id, t.owner, t.expires_at, t.revoked_at)::text"
-            } else {
-                "t::text"
-            };
-            let digest: Digest = diesel::sql_query(format!(
-                "SELECT coalesce(md5(string_agg({row}, '|' ORDER BY {row})), '') AS digest \
-                 FROM {table_name} t WHERE t.tenant_id = $1"
-            ))
-            .bind::<SqlUuid, _>(self.app.tenant_id)
-            .get_result(&mut conn)
-            .expect("digest");
-            digests.push(format!("{table_name}:{}", digest.digest));
-        }
-        digests.join(",")
+        tenant_rows(&self.app)
     }
 
     pub async fn send(&self, who: Who, method: Method, path: &str, body: &Body) -> Reply {
         send(&self.app, Some(&self.tokens[&who]), method, path, body).await
     }
+}
+
+/// A digest of every row the tenant owns (token use times aside), to show that a
+/// refused request changed nothing.
+pub fn tenant_rows(app: &TestApp) -> String {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        table_name: String,
+    }
+    #[derive(QueryableByName)]
+    struct Digest {
+        #[diesel(sql_type = Text)]
+        digest: String,
+    }
+    let mut conn = app.pool.get().expect("connection");
+    let tables: Vec<Name> = diesel::sql_query(
+        "SELECT table_name::text AS table_name FROM information_schema.columns \
+         WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY 1",
+    )
+    .load(&mut conn)
+    .expect("tables");
+    let mut digests = Vec::new();
+    for Name { table_name } in tables {
+        let row = if table_name == "connector_tokens" {
+            "(t.id, t.name, t.kind, t.user_id, t.owner, t.expires_at, t.revoked_at)::text"
+        } else {
+            "t::text"
+        };
+        let digest: Digest = diesel::sql_query(format!(
+            "SELECT coalesce(md5(string_agg({row}, '|' ORDER BY {row})), '') AS digest \
+             FROM {table_name} t WHERE t.tenant_id = $1"
+        ))
+        .bind::<SqlUuid, _>(app.tenant_id)
+        .get_result(&mut conn)
+        .expect("digest");
+        digests.push(format!("{table_name}:{}", digest.digest));
+    }
+    digests.join(",")
 }
 
 /// A request body.
@@ -340,10 +345,9 @@ fn case(f: &Fixture, method: &str, path: &str) -> Case {
         ("delete", "/applications/{id}") => {
             plain(format!("/applications/{}", f.target_app), Body::None)
         }
-        ("get", "/end-user-groups") => plain(
-            format!("/end-user-groups?environment_id={dev}"),
-            Body::None,
-        ),
+        ("get", "/end-user-groups") => {
+            plain(format!("/end-user-groups?environment_id={dev}"), Body::None)
+        }
         ("post", "/end-user-groups") => plain(
             "/end-user-groups".into(),
             json(json!({"environment_id": dev, "name": "Treasury"})),
@@ -403,10 +407,9 @@ fn case(f: &Fixture, method: &str, path: &str) -> Case {
             format!("/group-mappings/{}/{}", f.idp_group, f.group),
             Body::None,
         ),
-        ("get", "/users/{id}/end-user-groups") => plain(
-            format!("/users/{}/end-user-groups", f.subject),
-            Body::None,
-        ),
+        ("get", "/users/{id}/end-user-groups") => {
+            plain(format!("/users/{}/end-user-groups", f.subject), Body::None)
+        }
         ("get", "/assignments") => plain(
             format!("/assignments?application_id={}", f.target_app),
             Body::None,
@@ -417,9 +420,7 @@ fn case(f: &Fixture, method: &str, path: &str) -> Case {
                         "role_id": f.model.role("project_operator"),
                         "application_id": f.target_app})),
         ),
-        ("get", "/assignments/{id}") => {
-            plain(format!("/assignments/{}", f.assignment), Body::None)
-        }
+        ("get", "/assignments/{id}") => plain(format!("/assignments/{}", f.assignment), Body::None),
         ("patch", "/assignments/{id}") => plain(
             format!("/assignments/{}", f.assignment),
             json(json!({"role_id": f.model.role("project_operator")})),
@@ -451,10 +452,9 @@ fn case(f: &Fixture, method: &str, path: &str) -> Case {
             format!("/users/{}/environments/{dev}/role", f.newcomer),
             json(json!({"role_id": f.model.role("member")})),
         ),
-        ("get", "/users/{id}/effective-roles") => plain(
-            format!("/users/{}/effective-roles", f.subject),
-            Body::None,
-        ),
+        ("get", "/users/{id}/effective-roles") => {
+            plain(format!("/users/{}/effective-roles", f.subject), Body::None)
+        }
         ("get", "/effective-roles") => plain(
             format!("/effective-roles?role_id={}", f.model.role("builder")),
             Body::None,
@@ -468,8 +468,10 @@ fn case(f: &Fixture, method: &str, path: &str) -> Case {
         ("get", "/oidc-providers") => plain("/oidc-providers".into(), Body::None),
         ("post", "/oidc-providers") => plain(
             "/oidc-providers".into(),
-            json(json!({"name": "partners", "issuer": "http://127.0.0.1:9/partners",
-                        "client_id": "rolegate"})),
+            json(
+                json!({"name": "partners", "issuer": "http://127.0.0.1:9/partners",
+                        "client_id": "rolegate"}),
+            ),
         ),
         ("get", "/oidc-providers/{id}") => {
             plain(format!("/oidc-providers/{}", f.provider), Body::None)
@@ -490,9 +492,7 @@ fn case(f: &Fixture, method: &str, path: &str) -> Case {
         ),
         ("post", "/signing-keys/rotate") => plain("/signing-keys/rotate".into(), Body::None),
         ("get", "/scim-tokens") => plain("/scim-tokens".into(), Body::None),
-        ("post", "/scim-tokens") => {
-            plain("/scim-tokens".into(), json(json!({"name": "okta"})))
-        }
+        ("post", "/scim-tokens") => plain("/scim-tokens".into(), json(json!({"name": "okta"}))),
         ("delete", "/scim-tokens/{id}") => {
             plain(format!("/scim-tokens/{}", f.app.token_id), Body::None)
         }
@@ -502,10 +502,9 @@ fn case(f: &Fixture, method: &str, path: &str) -> Case {
             also_ok: vec![(Who::Owner, 400)],
             ..plain("/admin-tokens".into(), json(json!({"name": "mine"})))
         },
-        ("delete", "/admin-tokens/{id}") => plain(
-            format!("/admin-tokens/{}", f.subject_token_id),
-            Body::None,
-        ),
+        ("delete", "/admin-tokens/{id}") => {
+            plain(format!("/admin-tokens/{}", f.subject_token_id), Body::None)
+        }
         ("get", "/openapi.json") => plain("/openapi.json".into(), Body::None),
         (method, path) => panic!("no case for {method} {path}: add one to the table"),
     }
@@ -519,9 +518,9 @@ fn allowed(requirement: Requirement) -> Vec<Who> {
         Requirement::Public | Requirement::Principal => EVERYONE.to_vec(),
         Requirement::Tenant(_) | Requirement::SelfOr(_) => vec![Owner, EnvironmentAdmin],
         Requirement::Environment(_) => vec![Owner, EnvironmentAdmin, EnvironmentManager],
-        Requirement::Application { .. }
-        | Requirement::ProjectVisible
-        | Requirement::Assignment => vec![Owner, EnvironmentAdmin, ProjectAdminOfTarget],
+        Requirement::Application { .. } | Requirement::ProjectVisible | Requirement::Assignment => {
+            vec![Owner, EnvironmentAdmin, ProjectAdminOfTarget]
+        }
     }
 }
 
@@ -563,9 +562,13 @@ async fn every_route_allows_and_refuses_exactly_as_it_declares() {
                     reply.body
                 );
             } else if allowed.contains(&who) {
-                let ok = (200..300).contains(&reply.status)
-                    || c.also_ok.contains(&(who, reply.status));
-                assert!(ok, "{what} should be allowed: {} {}", reply.status, reply.body);
+                let ok =
+                    (200..300).contains(&reply.status) || c.also_ok.contains(&(who, reply.status));
+                assert!(
+                    ok,
+                    "{what} should be allowed: {} {}",
+                    reply.status, reply.body
+                );
             } else {
                 reply.assert_rule(403, "insufficient-privilege");
                 assert!(
@@ -636,9 +639,7 @@ async fn a_refused_change_names_the_privilege_and_where_it_was_needed() {
 }
 
 async fn listed_projects(f: &Fixture, who: Who) -> Vec<String> {
-    let reply = f
-        .send(who, Method::GET, "/applications", &Body::None)
-        .await;
+    let reply = f.send(who, Method::GET, "/applications", &Body::None).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     ids(&reply.body["applications"])
 }
@@ -665,7 +666,12 @@ async fn an_environment_manager_runs_their_own_projects_and_nothing_else() {
     let reports = created.id();
     // Its creator is its Project admin and manages its access …
     let granted = f
-        .send(who, Method::POST, "/assignments", &assignment_on(&f, &f.newcomer, &reports))
+        .send(
+            who,
+            Method::POST,
+            "/assignments",
+            &assignment_on(&f, &f.newcomer, &reports),
+        )
         .await;
     assert_eq!(granted.status, 201, "{}", granted.body);
     let everyone_else = f
@@ -698,9 +704,14 @@ async fn an_environment_manager_runs_their_own_projects_and_nothing_else() {
     )
     .await
     .assert_rule(403, "insufficient-privilege");
-    f.send(who, Method::POST, "/assignments", &assignment_on(&f, &f.newcomer, &f.target_app))
-        .await
-        .assert_rule(403, "insufficient-privilege");
+    f.send(
+        who,
+        Method::POST,
+        "/assignments",
+        &assignment_on(&f, &f.newcomer, &f.target_app),
+    )
+    .await
+    .assert_rule(403, "insufficient-privilege");
     f.send(
         who,
         Method::DELETE,
@@ -775,12 +786,22 @@ async fn a_project_admin_manages_and_lists_their_project_only() {
     let f = Fixture::new().await;
     let who = Who::ProjectAdminOfTarget;
     let granted = f
-        .send(who, Method::POST, "/assignments", &assignment_on(&f, &f.newcomer, &f.target_app))
+        .send(
+            who,
+            Method::POST,
+            "/assignments",
+            &assignment_on(&f, &f.newcomer, &f.target_app),
+        )
         .await;
     assert_eq!(granted.status, 201, "{}", granted.body);
-    f.send(who, Method::POST, "/assignments", &assignment_on(&f, &f.newcomer, &f.other_app))
-        .await
-        .assert_rule(403, "insufficient-privilege");
+    f.send(
+        who,
+        Method::POST,
+        "/assignments",
+        &assignment_on(&f, &f.newcomer, &f.other_app),
+    )
+    .await
+    .assert_rule(403, "insufficient-privilege");
     f.send(
         who,
         Method::GET,
@@ -838,7 +859,12 @@ async fn lists_without_an_environment_show_only_what_the_principal_administers()
     let f = Fixture::new().await;
     let groups = |reply: Reply| ids(&reply.body["end_user_groups"]);
     let manager = f
-        .send(Who::EnvironmentManager, Method::GET, "/end-user-groups", &Body::None)
+        .send(
+            Who::EnvironmentManager,
+            Method::GET,
+            "/end-user-groups",
+            &Body::None,
+        )
         .await;
     assert_eq!(manager.status, 200, "{}", manager.body);
     assert!(groups(manager).contains(&f.group));
@@ -852,9 +878,17 @@ async fn lists_without_an_environment_show_only_what_the_principal_administers()
         .await;
     assert_eq!(mappings.body["group_mappings"], json!([]));
     let mappings = f
-        .send(Who::EnvironmentManager, Method::GET, "/group-mappings", &Body::None)
+        .send(
+            Who::EnvironmentManager,
+            Method::GET,
+            "/group-mappings",
+            &Body::None,
+        )
         .await;
-    assert_eq!(mappings.body["group_mappings"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        mappings.body["group_mappings"].as_array().map(Vec::len),
+        Some(1)
+    );
 }
 
 /// A token of the subject, and whether it is accepted right now.
@@ -895,7 +929,11 @@ async fn a_user_bound_token_works_only_while_its_user_may() {
     assert_eq!(archive.status, 200, "{}", archive.body);
     assert!(!accepted(&f, &token).await, "archived");
     f.app
-        .admin(Method::POST, &format!("/users/{}/unarchive", f.subject), None)
+        .admin(
+            Method::POST,
+            &format!("/users/{}/unarchive", f.subject),
+            None,
+        )
         .await;
     assert!(accepted(&f, &token).await, "unarchived");
     // Revoked stays revoked.
@@ -905,7 +943,7 @@ async fn a_user_bound_token_works_only_while_its_user_may() {
         .admin(Method::DELETE, &format!("/admin-tokens/{id}"), None)
         .await;
     assert_eq!(subject_token.status, 200, "{}", subject_token.body);
-    assert_eq!(subject_token.body["revoked_at"].is_string(), true);
+    assert!(subject_token.body["revoked_at"].is_string());
     // Deleted: the token does not turn into an owner token when its user is gone.
     assert_eq!(f.app.delete(&user).await.status, 204);
     assert!(!accepted(&f, &token).await, "deleted");
@@ -933,7 +971,10 @@ async fn tokens_expire_and_record_their_last_use() {
     assert_eq!(made.status, 201, "{}", made.body);
     assert_eq!(made.header("cache-control"), Some("no-store"));
     assert_eq!(made.body["kind"], "user");
-    assert_eq!(made.body["user_id"], f.users[&Who::EnvironmentAdmin].as_str());
+    assert_eq!(
+        made.body["user_id"],
+        f.users[&Who::EnvironmentAdmin].as_str()
+    );
     assert!(made.body["expires_at"].is_string());
     let secret = made.body["secret"].as_str().expect("secret").to_string();
     assert!(accepted(&f, &secret).await);
@@ -957,7 +998,11 @@ async fn tokens_expire_and_record_their_last_use() {
     .await
     .assert_rule(409, "token-for-another-user");
     f.app
-        .admin(Method::POST, "/admin-tokens", Some(&json!({"name": "owner"})))
+        .admin(
+            Method::POST,
+            "/admin-tokens",
+            Some(&json!({"name": "owner"})),
+        )
         .await
         .assert_problem(400);
     // Once its time is up it is refused.

@@ -11,6 +11,7 @@ mod auth;
 mod bulk;
 mod concurrency;
 mod delegation;
+mod delegation_properties;
 mod dialects;
 mod differential;
 mod discovery;
