@@ -128,7 +128,7 @@ def create_token(binary, env, with_admin=False):
     out = subprocess.run([binary, "--log-level", "warn", "token", "create", "--tenant", tenant, "--kind", "admin"],
                          env=env, check=True, capture_output=True, text=True).stdout
     admin = next(line.split()[-1] for line in out.splitlines() if line.startswith("token:"))
-    return token, admin
+    return token, admin, tenant
 
 
 def user(name):
@@ -195,7 +195,7 @@ def failover(binary, root):
 def two_nodes(binary, root, cluster):
     print("-- two nodes on one database", flush=True)
     env = dict(os.environ, DATABASE_URL=cluster.url)
-    token, admin = create_token(binary, env, with_admin=True)
+    token, admin, tenant = create_token(binary, env, with_admin=True)
     a = Node(binary, root, "node-a", env)
     b = Node(binary, root, "node-b", env)
     base_a, base_b = a.base + "/scim/v2", b.base + "/scim/v2"
@@ -249,8 +249,45 @@ def two_nodes(binary, root, cluster):
     s, second, _ = call(base_b, token, "GET", f"/Users?sortBy=userName&count=1&cursor={page.get('nextCursor', '')}")
     check(s == 200 and second["Resources"][0]["userName"] == "zz-second@example.com",
           "a cursor issued by A is honoured by B")
+    user_bound_tokens(binary, env, tenant, token, admin, a, b)
     a.stop()
     b.stop()
+
+
+def user_bound_tokens(binary, env, tenant, token, admin, a, b):
+    """A token bound to a person stops on both nodes while that person may not act."""
+    status, person, _ = call(a.base + "/scim/v2", token, "POST", "/Users", user("delegate@example.com"))
+    pid = person["id"]
+    out = subprocess.run([binary, "--log-level", "warn", "token", "create", "--tenant", tenant, "--kind", "admin",
+                          "--user", "delegate@example.com", "--name", "delegate"],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    bound = next(line.split()[-1] for line in out.splitlines() if line.startswith("token:"))
+    check("kind:  user" in out, "the CLI makes a user-bound admin token")
+    listed = subprocess.run([binary, "--log-level", "warn", "token", "list", "--tenant", tenant],
+                            env=env, check=True, capture_output=True, text=True).stdout
+    check(any("\tuser\t" + pid in line for line in listed.splitlines())
+          and any("\towner\t" in line for line in listed.splitlines()),
+          "token list shows each token's kind and user")
+
+    def accepted():
+        return [call(n.base + "/admin/v1", bound, "GET", f"/users/{pid}/effective-roles")[0] for n in (a, b)]
+
+    def active(node, value):
+        call(node.base + "/scim/v2", token, "PATCH", f"/Users/{pid}",
+             {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+              "Operations": [{"op": "replace", "path": "active", "value": value}]})
+
+    check(accepted() == [200, 200], f"a user-bound token works on both nodes ({accepted()})")
+    active(a, False)
+    check(accepted() == [401, 401], f"deactivated on A: refused on both nodes ({accepted()})")
+    active(b, True)
+    check(accepted() == [200, 200], f"reactivated on B: accepted on both nodes ({accepted()})")
+    call(a.base + "/admin/v1", admin, "POST", f"/users/{pid}/archive")
+    check(accepted() == [401, 401], f"archived on A: refused on both nodes ({accepted()})")
+    call(b.base + "/admin/v1", admin, "POST", f"/users/{pid}/unarchive")
+    check(accepted() == [200, 200], f"unarchived on B: accepted on both nodes ({accepted()})")
+    call(a.base + "/scim/v2", token, "DELETE", f"/Users/{pid}")
+    check(accepted() == [401, 401], f"deleted on A: refused on both nodes ({accepted()})")
 
 
 def command_line(binary, root, cluster):
