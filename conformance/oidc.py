@@ -151,7 +151,7 @@ def main():
     try:
         cluster = Cluster(root)
         env = dict(os.environ, DATABASE_URL=cluster.url, ROLEGATE_SECRET_KEY=SECRET_KEY)
-        scim_token, admin_token = create_token(binary, env, with_admin=True)
+        scim_token, admin_token, _ = create_token(binary, env, with_admin=True)
         a = Node(binary, root, "node-a", env)
         b = Node(binary, root, "node-b", env)
         nodes = [a, b]
