@@ -22,6 +22,7 @@ mod fake_provider;
 mod group_mappings;
 mod groups;
 mod listing;
+mod mapped_groups;
 mod oidc;
 mod openapi;
 mod operations;

@@ -326,6 +326,7 @@ async fn first_login_creates_the_user_and_claim_groups_carry_roles_until_they_ar
     let claims = verify_offline(&s, body["session_token"].as_str().unwrap()).await;
     assert!(app_roles(&claims, &crm).is_empty());
     assert!(app_roles(&s.me(&token).await.1, &crm).is_empty());
+    crate::mapped_groups::assert_no_drift(&s.app);
 
     // And back: membership follows every login, like a SCIM push.
     let (_, body) = s.login(alice(&["engineering"])).await;
