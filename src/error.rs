@@ -4,7 +4,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::db::{is_unique_violation, DbError};
+use crate::db::{is_invalid_input, is_unique_violation, DbError};
 use crate::scim::ScimError;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -38,6 +38,9 @@ impl ScimApiError {
             ScimApiError::Db(DbError::Query(e)) if is_unique_violation(e) => {
                 ScimError::uniqueness("a resource with this unique attribute value already exists")
             }
+            ScimApiError::Db(DbError::Query(e)) if is_invalid_input(e) => ScimError::invalid_value(
+                "a value holds a character that cannot be stored or is too long",
+            ),
             ScimApiError::Db(DbError::Pool(_)) => ScimError::unavailable(),
             ScimApiError::Db(DbError::Query(e)) if is_unavailable(e) => ScimError::unavailable(),
             ScimApiError::Db(_) => ScimError::internal(),
@@ -211,6 +214,12 @@ impl AdminError {
                 "uniqueness",
                 "Conflict",
                 "a resource with this unique value already exists".into(),
+            ),
+            AdminError::Db(DbError::Query(e)) if is_invalid_input(e) => (
+                StatusCode::BAD_REQUEST,
+                "invalid-request",
+                "Invalid request",
+                "a value holds a character that cannot be stored or is too long".into(),
             ),
             AdminError::Db(DbError::Query(e)) if is_unavailable(e) => unavailable(),
             AdminError::Db(DbError::Pool(_)) => unavailable(),

@@ -211,6 +211,11 @@ pub fn mutate<T>(
 pub fn valid_name(name: &str, what: &str) -> Result<String, AdminError> {
     const MAX_NAME: usize = 100;
     let name = name.trim();
+    if name.chars().any(char::is_control) {
+        return Err(AdminError::BadRequest(format!(
+            "a {what} name contains a control character"
+        )));
+    }
     if name.is_empty() || name.chars().count() > MAX_NAME {
         return Err(AdminError::BadRequest(format!(
             "a {what} name has 1 to {MAX_NAME} characters"
@@ -221,6 +226,14 @@ pub fn valid_name(name: &str, what: &str) -> Result<String, AdminError> {
 
 pub fn valid_description(description: &str) -> Result<String, AdminError> {
     const MAX_DESCRIPTION: usize = 1000;
+    if description
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(AdminError::BadRequest(
+            "a description contains a control character".into(),
+        ));
+    }
     if description.chars().count() > MAX_DESCRIPTION {
         return Err(AdminError::BadRequest(format!(
             "a description has at most {MAX_DESCRIPTION} characters"

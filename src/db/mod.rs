@@ -112,6 +112,27 @@ where
     .map_err(|e| E::from(DbError::Blocking(e.to_string())))?
 }
 
+/// Whether PostgreSQL refused a value the client sent: a character it cannot store (NUL),
+/// a value too long for its column or for an index entry. Input checks refuse these
+/// first with a clearer message; this is the net under them, so that such a value is a
+/// client error and never a 500.
+pub fn is_invalid_input(e: &diesel::result::Error) -> bool {
+    match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::Unknown, info) => {
+            let message = info.message();
+            [
+                "invalid byte sequence",
+                "index row",
+                "value too long",
+                "out of range",
+            ]
+            .iter()
+            .any(|m| message.contains(m))
+        }
+        _ => false,
+    }
+}
+
 /// Whether an error is PostgreSQL's unique violation.
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

@@ -58,6 +58,12 @@ pub async fn observe(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
+    let https = response
+        .request()
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .and_then(|s| s.settings.public_url.as_deref())
+        .is_some_and(|url| url.starts_with("https://"));
+    secure_headers(response.headers_mut(), https);
     crate::metrics::observe_request(&route, &method, status, elapsed);
     tracing::info!(
         request_id = %request_id,
@@ -69,4 +75,30 @@ pub async fn observe(
         "request"
     );
     Ok(response)
+}
+
+/// Headers every answer carries: no content sniffing; HTML pages may not be framed nor
+/// load anything; HSTS when the server is reached over https.
+pub fn secure_headers(headers: &mut actix_web::http::header::HeaderMap, https: bool) {
+    use actix_web::http::header;
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+        );
+    }
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
 }

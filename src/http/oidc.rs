@@ -153,11 +153,10 @@ async fn finish(
 
 async fn jwks(state: web::Data<AppState>, tenant: web::Path<Uuid>) -> Response {
     let tenant_id = tenant.into_inner();
-    let secrets = state.secrets.clone();
     let grace = key_grace(&state);
     let set = run_blocking(&state.pool, move |conn| {
         crate::db::tenants::find(conn, tenant_id)?;
-        keys::jwks(conn, tenant_id, &secrets, grace)
+        keys::jwks(conn, tenant_id, grace)
     })
     .await?;
     Ok(HttpResponse::Ok()

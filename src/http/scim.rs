@@ -396,10 +396,29 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     )))
 }
 
+/// The methods a SCIM endpoint answers, by its route pattern.
+fn allowed_methods(pattern: &str) -> &'static str {
+    let last = pattern.rsplit('/').next().unwrap_or_default();
+    match last {
+        "Users" | "Groups" => "GET, POST",
+        ".search" | "Bulk" => "POST",
+        "{id}" if pattern.contains("/Users/") || pattern.contains("/Groups/") => {
+            "GET, PUT, PATCH, DELETE"
+        }
+        _ => "GET",
+    }
+}
+
 pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    scim_error_response(&ScimError::method_not_allowed(format!(
+    let mut response = scim_error_response(&ScimError::method_not_allowed(format!(
         "{} is not supported on {}",
         req.method(),
         req.path()
-    )))
+    )));
+    let allow = allowed_methods(&req.match_pattern().unwrap_or_default());
+    response.headers_mut().insert(
+        actix_web::http::header::ALLOW,
+        actix_web::http::header::HeaderValue::from_static(allow),
+    );
+    response
 }

@@ -77,10 +77,16 @@ pub fn active(
     let pem = match secrets.open(&row.private_key_encrypted, &context(tenant_id, &row.kid)) {
         Ok(pem) => pem,
         Err(_) => {
-            // The server's secret key changed: this key cannot sign any more. Replace it;
-            // its public half stays published until tokens it signed expire.
-            tracing::warn!(%tenant_id, kid = %row.kid, "signing key sealed with another secret key; replacing it");
-            return rotate(conn, tenant_id, secrets).and_then(|_| active(conn, tenant_id, secrets));
+            // Sealed under another secret key: ROLEGATE_SECRET_KEY differs from the one this
+            // key was made with (or differs between nodes). An operator error, not a reason
+            // to replace keys behind everyone's back; `POST /admin/v1/signing-keys/rotate`
+            // makes a new one once the setting is right.
+            tracing::error!(%tenant_id, kid = %row.kid,
+                "the active signing key cannot be unsealed with ROLEGATE_SECRET_KEY; check the setting on every node, or rotate the key");
+            return Err(OidcError::Internal(format!(
+                "signing key {} cannot be unsealed with the configured secret key",
+                row.kid
+            )));
         }
     };
     let key = EncodingKey::from_ec_pem(&pem)
@@ -104,15 +110,13 @@ pub fn rotate(
         )))
 }
 
-/// The public keys applications should accept, as a JWK Set. Makes the first key when
-/// the tenant has none, so the set is never empty.
+/// The public keys applications should accept, as a JWK Set. A read: it never makes or
+/// replaces a key (a tenant's first key is made by its first login or a rotation).
 pub fn jwks(
     conn: &mut PgConnection,
     tenant_id: Uuid,
-    secrets: &SecretBox,
     grace_seconds: i64,
 ) -> Result<Value, OidcError> {
-    active(conn, tenant_id, secrets)?;
     let keys: Vec<Value> = rows::published_signing_keys(conn, tenant_id, grace_seconds)?
         .into_iter()
         .map(|k| k.public_jwk)

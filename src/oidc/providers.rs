@@ -377,11 +377,26 @@ pub fn update(
         Some(n) => valid_provider_name(&n)?,
         None => row.name.clone(),
     };
+    let issuer = match &patch.issuer {
+        Some(i) => valid_url(i.trim(), "issuer")?,
+        None => row.issuer.clone(),
+    };
+    // The stored secret was given for the old issuer: sending it to a new one would hand
+    // it to whoever runs that issuer. A new issuer comes with its secret (or "" for a
+    // public client).
+    if issuer != row.issuer
+        && row.client_secret_encrypted.is_some()
+        && patch.client_secret.is_none()
+    {
+        return Err(AdminError::Unprocessable(
+            "issuer-needs-secret",
+            "changing the issuer of a provider with a client secret needs its client_secret \
+             in the same request (\"\" for a public client)"
+                .into(),
+        ));
+    }
     let fields = ProviderFields {
-        issuer: match patch.issuer {
-            Some(i) => valid_url(i.trim(), "issuer")?,
-            None => row.issuer.clone(),
-        },
+        issuer,
         client_id: match patch.client_id {
             Some(c) => nonempty(&c, "client_id")?,
             None => row.client_id.clone(),

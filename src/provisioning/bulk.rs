@@ -292,7 +292,11 @@ pub fn process(
             let broken = refs
                 .iter()
                 .find(|r| !declared.contains(*r) || failed.contains(*r));
-            let result = if let Some(r) = broken {
+            let result = if op.method == Method::Post && op.bulk_id.is_none() {
+                Err(ScimError::invalid_value(
+                    "a POST operation needs a bulkId (RFC 7644 section 3.7)",
+                ))
+            } else if let Some(r) = broken {
                 Err(ScimError::new(
                     409,
                     Some(crate::scim::ScimType::InvalidValue),

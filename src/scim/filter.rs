@@ -278,13 +278,17 @@ fn tokenize(input: &str) -> ScimResult<Vec<Token>> {
 
 /// Splits `urn:...:name.sub` into its parts. The URN is everything up to the last colon.
 pub fn parse_attr_path(word: &str) -> ScimResult<AttrPath> {
-    let (urn, rest) = if word.len() > 4 && word[..4].eq_ignore_ascii_case("urn:") {
-        match word.rfind(':') {
-            Some(pos) => (Some(word[..pos].to_string()), &word[pos + 1..]),
-            None => (None, word),
-        }
-    } else {
-        (None, word)
+    // `get` rather than slicing: the word may start with a multi-byte character.
+    let is_urn = word
+        .get(..4)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("urn:"))
+        && word.len() > 4;
+    let (urn, rest) = match word.rfind(':').filter(|_| is_urn) {
+        Some(pos) => (
+            word.get(..pos).map(str::to_string),
+            word.get(pos + 1..).unwrap_or(""),
+        ),
+        None => (None, word),
     };
     let mut parts = rest.splitn(2, '.');
     let name = parts.next().unwrap_or_default();
@@ -483,6 +487,13 @@ fn check_length(input: &str) -> ScimResult<()> {
         return Err(ScimError::invalid_filter(format!(
             "filter is longer than {MAX_FILTER_LENGTH} bytes"
         )));
+    }
+    // PostgreSQL cannot store NUL and no attribute holds control characters; refusing
+    // them here keeps them out of every query.
+    if input.chars().any(char::is_control) {
+        return Err(ScimError::invalid_filter(
+            "the filter contains a control character",
+        ));
     }
     Ok(())
 }

@@ -32,6 +32,7 @@ pub fn normalize(resource_type: &ResourceType, input: &Value) -> ScimResult<Docu
         set_top_level(resource_type, &mut doc, key, value)?;
     }
     check_required(resource_type, &doc)?;
+    check_document_size(&doc)?;
     Ok(doc)
 }
 
@@ -42,6 +43,7 @@ pub fn renormalize(resource_type: &ResourceType, doc: &Document) -> ScimResult<D
         set_top_level(resource_type, &mut out, key, value)?;
     }
     check_required(resource_type, &out)?;
+    check_document_size(&out)?;
     Ok(out)
 }
 
@@ -52,6 +54,7 @@ fn check_schemas(resource_type: &ResourceType, value: &Value) -> ScimResult<()> 
         ));
     };
     let mut has_core = false;
+    let mut names_own = false;
     for item in items {
         let Value::String(urn) = item else {
             return Err(ScimError::invalid_syntax(
@@ -59,6 +62,19 @@ fn check_schemas(resource_type: &ResourceType, value: &Value) -> ScimResult<()> 
             ));
         };
         has_core |= urn.eq_ignore_ascii_case(resource_type.schema.id);
+        names_own |= has_core
+            || resource_type
+                .extensions
+                .iter()
+                .any(|e| urn.eq_ignore_ascii_case(e.id));
+    }
+    // A list that names none of this resource type's schemas (a Group body sent to
+    // /Users, an unknown URN) is a mistake, not a dialect.
+    if !names_own {
+        return Err(ScimError::invalid_syntax(format!(
+            "'schemas' names no schema of the {} resource type",
+            resource_type.name
+        )));
     }
     if !has_core && !dialect::ALLOW_MISSING_CORE_SCHEMA {
         return Err(ScimError::invalid_syntax(format!(
@@ -269,11 +285,65 @@ fn normalize_simple(attr: &Attribute, value: &Value) -> ScimResult<Option<Value>
     }
 }
 
+/// The longest identifier-like string (`userName`, `externalId`, `displayName`), in
+/// characters. Entra ID's and Okta's own limits are lower.
+pub const MAX_IDENTIFIER_CHARS: usize = 256;
+/// The longest value of any other string attribute, in characters.
+pub const MAX_STRING_CHARS: usize = 2048;
+/// The largest stored document (its attributes as JSON, group members aside), in bytes.
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+
+fn max_chars(name: &str) -> usize {
+    if ["userName", "externalId", "displayName"].contains(&name) {
+        MAX_IDENTIFIER_CHARS
+    } else {
+        MAX_STRING_CHARS
+    }
+}
+
+/// Refuses what no attribute can hold: control characters (NUL above all, which
+/// PostgreSQL cannot store; tab, line feed and carriage return are text) and values past
+/// the documented length.
+pub fn check_text(name: &str, text: &str) -> ScimResult<()> {
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(ScimError::invalid_value(format!(
+            "'{name}' contains a control character"
+        )));
+    }
+    let limit = max_chars(name);
+    if text.chars().count() > limit {
+        return Err(ScimError::invalid_value(format!(
+            "'{name}' is longer than {limit} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn check_document_size(doc: &Document) -> ScimResult<()> {
+    let size: usize = doc
+        .iter()
+        .filter(|(k, _)| k.as_str() != "members")
+        .map(|(k, v)| k.len() + v.to_string().len())
+        .sum();
+    if size > MAX_DOCUMENT_BYTES {
+        return Err(ScimError::invalid_value(format!(
+            "the resource is larger than {MAX_DOCUMENT_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
 fn string_value(name: &str, value: &Value) -> ScimResult<Option<Value>> {
     match value {
         Value::Null => Ok(None),
         Value::String(s) if s.is_empty() => Ok(None),
-        Value::String(_) => Ok(Some(value.clone())),
+        Value::String(s) => {
+            check_text(name, s)?;
+            Ok(Some(value.clone()))
+        }
         _ => Err(ScimError::invalid_value(format!(
             "'{name}' must be a string"
         ))),

@@ -122,6 +122,7 @@ pub struct Options {
     pub rate_limit: u32,
     /// Login starts per second per client address; 0 is unlimited.
     pub login_rate_limit: u32,
+    pub public_url: Option<String>,
 }
 
 impl Default for Options {
@@ -131,6 +132,7 @@ impl Default for Options {
             max_page_size: 50,
             rate_limit: 0,
             login_rate_limit: 0,
+            public_url: None,
         }
     }
 }
@@ -167,7 +169,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
     let address = format!("http://{}", listener.local_addr().expect("address"));
-    let mut settings = Settings::new(options.body_limit, options.max_page_size, None);
+    let mut settings = Settings::new(
+        options.body_limit,
+        options.max_page_size,
+        options.public_url.clone(),
+    );
     settings.rate_limit_per_second = options.rate_limit;
     settings.login_rate_limit_per_second = options.login_rate_limit;
     let state = AppState::new(pool.clone(), settings);

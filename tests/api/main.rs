@@ -3,6 +3,7 @@
 #[path = "../common/filter_strategy.rs"]
 mod filter_strategy;
 mod helpers;
+mod hostile;
 
 mod access;
 mod admin;

@@ -773,27 +773,53 @@ async fn providers_are_validated_and_kept_per_tenant() {
 }
 
 #[tokio::test]
-async fn a_changed_secret_key_replaces_the_signing_key_instead_of_failing() {
+async fn a_key_sealed_under_another_secret_key_is_an_operator_error_and_reads_never_write() {
+    use rolegate::db::schema::signing_keys;
     use rolegate::oidc::{keys, secrets::SecretBox};
     let app = spawn_app().await;
+    let count = |app: &TestApp| -> i64 {
+        use diesel::prelude::*;
+        let mut conn = app.pool.get().unwrap();
+        signing_keys::table.count().get_result(&mut conn).unwrap()
+    };
+    // The JWKS of a tenant without keys is an empty set, and reading it makes none.
+    let url = format!(
+        "{}/oidc/{}/.well-known/jwks.json",
+        app.address, app.tenant_id
+    );
+    let set: Value = app
+        .client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(set["keys"], json!([]));
+    assert_eq!(count(&app), 0);
     let mut conn = app.pool.get().unwrap();
     let first = keys::active(&mut conn, app.tenant_id, &SecretBox::random())
         .unwrap()
         .kid;
-    let second = keys::active(&mut conn, app.tenant_id, &SecretBox::random())
+    // Under another secret key the key cannot sign: refused, nothing replaced.
+    let other = keys::active(&mut conn, app.tenant_id, &SecretBox::random());
+    assert!(matches!(
+        other,
+        Err(rolegate::error::OidcError::Internal(_))
+    ));
+    assert_eq!(count(&app), 1);
+    let set: Value = app
+        .client
+        .get(&url)
+        .send()
+        .await
         .unwrap()
-        .kid;
-    assert_ne!(first, second);
-    let published = keys::jwks(&mut conn, app.tenant_id, &SecretBox::random(), 900);
-    // A third key again (the box changed once more), and the earlier ones stay published.
-    let kids: Vec<String> = published.unwrap()["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(kids.len(), 3);
-    assert!(kids.contains(&first) && kids.contains(&second));
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(set["keys"][0]["kid"], first.as_str());
+    assert_eq!(count(&app), 1);
 }
 
 #[tokio::test]
