@@ -105,7 +105,10 @@ async fn main() {
     let pool = build_pool(&url, 8, Duration::from_secs(60)).expect("pool");
     let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
     let address = format!("http://{}", listener.local_addr().expect("address"));
-    let state = AppState::new(pool, Settings::new(1 << 20, 1000, None));
+    let mut settings = Settings::new(1 << 20, 1000, None);
+    // The bench's provider listens on loopback.
+    settings.outbound = rolegate::outbound::Policy::parse("127.0.0.0/8").expect("policy");
+    let state = AppState::new(pool, settings);
     tokio::spawn(rolegate::run(listener, state).expect("server"));
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

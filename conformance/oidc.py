@@ -32,8 +32,8 @@ SECRET_KEY = base64.b64encode(os.urandom(32)).decode()
 class Provider:
     """The OpenID Provider process; restart() keeps its key, rotate() makes a new one."""
 
-    def __init__(self, root, redirect_uris):
-        self.port = free_port()
+    def __init__(self, root, redirect_uris, port=None):
+        self.port = port or free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.keys = os.path.join(root, "provider-keys.json")
         self.accounts_file = os.path.join(root, "accounts.json")
@@ -150,7 +150,10 @@ def main():
     nodes = []
     try:
         cluster = Cluster(root)
-        env = dict(os.environ, DATABASE_URL=cluster.url, ROLEGATE_SECRET_KEY=SECRET_KEY)
+        # The provider listens on loopback: the outbound policy allows exactly that target.
+        provider_port = free_port()
+        env = dict(os.environ, DATABASE_URL=cluster.url, ROLEGATE_SECRET_KEY=SECRET_KEY,
+                   ROLEGATE_OUTBOUND_ALLOW=f"127.0.0.1:{provider_port}")
         scim_token, admin_token, _ = create_token(binary, env, with_admin=True)
         a = Node(binary, root, "node-a", env)
         b = Node(binary, root, "node-b", env)
@@ -160,7 +163,7 @@ def main():
         tenant = subprocess.run([binary, "--log-level", "warn", "tenant", "list"], env=env, check=True,
                                 capture_output=True, text=True).stdout.split()[0]
 
-        provider = Provider(root, [f"{n.base}/oidc/{tenant}/corp/callback" for n in nodes])
+        provider = Provider(root, [f"{n.base}/oidc/{tenant}/corp/callback" for n in nodes], provider_port)
         provider.set_account("alice", {"email": "alice@example.com", "email_verified": True, "name": "Alice Liddell",
                                        "given_name": "Alice", "family_name": "Liddell",
                                        "preferred_username": "alice@example.com", "groups": ["engineering", "sales"]})

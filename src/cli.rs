@@ -97,6 +97,7 @@ async fn serve(database: Database, db_args: &DatabaseArgs, args: ServeArgs) -> a
             shutdown_timeout_seconds: args.shutdown_timeout,
             session_ttl_seconds: args.session_ttl,
             login_rate_limit_per_second: args.login_rate_limit,
+            outbound: args.outbound_allow,
         },
         secrets,
     );

@@ -158,6 +158,11 @@ pub struct ServeArgs {
     /// times the rate. Behind a proxy every client has the proxy's address: limit there.
     #[arg(long, env = "ROLEGATE_LOGIN_RATE_LIMIT", default_value_t = 0)]
     pub login_rate_limit: u32,
+    /// Internal targets that outbound calls (OIDC discovery, keys, token endpoints) may
+    /// reach besides public https addresses: comma-separated `host:port` or CIDR networks,
+    /// e.g. `keycloak.corp:8443,10.20.0.0/16`.
+    #[arg(long, env = "ROLEGATE_OUTBOUND_ALLOW", default_value = "", value_parser = crate::outbound::Policy::parse)]
+    pub outbound_allow: crate::outbound::Policy,
     /// Seconds a session token issued at login is valid.
     #[arg(long, env = "ROLEGATE_SESSION_TTL", default_value_t = 900, value_parser = clap::value_parser!(i64).range(30..=86400))]
     pub session_ttl: i64,

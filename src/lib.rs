@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod oidc;
+pub mod outbound;
 pub mod provisioning;
 pub mod scim;
 pub mod state;

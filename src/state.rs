@@ -8,8 +8,9 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use uuid::Uuid;
 
 use crate::db::PgPool;
-use crate::oidc::discovery::{self, ProviderDirectory};
+use crate::oidc::discovery::ProviderDirectory;
 use crate::oidc::secrets::SecretBox;
+use crate::outbound::Outbound;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -30,6 +31,8 @@ pub struct Settings {
     pub session_ttl_seconds: i64,
     /// Login starts per second allowed per client address; 0 turns limiting off.
     pub login_rate_limit_per_second: u32,
+    /// Internal targets outbound calls may reach (`ROLEGATE_OUTBOUND_ALLOW`).
+    pub outbound: crate::outbound::Policy,
 }
 
 impl Settings {
@@ -43,6 +46,7 @@ impl Settings {
             rate_limit_burst: 0,
             shutdown_timeout_seconds: 30,
             session_ttl_seconds: 900,
+            outbound: crate::outbound::Policy::default(),
             login_rate_limit_per_second: 0,
         }
     }
@@ -89,13 +93,16 @@ impl AppState {
                     Quota::per_second(rate).allow_burst(burst),
                 ))
             });
+        let providers = Arc::new(ProviderDirectory::new(Outbound::new(
+            settings.outbound.clone(),
+        )));
         AppState {
             login_rate_limiter,
             pool,
             settings,
             rate_limiter,
             secrets,
-            providers: Arc::new(ProviderDirectory::new(discovery::http_client())),
+            providers,
         }
     }
 }

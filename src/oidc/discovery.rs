@@ -10,6 +10,7 @@ use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
 use openidconnect::{IssuerUrl, JsonWebKey};
 
 use crate::error::OidcError;
+use crate::outbound::Outbound;
 
 /// How long discovery results are reused before being fetched again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
@@ -24,9 +25,15 @@ struct Cached {
 }
 
 pub struct ProviderDirectory {
-    http: reqwest::Client,
+    http: Outbound,
     cache: Mutex<HashMap<String, Cached>>,
+    /// Issuers whose discovery failed recently, so that a flood of anonymous login starts
+    /// does not fetch again and again.
+    failed: Mutex<HashMap<String, Instant>>,
 }
+
+/// How long a failed discovery is remembered.
+const FAILURE_TTL: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for ProviderDirectory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34,27 +41,32 @@ impl std::fmt::Debug for ProviderDirectory {
     }
 }
 
-/// The HTTP client for talking to identity providers: bounded in time, and never following
-/// redirects (a token endpoint that redirects must not send our secrets elsewhere).
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .unwrap_or_default()
-}
-
 impl ProviderDirectory {
-    pub fn new(http: reqwest::Client) -> Self {
+    /// Talks to providers through the outbound client (its policy, no redirects — a token
+    /// endpoint that redirects must not send our secrets elsewhere — capped bodies).
+    pub fn new(http: Outbound) -> Self {
         ProviderDirectory {
             http,
             cache: Mutex::new(HashMap::new()),
+            failed: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn http(&self) -> &reqwest::Client {
+    pub fn http(&self) -> &Outbound {
         &self.http
+    }
+
+    fn failed_recently(&self, issuer: &str) -> bool {
+        self.failed.lock().is_ok_and(|mut failed| {
+            failed.retain(|_, at| at.elapsed() < FAILURE_TTL);
+            failed.contains_key(issuer)
+        })
+    }
+
+    fn remember_failure(&self, issuer: &str) {
+        if let Ok(mut failed) = self.failed.lock() {
+            failed.insert(issuer.to_string(), Instant::now());
+        }
     }
 
     fn cached(&self, issuer: &str) -> Option<(CoreProviderMetadata, Instant, Option<Instant>)> {
@@ -90,11 +102,20 @@ impl ProviderDirectory {
                 return Ok(metadata);
             }
         }
+        if self.failed_recently(issuer) {
+            return Err(OidcError::Provider(format!(
+                "discovery at {issuer} failed moments ago; not trying again yet"
+            )));
+        }
         let issuer_url = IssuerUrl::new(issuer.to_string())
             .map_err(|e| OidcError::Provider(format!("issuer URL {issuer}: {e}")))?;
-        let metadata = CoreProviderMetadata::discover_async(issuer_url, &self.http)
-            .await
-            .map_err(|e| OidcError::Provider(format!("discovery at {issuer}: {e}")))?;
+        let metadata = match CoreProviderMetadata::discover_async(issuer_url, &self.http).await {
+            Ok(metadata) => metadata,
+            Err(e) => {
+                self.remember_failure(issuer);
+                return Err(OidcError::Provider(format!("discovery at {issuer}: {e}")));
+            }
+        };
         self.store(issuer, metadata.clone(), Instant::now(), None);
         Ok(metadata)
     }

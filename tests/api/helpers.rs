@@ -123,6 +123,8 @@ pub struct Options {
     /// Login starts per second per client address; 0 is unlimited.
     pub login_rate_limit: u32,
     pub public_url: Option<String>,
+    /// `ROLEGATE_OUTBOUND_ALLOW`; the default opens loopback for the tests' own providers.
+    pub outbound_allow: String,
 }
 
 impl Default for Options {
@@ -133,6 +135,7 @@ impl Default for Options {
             rate_limit: 0,
             login_rate_limit: 0,
             public_url: None,
+            outbound_allow: "127.0.0.0/8".into(),
         }
     }
 }
@@ -176,6 +179,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     );
     settings.rate_limit_per_second = options.rate_limit;
     settings.login_rate_limit_per_second = options.login_rate_limit;
+    settings.outbound =
+        rolegate::outbound::Policy::parse(&options.outbound_allow).expect("an outbound policy");
     let state = AppState::new(pool.clone(), settings);
     let server = rolegate::run(listener, state).expect("server starts");
     tokio::spawn(server);

@@ -306,3 +306,43 @@ async fn every_answer_forbids_sniffing_html_forbids_framing_and_https_gets_hsts(
         .header("strict-transport-security")
         .is_some_and(|v| v.starts_with("max-age=")));
 }
+
+#[tokio::test]
+async fn identity_providers_on_internal_addresses_are_never_contacted() {
+    // A loopback listener the outbound policy does not allow stands in for an internal
+    // service; nothing may connect to it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = spawn_app_with(Options {
+        outbound_allow: String::new(),
+        ..Options::default()
+    })
+    .await;
+    let created = app
+        .admin(
+            Method::POST,
+            "/oidc-providers",
+            Some(
+                &json!({"name": "inside", "issuer": format!("http://127.0.0.1:{port}"),
+                         "client_id": "c"}),
+            ),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let url = format!("{}/oidc/{}/inside/login", app.address, app.tenant_id);
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let reply = no_redirects.get(&url).send().await.unwrap();
+        assert_eq!(reply.status(), 502);
+        let body: Value = reply.json().await.unwrap();
+        assert_eq!(body["error"], "provider_unavailable");
+    }
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the internal listener was contacted"
+    );
+}
