@@ -112,6 +112,7 @@ async fn main() {
     tokio::spawn(rolegate::run(listener, state).expect("server"));
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
         .build()
         .unwrap();
     let idp = FakeProvider::start().await;

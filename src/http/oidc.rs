@@ -93,12 +93,58 @@ async fn login(
     let result = login::begin(&state, tenant_id, provider, &root, params.into_inner())
         .await
         .map(|url| {
-            HttpResponse::Found()
-                .insert_header((header::LOCATION, url))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .finish()
+            let mut response = HttpResponse::Found();
+            response
+                .insert_header((header::LOCATION, url.as_str()))
+                .insert_header((header::CACHE_CONTROL, "no-store"));
+            if let Some(cookie) = browser_binding(&url, tenant_id, root.starts_with("https://")) {
+                response.cookie(cookie);
+            }
+            response.finish()
         });
     for_client(&req, result)
+}
+
+/// The cookie that binds a login to the browser that started it: named after its state
+/// (so that logins in several tabs do not overwrite each other) and holding it. The
+/// callback requires it, so a callback URL opened in another browser — login CSRF — is
+/// refused before anything happens.
+fn browser_binding(
+    authorize_url: &str,
+    tenant_id: Uuid,
+    https: bool,
+) -> Option<actix_web::cookie::Cookie<'static>> {
+    let url = reqwest::Url::parse(authorize_url).ok()?;
+    let state = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())?;
+    Some(
+        actix_web::cookie::Cookie::build(binding_cookie_name(&state), state)
+            .path(format!("/oidc/{tenant_id}/"))
+            .http_only(true)
+            .secure(https)
+            .same_site(actix_web::cookie::SameSite::Lax)
+            .max_age(actix_web::cookie::time::Duration::seconds(
+                login::LOGIN_TTL_MINUTES * 60,
+            ))
+            .finish(),
+    )
+}
+
+fn binding_cookie_name(state: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(state.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("rolegate_login_{hex}")
+}
+
+/// Whether the callback comes from the browser that started the login.
+fn bound_to_this_browser(req: &HttpRequest, state: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq;
+    let Some(state) = state else { return false };
+    req.cookie(&binding_cookie_name(state))
+        .is_some_and(|c| bool::from(c.value().as_bytes().ct_eq(state.as_bytes())))
 }
 
 /// The provider's redirect back.
@@ -109,7 +155,16 @@ async fn callback(
     params: web::Query<CallbackParams>,
 ) -> HttpResponse {
     let (tenant_id, provider) = path.into_inner();
-    let result = finish(&req, &state, tenant_id, provider, params.into_inner()).await;
+    let params = params.into_inner();
+    let result = if bound_to_this_browser(&req, params.state.as_deref()) {
+        finish(&req, &state, tenant_id, provider, params).await
+    } else {
+        Err(OidcError::refused(
+            403,
+            "login_not_bound",
+            "this login was started in another browser (or its cookie is gone); start the login again here",
+        ))
+    };
     crate::metrics::observe_oidc_login(match &result {
         Ok(_) => "success",
         Err(e) => e.code(),

@@ -31,7 +31,7 @@ use crate::error::OidcError;
 use crate::state::AppState;
 
 /// How long a user has to come back from the provider.
-const LOGIN_TTL_MINUTES: i64 = 10;
+pub const LOGIN_TTL_MINUTES: i64 = 10;
 /// Clock difference tolerated on the ID token's expiry.
 const EXPIRY_LEEWAY_SECONDS: i64 = 60;
 

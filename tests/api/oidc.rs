@@ -50,8 +50,10 @@ async fn setup_on(app: TestApp, idp: FakeProvider, mapping: Value, jit: bool) ->
         idp,
         provider_id,
         path,
+        // A browser: keeps the cookie that binds a login to it.
         no_redirects: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
             .build()
             .unwrap(),
     }
@@ -490,15 +492,16 @@ async fn every_kind_of_bad_id_token_is_refused_and_changes_nothing() {
         (400, Some("invalid_state")),
         "{body}"
     );
-    // So is a state nobody issued, and a callback without one.
-    assert_eq!(s.callback(&code, "made-up").await.0, 400);
+    // So is a state nobody issued, and a callback without one: no browser holds a
+    // binding for them.
+    assert_eq!(s.callback(&code, "made-up").await.0, 403);
     let reply = s
         .no_redirects
         .get(format!("{}/callback?code=x", s.path))
         .send()
         .await
         .unwrap();
-    assert_eq!(reply.status(), 400);
+    assert_eq!(reply.status(), 403);
     assert_eq!(s.directory(), after_first);
     drop(login.location);
 }
@@ -660,14 +663,14 @@ async fn login_can_hand_the_token_to_a_registered_application_url_only() {
         .send()
         .await
         .unwrap();
-    assert_eq!(reply.status(), 400);
+    assert_eq!(reply.status(), 403);
     assert!(reply.headers()["content-type"]
         .to_str()
         .unwrap()
         .starts_with("text/html"));
     let page = reply.text().await.unwrap();
     assert!(
-        page.contains("Login failed") && page.contains("invalid_state"),
+        page.contains("Login failed") && page.contains("login_not_bound"),
         "{page}"
     );
     assert!(!page.contains("<script>"));
@@ -1002,4 +1005,30 @@ async fn no_access_in_an_environment_means_no_session_there() {
         "{body}"
     );
     assert_eq!(s.directory(), before);
+}
+
+#[tokio::test]
+async fn a_callback_opened_in_another_browser_is_refused_and_changes_nothing() {
+    let s = setup().await;
+    let login = s.start("").await;
+    let code = s.code(&login, alice(&["engineering"]));
+    let before = s.directory();
+    // The attacker's browser has no binding cookie for this login.
+    let elsewhere = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let reply = elsewhere
+        .get(format!("{}/callback", s.path))
+        .query(&[("code", code.as_str()), ("state", login.state.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 403);
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["error"], "login_not_bound");
+    assert_eq!(s.directory(), before);
+    // The browser that started it still finishes it.
+    let (status, body) = s.callback(&code, &login.state).await;
+    assert_eq!(status, 200, "{body}");
 }
