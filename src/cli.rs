@@ -75,6 +75,12 @@ async fn serve(database: Database, db_args: &DatabaseArgs, args: ServeArgs) -> a
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
     bootstrap_first_tenant(&database.pool, &public)?;
+    if args.public_url.is_none() {
+        let mut conn = database.pool.get()?;
+        if crate::db::oidc::any_provider(&mut conn)? {
+            tracing::warn!(listen = %address, "OIDC providers are configured but ROLEGATE_PUBLIC_URL is unset: login redirect URIs and session issuers use the listen address; set it to the URL browsers reach");
+        }
+    }
     let secrets = match &args.secret_key {
         Some(key) => SecretBox::from_base64(key).context("ROLEGATE_SECRET_KEY")?,
         None => {
@@ -98,6 +104,7 @@ async fn serve(database: Database, db_args: &DatabaseArgs, args: ServeArgs) -> a
             session_ttl_seconds: args.session_ttl,
             login_rate_limit_per_second: args.login_rate_limit,
             outbound: args.outbound_allow,
+            trusted_proxies: args.trusted_proxies,
         },
         secrets,
     );

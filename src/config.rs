@@ -163,6 +163,11 @@ pub struct ServeArgs {
     /// e.g. `keycloak.corp:8443,10.20.0.0/16`.
     #[arg(long, env = "ROLEGATE_OUTBOUND_ALLOW", default_value = "", value_parser = crate::outbound::Policy::parse)]
     pub outbound_allow: crate::outbound::Policy,
+    /// Proxies (addresses or CIDR networks, comma-separated) whose `Forwarded` and
+    /// `X-Forwarded-Host`/`-Proto` headers are believed when `ROLEGATE_PUBLIC_URL` is unset.
+    /// Requests from anywhere else cannot choose the URLs Rolegate hands out.
+    #[arg(long, env = "ROLEGATE_TRUSTED_PROXIES", default_value = "", value_parser = crate::outbound::Networks::parse)]
+    pub trusted_proxies: crate::outbound::Networks,
     /// Seconds a session token issued at login is valid.
     #[arg(long, env = "ROLEGATE_SESSION_TTL", default_value_t = 900, value_parser = clap::value_parser!(i64).range(30..=86400))]
     pub session_ttl: i64,

@@ -101,6 +101,39 @@ impl Policy {
     }
 }
 
+/// Networks given as CIDR or single addresses (`ROLEGATE_TRUSTED_PROXIES`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Networks(pub Vec<(IpAddr, u8)>);
+
+impl Networks {
+    pub fn parse(text: &str) -> Result<Networks, String> {
+        let mut networks = Vec::new();
+        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let network = if entry.contains('/') {
+                match parse_entry(entry)? {
+                    Allowed::Network(ip, bits) => (ip, bits),
+                    Allowed::HostPort(..) => return Err(format!("{entry:?}: not a network")),
+                }
+            } else {
+                let ip: IpAddr = entry
+                    .parse()
+                    .map_err(|_| format!("{entry:?}: not an address or CIDR network"))?;
+                (ip, if ip.is_ipv4() { 32 } else { 128 })
+            };
+            networks.push(network);
+        }
+        Ok(Networks(networks))
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.iter().any(|(net, bits)| in_network(ip, *net, *bits))
+    }
+}
+
 fn parse_entry(entry: &str) -> Result<Allowed, String> {
     if let Some((net, bits)) = entry.split_once('/') {
         let net: IpAddr = net

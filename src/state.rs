@@ -33,6 +33,8 @@ pub struct Settings {
     pub login_rate_limit_per_second: u32,
     /// Internal targets outbound calls may reach (`ROLEGATE_OUTBOUND_ALLOW`).
     pub outbound: crate::outbound::Policy,
+    /// Proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: crate::outbound::Networks,
 }
 
 impl Settings {
@@ -47,6 +49,7 @@ impl Settings {
             shutdown_timeout_seconds: 30,
             session_ttl_seconds: 900,
             outbound: crate::outbound::Policy::default(),
+            trusted_proxies: crate::outbound::Networks::default(),
             login_rate_limit_per_second: 0,
         }
     }

@@ -562,3 +562,12 @@ pub fn published_signing_keys(
         .select(SigningKeyRow::as_select())
         .load(conn)
 }
+
+/// Whether any tenant has an OpenID Connect provider (for the start-up check of the public
+/// URL that login redirects depend on).
+pub fn any_provider(conn: &mut PgConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        oidc_providers::table.select(oidc_providers::id),
+    ))
+    .get_result(conn)
+}

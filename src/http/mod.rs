@@ -36,17 +36,27 @@ pub fn bearer_token(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
-/// The server's base URL as clients reach it: the configured public URL, or the scheme and
-/// host of the request. No trailing slash.
+/// The server's base URL as clients reach it, for redirect URIs, token issuers and SCIM
+/// locations: the configured public URL; else, for a request through a trusted proxy, the
+/// scheme and host it forwards; else the address the server listens on. Never a `Host` or
+/// `X-Forwarded-Host` header an arbitrary client chose. No trailing slash.
 pub fn public_root(req: &HttpRequest) -> String {
-    let configured = req
+    let settings = req
         .app_data::<web::Data<crate::state::AppState>>()
-        .and_then(|s| s.settings.public_url.clone());
-    let root = configured.unwrap_or_else(|| {
+        .map(|s| &s.settings);
+    if let Some(url) = settings.and_then(|s| s.public_url.as_deref()) {
+        return url.trim_end_matches('/').to_string();
+    }
+    let through_trusted_proxy = settings
+        .zip(req.peer_addr())
+        .is_some_and(|(s, peer)| s.trusted_proxies.contains(peer.ip()));
+    if through_trusted_proxy {
         let info = req.connection_info();
-        format!("{}://{}", info.scheme(), info.host())
-    });
-    root.trim_end_matches('/').to_string()
+        return format!("{}://{}", info.scheme(), info.host())
+            .trim_end_matches('/')
+            .to_string();
+    }
+    format!("http://{}", req.app_config().local_addr())
 }
 
 /// Every route of the server.

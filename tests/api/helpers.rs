@@ -125,6 +125,8 @@ pub struct Options {
     pub public_url: Option<String>,
     /// `ROLEGATE_OUTBOUND_ALLOW`; the default opens loopback for the tests' own providers.
     pub outbound_allow: String,
+    /// `ROLEGATE_TRUSTED_PROXIES`.
+    pub trusted_proxies: String,
 }
 
 impl Default for Options {
@@ -136,6 +138,7 @@ impl Default for Options {
             login_rate_limit: 0,
             public_url: None,
             outbound_allow: "127.0.0.0/8".into(),
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -181,6 +184,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     settings.login_rate_limit_per_second = options.login_rate_limit;
     settings.outbound =
         rolegate::outbound::Policy::parse(&options.outbound_allow).expect("an outbound policy");
+    settings.trusted_proxies =
+        rolegate::outbound::Networks::parse(&options.trusted_proxies).expect("networks");
     let state = AppState::new(pool.clone(), settings);
     let server = rolegate::run(listener, state).expect("server starts");
     tokio::spawn(server);
