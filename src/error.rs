@@ -411,6 +411,11 @@ impl OidcError {
                 "temporarily_unavailable",
                 "the service is temporarily unavailable; retry later".into(),
             ),
+            OidcError::Db(DbError::Query(e)) if is_invalid_input(e) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "a value holds a character that cannot be stored or is too long".into(),
+            ),
             OidcError::Db(DbError::Query(e)) if is_unavailable(e) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",

@@ -178,13 +178,20 @@ pub struct LoginAttempt {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Records a login in flight, and clears this tenant's expired ones while at it.
+/// Expired logins cleared per login start: bounded, so that a start after a flood never
+/// pays for the whole flood.
+const PURGE_BATCH: i64 = 100;
+
+/// Records a login in flight, and clears up to [`PURGE_BATCH`] of this tenant's expired
+/// ones while at it.
 pub fn insert_attempt(conn: &mut PgConnection, attempt: &LoginAttempt) -> QueryResult<()> {
-    diesel::delete(
-        oidc_login_attempts::table
-            .filter(oidc_login_attempts::tenant_id.eq(attempt.tenant_id))
-            .filter(oidc_login_attempts::expires_at.lt(diesel::dsl::now)),
+    diesel::sql_query(
+        "DELETE FROM oidc_login_attempts WHERE tenant_id = $1 AND state IN \
+         (SELECT state FROM oidc_login_attempts \
+          WHERE tenant_id = $1 AND expires_at < now() LIMIT $2)",
     )
+    .bind::<SqlUuid, _>(attempt.tenant_id)
+    .bind::<diesel::sql_types::BigInt, _>(PURGE_BATCH)
     .execute(conn)?;
     diesel::insert_into(oidc_login_attempts::table)
         .values(attempt)

@@ -66,10 +66,19 @@ fn for_client(req: &HttpRequest, result: Response) -> HttpResponse {
     }
 }
 
+/// Addresses the login limiter remembers before it forgets the idle ones.
+const LIMITER_PRUNE_AT: usize = 10_000;
+
 /// A refusal when this client address started too many logins just now.
 fn over_login_limit(req: &HttpRequest, state: &AppState) -> Option<OidcError> {
     let limiter = state.login_rate_limiter.as_ref()?;
     let address = req.peer_addr()?.ip();
+    // One entry per client address ever seen: forget those whose allowance has refilled,
+    // so that a scan from many addresses cannot grow the map without bound.
+    if limiter.len() > LIMITER_PRUNE_AT {
+        limiter.retain_recent();
+        limiter.shrink_to_fit();
+    }
     limiter.check_key(&address).err().map(|_| {
         OidcError::refused(
             429,

@@ -75,7 +75,9 @@ fn attributes_from(identity: &MappedIdentity, previous: Option<&Value>) -> Value
     } else {
         attributes.insert("name".into(), Value::Object(name));
     }
-    match &identity.email {
+    // Only an address the provider verified is stored: an unverified one would let whoever
+    // controls the provider account claim somebody else's address.
+    match identity.email.as_ref().filter(|_| identity.email_verified) {
         Some(email) => {
             attributes.insert(
                 "emails".into(),
@@ -87,6 +89,23 @@ fn attributes_from(identity: &MappedIdentity, previous: Option<&Value>) -> Value
         }
     }
     Value::Object(attributes)
+}
+
+/// The userName of a user the login creates (and keeps following): the verified e-mail
+/// address when the claimed name is that address, otherwise the claimed name in the
+/// provider's namespace (`<provider>:<name>`), so that a login can never occupy a name —
+/// somebody's address above all — that the identity provider may provision by SCIM later.
+fn jit_user_name(provider: &ProviderRow, identity: &MappedIdentity) -> String {
+    let verified = identity
+        .email
+        .as_deref()
+        .filter(|_| identity.email_verified);
+    match verified {
+        Some(email) if email.eq_ignore_ascii_case(&identity.user_name) => {
+            identity.user_name.clone()
+        }
+        _ => format!("{}:{}", provider.name, identity.user_name),
+    }
 }
 
 /// A unique violation on userName, as the refusal it is.
@@ -145,21 +164,18 @@ pub fn sign_in(
             ),
             None => match find_existing(conn, tenant_id, identity)? {
                 Some((user, how)) => {
-                    if let Some(other) = rows::identity_of_user(conn, tenant_id, provider.id, user.id)? {
+                    if rows::identity_of_user(conn, tenant_id, provider.id, user.id)?.is_some() {
                         return Err(refused(
                             409,
                             "account_linked_elsewhere",
-                            format!(
-                                "the matching user is already linked to another account of this provider (subject {})",
-                                other.subject
-                            ),
+                            "the matching user is already linked to another account of this provider; an administrator must resolve it",
                         ));
                     }
                     (user, how, false)
                 }
                 None if provider.jit_provisioning => {
                     let fields = UserFields {
-                        user_name: identity.user_name.clone(),
+                        user_name: jit_user_name(provider, identity),
                         external_id: identity.external_id.clone(),
                         display_name: identity.display_name.clone(),
                         active: Some(true),
@@ -185,7 +201,7 @@ pub fn sign_in(
         if created_by_login && linked_by == LinkedBy::Subject {
             // The login owns this user's attributes: follow the claims.
             let fields = UserFields {
-                user_name: identity.user_name.clone(),
+                user_name: jit_user_name(provider, identity),
                 external_id: identity.external_id.clone(),
                 display_name: identity.display_name.clone(),
                 active: user.active,

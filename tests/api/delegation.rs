@@ -284,9 +284,9 @@ pub async fn send(
 /// One concrete request per declared route, against the fixture's targets (all in the
 /// first environment, on `target_app` where a project is concerned). Mutations are dry
 /// runs, so that every principal meets the same state.
-struct Case {
-    path: String,
-    body: Body,
+pub struct Case {
+    pub path: String,
+    pub body: Body,
     /// A list that never refuses but shows only what the principal may see: the key of
     /// the list and the id the allowed principals see in it.
     filtered: Option<(&'static str, String)>,
@@ -294,7 +294,7 @@ struct Case {
     also_ok: Vec<(Who, u16)>,
 }
 
-fn case(f: &Fixture, method: &str, path: &str) -> Case {
+pub fn case(f: &Fixture, method: &str, path: &str) -> Case {
     let dev = f.dev();
     let plain = |path: String, body: Body| Case {
         path,

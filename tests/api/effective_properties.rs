@@ -90,14 +90,14 @@ fn op() -> impl Strategy<Value = Op> {
         2 => n().prop_map(Op::DeleteGroup),
         2 => (n(), some_ids()).prop_map(|(e, m)| Op::CreateEndUserGroup(e, m)),
         2 => (n(), n()).prop_map(|(g, u)| Op::EndUserGroupAdd(g, u)),
-        1 => (n(), n()).prop_map(|(g, u)| Op::EndUserGroupRemove(g, u)),
+        2 => (n(), n()).prop_map(|(g, u)| Op::EndUserGroupRemove(g, u)),
         1 => n().prop_map(Op::EndUserGroupDelete),
         1 => n().prop_map(Op::EndUserGroupDuplicate),
         5 => (n(), n()).prop_map(|(g, e)| Op::Map(g, e)),
         1 => n().prop_map(Op::Unmap),
         1 => some_ids().prop_map(Op::CreateCollaboratorGroup),
         2 => (n(), n()).prop_map(|(g, u)| Op::CollaboratorAdd(g, u)),
-        1 => (n(), n()).prop_map(|(g, u)| Op::CollaboratorRemove(g, u)),
+        2 => (n(), n()).prop_map(|(g, u)| Op::CollaboratorRemove(g, u)),
         1 => n().prop_map(Op::CollaboratorGroupDelete),
         2 => n().prop_map(Op::CreateApplication),
         1 => n().prop_map(Op::DeleteApplication),
@@ -185,6 +185,33 @@ fn scim(tenant: Uuid) -> ScimContext {
         actor: Actor::token(tenant, Uuid::nil()),
         base_url: "http://test/scim/v2".into(),
     }
+}
+
+/// Whom a removal takes out of a group: mostly a current member (so that removals change
+/// something), now and then anybody (a no-op removal).
+fn removal(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    table: &str,
+    column: &str,
+    group: Uuid,
+    users: &[Uuid],
+    n: usize,
+) -> Option<Uuid> {
+    if n % 5 == 0 {
+        return pick(users, n);
+    }
+    let members: Vec<Uuid> = diesel::sql_query(format!(
+        "SELECT user_id AS id FROM {table} WHERE tenant_id = $1 AND {column} = $2 ORDER BY user_id"
+    ))
+    .bind::<SqlUuid, _>(tenant)
+    .bind::<SqlUuid, _>(group)
+    .load::<Id>(conn)
+    .expect("members")
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
+    pick(&members, n).or_else(|| pick(users, n))
 }
 
 fn members(list: &[Uuid], picks: &[usize]) -> Vec<Uuid> {
@@ -324,53 +351,53 @@ fn apply(
     let users_ = ids(
         conn,
         tenant,
-        "SELECT id FROM users WHERE tenant_id = $1 ORDER BY id",
+        "SELECT id FROM users WHERE tenant_id = $1 ORDER BY created_at, id",
     );
     // SCIM reaches only the groups SCIM pushed; mappings take claim groups too.
     let groups_ = ids(
         conn,
         tenant,
-        "SELECT id FROM groups WHERE tenant_id = $1 AND oidc_provider_id IS NULL ORDER BY id",
+        "SELECT id FROM groups WHERE tenant_id = $1 AND oidc_provider_id IS NULL ORDER BY created_at, id",
     );
     let idp_groups = ids(
         conn,
         tenant,
-        "SELECT id FROM groups WHERE tenant_id = $1 ORDER BY id",
+        "SELECT id FROM groups WHERE tenant_id = $1 ORDER BY created_at, id",
     );
     let eugs = ids(
         conn,
         tenant,
-        "SELECT id FROM end_user_groups WHERE tenant_id = $1 ORDER BY id",
+        "SELECT id FROM end_user_groups WHERE tenant_id = $1 ORDER BY created_at, id",
     );
     let collabs = ids(
         conn,
         tenant,
-        "SELECT id FROM collaborator_groups WHERE tenant_id = $1 ORDER BY id",
+        "SELECT id FROM collaborator_groups WHERE tenant_id = $1 ORDER BY created_at, id",
     );
     let apps = ids(
         conn,
         tenant,
-        "SELECT id FROM applications WHERE tenant_id = $1 ORDER BY id",
+        "SELECT id FROM applications WHERE tenant_id = $1 ORDER BY created_at, id",
     );
     let envs = ids(
         conn,
         tenant,
-        "SELECT id FROM environments WHERE tenant_id = $1 ORDER BY id",
+        "SELECT id FROM environments WHERE tenant_id = $1 ORDER BY created_at, id",
     );
     let all_roles = ids(
         conn,
         tenant,
-        "SELECT id FROM roles WHERE tenant_id = $1 ORDER BY id",
+        "SELECT id FROM roles WHERE tenant_id = $1 ORDER BY created_at, id",
     );
     let custom_roles = ids(
         conn,
         tenant,
-        "SELECT id FROM roles WHERE tenant_id = $1 AND system_key IS NULL ORDER BY id",
+        "SELECT id FROM roles WHERE tenant_id = $1 AND system_key IS NULL ORDER BY created_at, id",
     );
     let assignments_ = ids(
         conn,
         tenant,
-        "SELECT id FROM assignments WHERE tenant_id = $1 ORDER BY id",
+        "SELECT id FROM assignments WHERE tenant_id = $1 ORDER BY created_at, id",
     );
     let options = MutationOptions::default();
     let mutate = |conn: &mut PgConnection,
@@ -422,7 +449,14 @@ fn apply(
             ));
         }
         Op::AddMember(g, u) | Op::RemoveMember(g, u) => {
-            if let (Some(g), Some(u)) = (pick(&groups_, *g), pick(&users_, *u)) {
+            let g = pick(&groups_, *g);
+            let u = match (op, g) {
+                (Op::RemoveMember(..), Some(g)) => {
+                    removal(conn, tenant, "group_members", "group_id", g, &users_, *u)
+                }
+                _ => pick(&users_, *u),
+            };
+            if let (Some(g), Some(u)) = (g, u) {
                 let verb = if matches!(op, Op::AddMember(..)) {
                     "add"
                 } else {
@@ -491,7 +525,20 @@ fn apply(
             }
         }
         Op::EndUserGroupAdd(g, u) | Op::EndUserGroupRemove(g, u) => {
-            if let (Some(g), Some(u)) = (pick(&eugs, *g), pick(&users_, *u)) {
+            let g = pick(&eugs, *g);
+            let u = match (op, g) {
+                (Op::EndUserGroupRemove(..), Some(g)) => removal(
+                    conn,
+                    tenant,
+                    "end_user_group_members",
+                    "end_user_group_id",
+                    g,
+                    &users_,
+                    *u,
+                ),
+                _ => pick(&users_, *u),
+            };
+            if let (Some(g), Some(u)) = (g, u) {
                 let input = end_user_groups::MembersInput { users: vec![u] };
                 let add = matches!(op, Op::EndUserGroupAdd(..));
                 return mutate(conn, &mut |c, p| {
@@ -557,7 +604,20 @@ fn apply(
             });
         }
         Op::CollaboratorAdd(g, u) | Op::CollaboratorRemove(g, u) => {
-            if let (Some(g), Some(u)) = (pick(&collabs, *g), pick(&users_, *u)) {
+            let g = pick(&collabs, *g);
+            let u = match (op, g) {
+                (Op::CollaboratorRemove(..), Some(g)) => removal(
+                    conn,
+                    tenant,
+                    "collaborator_group_members",
+                    "collaborator_group_id",
+                    g,
+                    &users_,
+                    *u,
+                ),
+                _ => pick(&users_, *u),
+            };
+            if let (Some(g), Some(u)) = (g, u) {
                 let input = end_user_groups::MembersInput { users: vec![u] };
                 let add = matches!(op, Op::CollaboratorAdd(..));
                 return mutate(conn, &mut |c, p| {
@@ -601,9 +661,9 @@ fn apply(
                 conn,
                 tenant,
                 if *kind == 4 {
-                    "SELECT id FROM roles WHERE tenant_id = $1 AND scope = 'environment' ORDER BY id"
+                    "SELECT id FROM roles WHERE tenant_id = $1 AND scope = 'environment' ORDER BY created_at, id"
                 } else {
-                    "SELECT id FROM roles WHERE tenant_id = $1 AND scope = 'application' ORDER BY id"
+                    "SELECT id FROM roles WHERE tenant_id = $1 AND scope = 'application' ORDER BY created_at, id"
                 },
             );
             let role = pick(if anything { &all_roles } else { &scoped }, *role);
@@ -693,7 +753,7 @@ fn apply(
                 ids(
                     conn,
                     tenant,
-                    "SELECT id FROM users WHERE tenant_id = $1 AND status = 'archived' ORDER BY id",
+                    "SELECT id FROM users WHERE tenant_id = $1 AND status = 'archived' ORDER BY created_at, id",
                 )
             };
             if let Some(u) = pick(&candidates, *u) {
@@ -766,7 +826,7 @@ fn apply(
             let strangers = ids(
                 conn,
                 other,
-                "SELECT id FROM users WHERE tenant_id = $1 ORDER BY id",
+                "SELECT id FROM users WHERE tenant_id = $1 ORDER BY created_at, id",
             );
             if let (Some(stranger), Some(app), Some(role_id)) = (
                 pick(&strangers, *u),

@@ -142,6 +142,21 @@ impl Setup {
         )
     }
 
+    /// A login of Alice (with a newly seen group) started with `query` is refused with this
+    /// error, and changes nothing.
+    async fn assert_login_refused(&self, query: &str, status: u16, error: &str) {
+        let before = self.directory();
+        let login = self.start(query).await;
+        let code = self.code(&login, alice(&["newly-seen"]));
+        let (got, body) = self.callback(&code, &login.state).await;
+        assert_eq!(
+            (got, body["error"].as_str()),
+            (status, Some(error)),
+            "{body}"
+        );
+        assert_eq!(self.directory(), before);
+    }
+
     /// Everything a refused login must leave alone.
     fn directory(&self) -> (i64, i64, i64, usize) {
         use diesel::prelude::*;
@@ -355,15 +370,21 @@ async fn scim_users_are_linked_by_verified_email_or_external_id_never_by_unverif
         .id();
     let claims = |verified: bool| json!({"sub": "bob-sub", "email": "bob@example.com", "email_verified": verified, "name": "Bob"});
 
-    let before = s.directory();
-    let (status, body) = s.login(claims(false)).await;
-    assert_eq!(status, 409, "{body}");
-    assert_eq!(body["error"], "user_name_taken");
-    assert_eq!(
-        s.directory(),
-        before,
-        "an unverified e-mail links nothing and creates nothing"
-    );
+    // An unverified address links nothing and is stored nowhere: the login gets a user of
+    // its own, named in the provider's namespace, without e-mail.
+    let (status, body) = s
+        .login(
+            json!({"sub": "mallory-sub", "email": "bob@example.com", "email_verified": false,
+                      "preferred_username": "bob@example.com"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["linked_by"], "created");
+    let mallory = body["session"]["user"]["id"].as_str().unwrap().to_string();
+    assert_ne!(mallory, bob);
+    let created = s.app.get(&format!("/Users/{mallory}")).await.body;
+    assert_eq!(created["userName"], "corp:bob@example.com");
+    assert!(created.get("emails").is_none(), "{created}");
 
     let (status, body) = s.login(claims(true)).await;
     assert_eq!(status, 200, "{body}");
@@ -890,35 +911,36 @@ async fn a_login_asks_for_one_of_the_providers_environments() {
         "{}",
         revoked.body
     );
-    let before = s.directory();
-    let login = s.start("?environment=Testing").await;
-    let code = s.code(&login, alice(&["newly-seen"]));
-    let (status, body) = s.callback(&code, &login.state).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (403, Some("environment_access_revoked")),
-        "{body}"
-    );
-    assert_eq!(s.directory(), before);
+    s.assert_login_refused("?environment=Testing", 403, "environment_access_revoked")
+        .await;
 }
 
 #[tokio::test]
 async fn users_created_by_login_follow_their_claims_but_never_take_another_users_name() {
     let s = setup().await;
     s.app.create_user("taken@example.com").await;
-    let claims = |name: &str| json!({"sub": "mover", "preferred_username": name, "name": name});
-    let (status, body) = s.login(claims("mover@example.com")).await;
+    let claims = |name: &str, verified: bool| {
+        json!({"sub": "mover", "preferred_username": name, "name": name,
+               "email": name, "email_verified": verified})
+    };
+    let (status, body) = s.login(claims("mover@example.com", true)).await;
     assert_eq!(status, 200, "{body}");
     let id = body["session"]["user"]["id"].as_str().unwrap().to_string();
 
-    let (status, _) = s.login(claims("moved@example.com")).await;
+    let (status, _) = s.login(claims("moved@example.com", true)).await;
     assert_eq!(status, 200);
     let user = s.app.get(&format!("/Users/{id}")).await;
     assert_eq!(user.body["userName"], "moved@example.com");
     assert_eq!(user.body["displayName"], "moved@example.com");
+    // An unverified name goes into the provider's namespace, and the e-mail goes.
+    let (status, _) = s.login(claims("unverified@example.com", false)).await;
+    assert_eq!(status, 200);
+    let user = s.app.get(&format!("/Users/{id}")).await;
+    assert_eq!(user.body["userName"], "corp:unverified@example.com");
+    assert!(user.body.get("emails").is_none());
 
     let before = s.directory();
-    let (status, body) = s.login(claims("taken@example.com")).await;
+    let (status, body) = s.login(claims("taken@example.com", true)).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (409, Some("user_name_taken")),
@@ -927,7 +949,44 @@ async fn users_created_by_login_follow_their_claims_but_never_take_another_users
     assert_eq!(s.directory(), before);
     assert_eq!(
         s.app.get(&format!("/Users/{id}")).await.body["userName"],
-        "moved@example.com"
+        "corp:unverified@example.com"
+    );
+}
+
+#[tokio::test]
+async fn an_unverified_first_login_cannot_pre_empt_the_owner_of_an_address() {
+    let s = setup().await;
+    // Somebody logs in first claiming an address they do not own …
+    let (status, body) = s
+        .login(
+            json!({"sub": "attacker", "preferred_username": "victim@example.com",
+                      "email": "victim@example.com", "email_verified": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // … the identity provider can still provision the owner …
+    let victim = s.app.create_user("victim@example.com").await;
+    // … and the owner's own verified login links to that user, and says nothing about the
+    // other account.
+    let (status, body) = s
+        .login(json!({"sub": "victim", "email": "victim@example.com", "email_verified": true}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["linked_by"], "verified_email");
+    assert_eq!(body["session"]["user"]["id"], victim.as_str());
+    let (status, body) = s
+        .login(json!({"sub": "attacker-2", "email": "victim@example.com", "email_verified": true}))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("account_linked_elsewhere"))
+    );
+    assert!(
+        !body["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("victim"),
+        "{body}"
     );
 }
 
@@ -995,16 +1054,8 @@ async fn no_access_in_an_environment_means_no_session_there() {
         "{body}"
     );
     // … and a new login asking for the environment is refused with nothing changed.
-    let before = s.directory();
-    let login = s.start("").await;
-    let code = s.code(&login, alice(&["newly-seen"]));
-    let (status, body) = s.callback(&code, &login.state).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (403, Some("environment_no_access")),
-        "{body}"
-    );
-    assert_eq!(s.directory(), before);
+    s.assert_login_refused("", 403, "environment_no_access")
+        .await;
 }
 
 #[tokio::test]
