@@ -385,3 +385,55 @@ impl AdminContext {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(requirement: Requirement) -> AdminContext {
+        AdminContext::for_route(
+            Uuid::nil(),
+            "test".into(),
+            AdminPrincipal::Owner,
+            requirement,
+            "GET /admin/v1/test",
+        )
+    }
+
+    #[test]
+    fn an_answer_without_a_check_is_withheld() {
+        let ctx = context(Requirement::Environment(Privilege::UsersAndGroups));
+        assert!(matches!(
+            ctx.ensure_authorized(),
+            Err(AdminError::Internal(_))
+        ));
+    }
+
+    #[test]
+    fn privileges_show_as_their_catalogue_keys() {
+        assert_eq!(
+            Privilege::Collaborators.to_string(),
+            "workspace_access.collaborators.full_access"
+        );
+        let denied = AdminError::Forbidden(Denial {
+            privilege: Privilege::CreateProjects,
+            scope: "tenant".into(),
+        });
+        assert!(denied
+            .to_string()
+            .contains("project_management.manage_projects.create"));
+    }
+
+    #[test]
+    fn requirements_describe_the_privilege_and_where() {
+        assert_eq!(
+            Requirement::Tenant(Privilege::ActivityAudit).describe(),
+            json!({"privilege": "environment_settings.activity_audit.full_access", "scope": "tenant"})
+        );
+        assert_eq!(
+            PROJECT_ACCESS.describe()["any_of"][0]["privilege"],
+            "application.access.manage"
+        );
+        assert_eq!(Requirement::Public.describe()["scope"], "public");
+    }
+}

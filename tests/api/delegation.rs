@@ -621,6 +621,9 @@ async fn a_refused_change_names_the_privilege_and_where_it_was_needed() {
         .await;
     reply.assert_rule(403, "insufficient-privilege");
     assert_eq!(reply.body["privilege"], "application.settings.manage");
+    assert!(reply.body["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("application.settings.manage")));
     assert_eq!(reply.body["scope"], format!("application:{}", f.target_app));
     let reply = f
         .send(
