@@ -718,19 +718,23 @@ fn apply(
         }
         Op::RestoreEnvironment(r) => {
             // Restores one of the revocations that exist, so that it changes something.
-            let revoked = ids(
-                conn,
-                tenant,
-                "SELECT user_id AS id FROM environment_access_revocations \
+            #[derive(QueryableByName)]
+            struct Revocation {
+                #[diesel(sql_type = SqlUuid)]
+                user_id: Uuid,
+                #[diesel(sql_type = SqlUuid)]
+                environment_id: Uuid,
+            }
+            let revoked: Vec<Revocation> = diesel::sql_query(
+                "SELECT user_id, environment_id FROM environment_access_revocations \
                  WHERE tenant_id = $1 ORDER BY user_id, environment_id",
-            );
-            let environments = ids(
-                conn,
-                tenant,
-                "SELECT environment_id AS id FROM environment_access_revocations \
-                 WHERE tenant_id = $1 ORDER BY user_id, environment_id",
-            );
-            if let (Some(u), Some(e)) = (pick(&revoked, *r), pick(&environments, *r)) {
+            )
+            .bind::<SqlUuid, _>(tenant)
+            .load(conn)
+            .expect("revocations");
+            if !revoked.is_empty() {
+                let chosen = &revoked[*r % revoked.len()];
+                let (u, e) = (chosen.user_id, chosen.environment_id);
                 return mutate(conn, &mut |c, p| {
                     admin_users::set_environment_access(c, &ctx, p, u, e, true).map(|_| ())
                 });

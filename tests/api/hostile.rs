@@ -347,17 +347,15 @@ async fn identity_providers_on_internal_addresses_are_never_contacted() {
     );
 }
 
-#[tokio::test]
-async fn forwarded_headers_choose_no_url_unless_they_come_from_a_trusted_proxy() {
-    let forged = |request: reqwest::RequestBuilder| {
-        request
-            .header("Host", "evil.example")
-            .header("X-Forwarded-Host", "evil.example")
-            .header("X-Forwarded-Proto", "https")
-            .header("Forwarded", "host=evil.example;proto=https")
-    };
-    let app = spawn_app().await;
-    let reply = forged(app.client.post(format!("{}/Users", app.base)))
+/// The `Location` of a user created with forged `Host` and forwarding headers.
+async fn location_with_forged_headers(app: &crate::helpers::TestApp) -> String {
+    let reply = app
+        .client
+        .post(format!("{}/Users", app.base))
+        .header("Host", "evil.example")
+        .header("X-Forwarded-Host", "evil.example")
+        .header("X-Forwarded-Proto", "https")
+        .header("Forwarded", "host=evil.example;proto=https")
         .bearer_auth(&app.token)
         .header("content-type", "application/scim+json")
         .body(user("located").to_string())
@@ -365,26 +363,23 @@ async fn forwarded_headers_choose_no_url_unless_they_come_from_a_trusted_proxy()
         .await
         .unwrap();
     assert_eq!(reply.status(), 201);
-    let location = reply.headers()["location"].to_str().unwrap().to_string();
+    reply.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn forwarded_headers_choose_no_url_unless_they_come_from_a_trusted_proxy() {
+    let app = spawn_app().await;
+    let location = location_with_forged_headers(&app).await;
     assert!(
         location.starts_with(&format!("{}/scim/v2/Users/", app.address)),
         "{location}"
     );
-
     let proxied = spawn_app_with(Options {
         trusted_proxies: "127.0.0.1".into(),
         ..Options::default()
     })
     .await;
-    let reply = forged(proxied.client.post(format!("{}/Users", proxied.base)))
-        .bearer_auth(&proxied.token)
-        .header("content-type", "application/scim+json")
-        .body(user("located").to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status(), 201);
-    let location = reply.headers()["location"].to_str().unwrap();
+    let location = location_with_forged_headers(&proxied).await;
     assert!(
         location.starts_with("https://evil.example/scim/v2/Users/"),
         "{location}"
