@@ -2,6 +2,7 @@
 //! are computed in PostgreSQL.
 
 pub mod access;
+pub mod casefold;
 pub mod cli;
 pub mod config;
 pub mod db;

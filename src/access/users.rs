@@ -10,6 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::assignments;
+use crate::casefold;
 use super::authorization::Target;
 use super::effective::{Pending, Scope, Users};
 use super::AdminContext;
@@ -293,7 +294,7 @@ pub fn import_csv(
             let environment = match row.environment.as_deref().filter(|e| !e.is_empty()) {
                 Some(name) => environments
                     .iter()
-                    .find(|e| e.name.eq_ignore_ascii_case(name))
+                    .find(|e| casefold::eq(&e.name, name))
                     .ok_or_else(|| {
                         AdminError::BadRequest(format!("no environment named {name:?}"))
                     })?,
@@ -305,7 +306,7 @@ pub fn import_csv(
             if let Some(role) = row.role.as_deref().filter(|r| !r.is_empty()) {
                 let found = environment_roles
                     .iter()
-                    .find(|r| r.name.eq_ignore_ascii_case(role))
+                    .find(|r| casefold::eq(&r.name, role))
                     .ok_or_else(|| {
                         AdminError::BadRequest(format!("no environment role named {role:?}"))
                     })?;
@@ -326,7 +327,7 @@ pub fn import_csv(
                 let group = groups
                     .iter()
                     .find(|g| {
-                        g.environment_id == environment.id && g.name.eq_ignore_ascii_case(name)
+                        g.environment_id == environment.id && casefold::eq(&g.name, name)
                     })
                     .ok_or_else(|| {
                         AdminError::BadRequest(format!(

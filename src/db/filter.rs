@@ -29,7 +29,8 @@ impl SqlBuilder {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnKind {
-    /// Text compared case-insensitively (the column has a `lower()` index where it matters).
+    /// Text compared case-insensitively (the column has a `rolegate_fold()` index where it
+    /// matters).
     CaseInsensitiveText,
     ExactText,
     Bool,
@@ -276,21 +277,27 @@ fn sql_op(op: CompareOp) -> &'static str {
     }
 }
 
-/// Compares a text expression (already lower-cased when `fold` is set) with a string value.
+/// Compares a text expression with a string value, both case-folded when `fold` is set
+/// (the value here, with the same folding as the database's `rolegate_fold`).
 fn text_compare(expr: &str, op: CompareOp, s: &str, fold: bool, out: &mut SqlBuilder) -> String {
+    let s = if fold {
+        crate::casefold::fold(s)
+    } else {
+        s.into()
+    };
     let value = match op {
-        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => like_pattern(op, s),
-        _ => s.to_string(),
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => like_pattern(op, &s),
+        _ => s.into_owned(),
     };
     let p = out.push(Bind::Text(value));
-    let (lhs, rhs) = if fold {
-        (format!("lower({expr})"), format!("lower({p})"))
+    let lhs = if fold {
+        format!("rolegate_fold({expr})")
     } else {
-        (expr.to_string(), p)
+        expr.to_string()
     };
     // Everything compares in the C collation: results do not depend on the database's
     // locale, and the expression indexes (declared COLLATE "C") apply.
-    format!("({lhs} COLLATE \"C\" {} {rhs})", sql_op(op))
+    format!("({lhs} COLLATE \"C\" {} {p})", sql_op(op))
 }
 
 fn compare(
@@ -634,22 +641,21 @@ fn element_condition(
 }
 
 /// A cheap condition implied by "some string attribute of the document contains
-/// `literal`", served by the trigram index on the document's text: the lower-cased JSON
-/// text then contains the lower-cased literal verbatim. Only for literals that JSON writes
-/// unescaped and long enough for trigrams to help.
+/// `literal`", served by the trigram index on the document's text: the case-folded JSON
+/// text then contains the case-folded literal verbatim (folding maps each code point on
+/// its own). Only for literals that JSON writes unescaped and long enough for trigrams.
 fn prefilter(literal: &str, map: &ColumnMap, out: &mut SqlBuilder) -> Option<String> {
-    let plain = literal.len() >= 3
-        && literal.chars().all(|c| c.is_ascii_graphic() || c == ' ')
-        && !literal.contains(['"', '\\']);
+    let plain = literal.chars().count() >= 3
+        && literal.chars().all(|c| !c.is_control() && c != '"' && c != '\\');
     if !plain {
         return None;
     }
     let p = out.push(Bind::Text(like_pattern(
         CompareOp::Co,
-        &literal.to_ascii_lowercase(),
+        &crate::casefold::fold(literal),
     )));
     Some(format!(
-        "(lower({}.attributes::text) COLLATE \"C\" LIKE {p})",
+        "(rolegate_fold({}.attributes::text) COLLATE \"C\" LIKE {p})",
         map.table
     ))
 }

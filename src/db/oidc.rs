@@ -96,7 +96,7 @@ pub fn find_provider_by_name(
 ) -> QueryResult<ProviderRow> {
     diesel::sql_query(
         "SELECT * FROM oidc_providers \
-         WHERE tenant_id = $1 AND (lower(name) COLLATE \"C\") = (lower($2) COLLATE \"C\")",
+         WHERE tenant_id = $1 AND (rolegate_fold(name) COLLATE \"C\") = (rolegate_fold($2) COLLATE \"C\")",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<Text, _>(name)
@@ -311,8 +311,8 @@ pub fn users_by_email(
 ) -> QueryResult<Vec<UserRow>> {
     diesel::sql_query(
         "SELECT * FROM users u WHERE u.tenant_id = $1 AND ( \
-            (lower(u.user_name) COLLATE \"C\") = (lower($2) COLLATE \"C\") \
-            OR user_emails(u.attributes) @> ARRAY[lower($2)]) \
+            (rolegate_fold(u.user_name) COLLATE \"C\") = (rolegate_fold($2) COLLATE \"C\") \
+            OR user_emails(u.attributes) @> ARRAY[rolegate_fold($2)]) \
          LIMIT 2",
     )
     .bind::<SqlUuid, _>(tenant_id)

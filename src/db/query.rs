@@ -318,7 +318,7 @@ fn sort_key(path: &AttrPath, map: &ColumnMap, builder: &mut SqlBuilder) -> ScimR
     if let Some((column, kind, nullable)) = column_for(path, map) {
         let (expr, kind) = match kind {
             ColumnKind::CaseInsensitiveText => {
-                (format!("lower({column}) COLLATE \"C\""), KeyKind::Text)
+                (format!("rolegate_fold({column}) COLLATE \"C\""), KeyKind::Text)
             }
             ColumnKind::ExactText => (format!("{column} COLLATE \"C\""), KeyKind::Text),
             ColumnKind::Bool => (column.to_string(), KeyKind::Bool),
@@ -381,7 +381,7 @@ fn sort_key(path: &AttrPath, map: &ColumnMap, builder: &mut SqlBuilder) -> ScimR
     let expr = if case_exact {
         format!("({expr}) COLLATE \"C\"")
     } else {
-        format!("lower({expr}) COLLATE \"C\"")
+        format!("rolegate_fold({expr}) COLLATE \"C\"")
     };
     Ok(OrderKey {
         expr,

@@ -87,7 +87,7 @@ pub fn find_by_user_name(
     user_name: &str,
 ) -> QueryResult<Uuid> {
     diesel::sql_query(
-        "SELECT id FROM users WHERE tenant_id = $1 AND lower(user_name) COLLATE \"C\" = lower($2) COLLATE \"C\"",
+        "SELECT id FROM users WHERE tenant_id = $1 AND rolegate_fold(user_name) COLLATE \"C\" = rolegate_fold($2) COLLATE \"C\"",
     )
     .bind::<diesel::sql_types::Uuid, _>(tenant_id)
     .bind::<diesel::sql_types::Text, _>(user_name)

@@ -101,7 +101,7 @@ fn jit_user_name(provider: &ProviderRow, identity: &MappedIdentity) -> String {
         .as_deref()
         .filter(|_| identity.email_verified);
     match verified {
-        Some(email) if email.eq_ignore_ascii_case(&identity.user_name) => {
+        Some(email) if crate::casefold::eq(email, &identity.user_name) => {
             identity.user_name.clone()
         }
         _ => format!("{}:{}", provider.name, identity.user_name),

@@ -110,7 +110,7 @@ pub async fn begin(
             None => allowed.first(),
             Some(w) => allowed
                 .iter()
-                .find(|(_, id, name)| id.to_string() == *w || name.eq_ignore_ascii_case(w)),
+                .find(|(_, id, name)| id.to_string() == *w || crate::casefold::eq(name, w)),
         };
         let environment_id = chosen.map(|(_, id, _)| *id).ok_or_else(|| {
             OidcError::bad_request("this provider's logins do not apply to that environment")

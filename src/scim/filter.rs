@@ -715,7 +715,10 @@ fn compare(actual: &Value, op: CompareOp, expected: &CompValue, case_exact: bool
             let (a, b) = if case_exact {
                 (a.clone(), b.clone())
             } else {
-                (a.to_lowercase(), b.to_lowercase())
+                (
+                    crate::casefold::fold(a).into_owned(),
+                    crate::casefold::fold(b).into_owned(),
+                )
             };
             ordering_matches(a.cmp(&b), op, &a, &b)
         }

@@ -20,6 +20,16 @@ const WORDS: &[&str] = &[
     "delta",
     "Alp",
     "beta gamma",
+    // Non-ASCII: SQL and the server must fold these alike (ß = ss, Σ = σ = ς, İ ≠ i).
+    "Élodie",
+    "élodie",
+    "STRASSE",
+    "straße",
+    "Σίσυφος",
+    "ΣΊΣΥΦΟΣ",
+    "Ирина",
+    "İstanbul",
+    "ılık",
 ];
 const PROBES: &[&str] = &[
     "alpha",
@@ -37,6 +47,16 @@ const PROBES: &[&str] = &[
     "0",
     "10",
     "zzz",
+    "élo",
+    "ÉLODIE",
+    "ß",
+    "ss",
+    "Strass",
+    "σίσυφοσ",
+    "ИРИ",
+    "i\u{307}",
+    "ı",
+    "\u{212A}",
 ];
 
 fn maybe<T: std::fmt::Debug + Clone + 'static>(
@@ -57,6 +77,7 @@ fn user_body(index: usize) -> BoxedStrategy<Value> {
                 "B@y.example.com",
                 "alpha@Example.COM",
                 "other@z.org",
+                "Élodie@Exämple.COM",
             ][..],
         ),
         proptest::sample::select(&["work", "home", "other"][..]),
@@ -241,7 +262,7 @@ fn ids(list: &Value) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     s.bytes().map(|b| format!("%{b:02X}")).collect()
 }
 

@@ -29,4 +29,5 @@ mod openapi;
 mod operations;
 mod paging;
 mod robustness;
+mod unicode_case;
 mod users;
