@@ -103,6 +103,7 @@ async fn serve(database: Database, db_args: &DatabaseArgs, args: ServeArgs) -> a
             shutdown_timeout_seconds: args.shutdown_timeout,
             session_ttl_seconds: args.session_ttl,
             login_rate_limit_per_second: args.login_rate_limit,
+            tenant_max_connections: args.tenant_max_connections,
             outbound: args.outbound_allow,
             trusted_proxies: args.trusted_proxies,
         },

@@ -16,6 +16,7 @@
 //! | `--rate-limit` | `ROLEGATE_RATE_LIMIT` | `0` (off) | requests per second per connector token |
 //! | `--rate-limit-burst` | `ROLEGATE_RATE_LIMIT_BURST` | the rate | burst above the rate |
 //! | `--shutdown-timeout` | `ROLEGATE_SHUTDOWN_TIMEOUT` | `30` | seconds in-flight requests get after SIGTERM |
+//! | `--tenant-max-connections` | `ROLEGATE_TENANT_MAX_CONNECTIONS` | `0` (half the pool) | requests one tenant runs at once; more wait in its queue, then 429 |
 //! | `--login-rate-limit` | `ROLEGATE_LOGIN_RATE_LIMIT` | `0` (off) | login starts per second per client address (burst 5×) |
 //! | `--session-ttl` | `ROLEGATE_SESSION_TTL` | `900` | seconds a login's session token is valid |
 //! | `--secret-key` | `ROLEGATE_SECRET_KEY` | from `<data-dir>/secret-key` | base64 of 32 bytes; seals OIDC client secrets and signing keys (every node needs the same) |
@@ -158,6 +159,10 @@ pub struct ServeArgs {
     /// times the rate. Behind a proxy every client has the proxy's address: limit there.
     #[arg(long, env = "ROLEGATE_LOGIN_RATE_LIMIT", default_value_t = 0)]
     pub login_rate_limit: u32,
+    /// Requests one tenant may run at once, each holding at most one pool connection (0:
+    /// half the pool). More wait in the tenant's own queue, then get 429.
+    #[arg(long, env = "ROLEGATE_TENANT_MAX_CONNECTIONS", default_value_t = 0)]
+    pub tenant_max_connections: u32,
     /// Internal targets that outbound calls (OIDC discovery, keys, token endpoints) may
     /// reach besides public https addresses: comma-separated `host:port` or CIDR networks,
     /// e.g. `keycloak.corp:8443,10.20.0.0/16`.

@@ -19,6 +19,9 @@ pub enum ScimApiError {
     /// The token sent more requests than its rate allows; retry after this many seconds.
     #[error("rate limited")]
     RateLimited(u64),
+    /// The tenant's share of the database pool stayed busy; retry after this many seconds.
+    #[error("tenant busy")]
+    TenantBusy(u64),
 }
 
 impl From<diesel::result::Error> for ScimApiError {
@@ -47,6 +50,11 @@ impl ScimApiError {
             ScimApiError::RateLimited(_) => {
                 ScimError::new(429, None, "too many requests for this token; retry later")
             }
+            ScimApiError::TenantBusy(_) => ScimError::new(
+                429,
+                None,
+                "this tenant has too many requests in progress; retry later",
+            ),
         }
     }
 }
@@ -108,7 +116,7 @@ impl ResponseError for ScimApiError {
             tracing::debug!(error = %e, "SCIM request refused by the database");
         }
         let mut response = scim_error_response(&scim);
-        if let ScimApiError::RateLimited(seconds) = self {
+        if let ScimApiError::RateLimited(seconds) | ScimApiError::TenantBusy(seconds) = self {
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
@@ -136,6 +144,9 @@ pub enum AdminError {
     Unauthorized,
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// The tenant's share of the database pool stayed busy; retry after this many seconds.
+    #[error("this tenant has too many requests in progress")]
+    TenantBusy(u64),
     /// The principal lacks the privilege the route needs where it needs it.
     #[error("this needs {} in {}", .0.privilege, .0.scope)]
     Forbidden(crate::access::authorization::Denial),
@@ -196,6 +207,12 @@ impl AdminError {
                     "this needs the privilege {} in {}",
                     denial.privilege, denial.scope
                 ),
+            ),
+            AdminError::TenantBusy(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "tenant-busy",
+                "Too many requests",
+                "this tenant has too many requests in progress; retry later".into(),
             ),
             AdminError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -297,6 +314,9 @@ impl ResponseError for AdminError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"admin\""),
             ));
+        }
+        if let AdminError::TenantBusy(seconds) = self {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         response.body(body)
     }

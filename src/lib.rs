@@ -15,6 +15,7 @@ pub mod provisioning;
 pub mod scim;
 pub mod state;
 pub mod telemetry;
+pub mod tenant_share;
 
 use std::net::TcpListener;
 

@@ -23,6 +23,7 @@ pub struct Metrics {
     effective_rows_changed: IntCounterVec,
     oidc_logins: IntCounterVec,
     admin_denied: IntCounterVec,
+    tenant_share_refused: prometheus::IntCounter,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -103,6 +104,11 @@ fn build() -> Result<Metrics, prometheus::Error> {
         &["route", "privilege"],
     )?;
     registry.register(Box::new(admin_denied.clone()))?;
+    let tenant_share_refused = prometheus::IntCounter::new(
+        "tenant_share_refused_total",
+        "Requests refused with 429 because their tenant's share of the pool stayed busy",
+    )?;
+    registry.register(Box::new(tenant_share_refused.clone()))?;
     registry.register(Box::new(effective_refreshes.clone()))?;
     registry.register(Box::new(effective_refresh_duration.clone()))?;
     registry.register(Box::new(effective_rows_changed.clone()))?;
@@ -125,6 +131,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         effective_rows_changed,
         oidc_logins,
         admin_denied,
+        tenant_share_refused,
     })
 }
 
@@ -177,6 +184,12 @@ pub fn observe_effective_refresh(cause: &'static str, elapsed: Duration, rows_ch
 pub fn observe_admin_denied(route: &'static str, privilege: &'static str) {
     if let Some(m) = METRICS.as_ref() {
         m.admin_denied.with_label_values(&[route, privilege]).inc();
+    }
+}
+
+pub fn observe_tenant_share_refused() {
+    if let Some(m) = METRICS.as_ref() {
+        m.tenant_share_refused.inc();
     }
 }
 

@@ -11,6 +11,7 @@ use crate::db::PgPool;
 use crate::oidc::discovery::ProviderDirectory;
 use crate::oidc::secrets::SecretBox;
 use crate::outbound::Outbound;
+use crate::tenant_share::TenantShares;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -31,6 +32,8 @@ pub struct Settings {
     pub session_ttl_seconds: i64,
     /// Login starts per second allowed per client address; 0 turns limiting off.
     pub login_rate_limit_per_second: u32,
+    /// Requests one tenant may run at once; 0 is half the pool.
+    pub tenant_max_connections: u32,
     /// Internal targets outbound calls may reach (`ROLEGATE_OUTBOUND_ALLOW`).
     pub outbound: crate::outbound::Policy,
     /// Proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
@@ -51,6 +54,7 @@ impl Settings {
             outbound: crate::outbound::Policy::default(),
             trusted_proxies: crate::outbound::Networks::default(),
             login_rate_limit_per_second: 0,
+            tenant_max_connections: 0,
         }
     }
 }
@@ -72,6 +76,8 @@ pub struct AppState {
     pub secrets: SecretBox,
     /// Identity providers' metadata and keys, cached.
     pub providers: Arc<ProviderDirectory>,
+    /// Each tenant's share of the pool.
+    pub tenant_shares: Arc<TenantShares>,
 }
 
 impl AppState {
@@ -99,7 +105,13 @@ impl AppState {
         let providers = Arc::new(ProviderDirectory::new(Outbound::new(
             settings.outbound.clone(),
         )));
+        let per_tenant = match settings.tenant_max_connections {
+            0 => TenantShares::default_share(pool.max_size()),
+            n => n as usize,
+        };
+        let tenant_shares = Arc::new(TenantShares::new(per_tenant, pool.connection_timeout()));
         AppState {
+            tenant_shares,
             login_rate_limiter,
             pool,
             settings,

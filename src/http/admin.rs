@@ -54,6 +54,12 @@ impl FromRequest for Admin {
             let verified = verified.ok_or(AdminError::Unauthorized)?;
             let token = &verified.token;
             req.extensions_mut().insert(RequestTenant(token.tenant_id));
+            let slot = state
+                .tenant_shares
+                .enter(token.tenant_id)
+                .await
+                .map_err(|busy| AdminError::TenantBusy(busy.retry_after_seconds))?;
+            req.extensions_mut().insert(slot);
             let principal = match verified.holder {
                 TokenHolder::User(user) => AdminPrincipal::User(user),
                 _ => AdminPrincipal::Owner,

@@ -62,6 +62,12 @@ impl FromRequest for Scim {
                     return Err(ScimApiError::RateLimited(wait.as_secs().max(1)));
                 }
             }
+            let slot = state
+                .tenant_shares
+                .enter(tenant_id)
+                .await
+                .map_err(|busy| ScimApiError::TenantBusy(busy.retry_after_seconds))?;
+            req.extensions_mut().insert(slot);
             Ok(Scim(ScimContext {
                 actor: Actor::token(tenant_id, token_id),
                 base_url,

@@ -127,6 +127,11 @@ pub struct Options {
     pub outbound_allow: String,
     /// `ROLEGATE_TRUSTED_PROXIES`.
     pub trusted_proxies: String,
+    pub pool_size: u32,
+    /// How long a request waits for a pool connection (and for its tenant's share).
+    pub db_timeout: Duration,
+    /// `ROLEGATE_TENANT_MAX_CONNECTIONS`; 0 is half the pool.
+    pub tenant_max_connections: u32,
 }
 
 impl Default for Options {
@@ -139,6 +144,9 @@ impl Default for Options {
             public_url: None,
             outbound_allow: "127.0.0.0/8".into(),
             trusted_proxies: String::new(),
+            pool_size: 4,
+            db_timeout: Duration::from_secs(10),
+            tenant_max_connections: 0,
         }
     }
 }
@@ -149,7 +157,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
     let url = fresh_database();
-    let pool = build_pool(&url, 4, Duration::from_secs(10)).expect("pool");
+    let pool = build_pool(&url, options.pool_size, options.db_timeout).expect("pool");
     let (tenant_id, token, token_id, admin_token) = {
         let mut conn = pool.get().expect("connection");
         let tenant = tenants::create(&mut conn, "test", "test").expect("tenant");
@@ -182,6 +190,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     );
     settings.rate_limit_per_second = options.rate_limit;
     settings.login_rate_limit_per_second = options.login_rate_limit;
+    settings.tenant_max_connections = options.tenant_max_connections;
     settings.outbound =
         rolegate::outbound::Policy::parse(&options.outbound_allow).expect("an outbound policy");
     settings.trusted_proxies =

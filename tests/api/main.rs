@@ -19,6 +19,7 @@ mod discovery;
 mod effective_properties;
 mod end_user_groups;
 mod errors;
+mod fairness;
 mod fake_provider;
 mod group_mappings;
 mod groups;
