@@ -147,6 +147,13 @@ pub enum AdminError {
     /// The tenant's share of the database pool stayed busy; retry after this many seconds.
     #[error("this tenant has too many requests in progress")]
     TenantBusy(u64),
+    /// The request is over a size limit (413 body, 414 URL, 431 headers).
+    #[error("{detail}")]
+    TooLarge {
+        status: u16,
+        slug: &'static str,
+        detail: String,
+    },
     /// The principal lacks the privilege the route needs where it needs it.
     #[error("this needs {} in {}", .0.privilege, .0.scope)]
     Forbidden(crate::access::authorization::Denial),
@@ -207,6 +214,16 @@ impl AdminError {
                     "this needs the privilege {} in {}",
                     denial.privilege, denial.scope
                 ),
+            ),
+            AdminError::TooLarge {
+                status,
+                slug,
+                detail,
+            } => (
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::PAYLOAD_TOO_LARGE),
+                slug,
+                "Request too large",
+                detail.clone(),
             ),
             AdminError::TenantBusy(_) => (
                 StatusCode::TOO_MANY_REQUESTS,

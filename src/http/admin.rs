@@ -79,7 +79,18 @@ impl FromRequest for Admin {
 pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(limit)
-        .error_handler(|err, _| AdminError::BadRequest(err.to_string()).into())
+        .error_handler(move |err, _| match err {
+            actix_web::error::JsonPayloadError::Overflow { .. }
+            | actix_web::error::JsonPayloadError::OverflowKnownLength { .. } => {
+                AdminError::TooLarge {
+                    status: 413,
+                    slug: "payload-too-large",
+                    detail: format!("the request body is larger than {limit} bytes"),
+                }
+                .into()
+            }
+            other => AdminError::BadRequest(other.to_string()).into(),
+        })
 }
 
 pub fn query_config() -> web::QueryConfig {

@@ -30,8 +30,8 @@ fn acceptable(id: &str) -> bool {
 }
 
 pub async fn observe(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let request_id = req
         .headers()
@@ -43,7 +43,14 @@ pub async fn observe(
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().to_string();
     let started = Instant::now();
-    let mut response = next.call(req).await?;
+    let refused = match super::limits::check_head(&req) {
+        Some(refused) => Some(refused),
+        None => super::limits::check_declared_body(&mut req).await,
+    };
+    let mut response = match refused {
+        Some(refused) => req.into_response(refused).map_into_right_body(),
+        None => next.call(req).await?.map_into_left_body(),
+    };
     let elapsed = started.elapsed();
     let route = response
         .request()

@@ -15,6 +15,7 @@ pub mod admin_routes;
 pub mod admin_tokens;
 pub mod admin_users;
 pub mod health;
+pub mod limits;
 pub mod middleware;
 pub mod oidc;
 pub mod scim;
@@ -65,7 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     oidc::configure(cfg);
     cfg.service(
         web::scope("/admin/v1")
-            .app_data(admin::json_config(1024 * 1024))
+            .app_data(admin::json_config(limits::ADMIN_BODY_LIMIT))
             .app_data(admin::query_config())
             .app_data(admin::path_config())
             .configure(admin_routes::configure)

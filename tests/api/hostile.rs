@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::access::Model;
-use crate::helpers::{spawn_app, spawn_app_with, Options, GROUP_SCHEMA, USER_SCHEMA};
+use crate::helpers::{spawn_app, spawn_app_with, Options, Reply, GROUP_SCHEMA, USER_SCHEMA};
 
 fn user(name: &str) -> Value {
     json!({"schemas": [USER_SCHEMA], "userName": name})
@@ -384,4 +384,81 @@ async fn forwarded_headers_choose_no_url_unless_they_come_from_a_trusted_proxy()
         location.starts_with("https://evil.example/scim/v2/Users/"),
         "{location}"
     );
+}
+
+/// Over-long URLs and over-large headers are answered in the interface's own format, with
+/// 414 and 431, not with an empty body.
+#[tokio::test]
+async fn long_urls_and_large_headers_get_414_and_431_in_the_interfaces_format() {
+    let app = spawn_app().await;
+    let long = "a".repeat(40 * 1024);
+    let reply = app.get(&format!("/Users?filter=userName%20eq%20%22{long}%22")).await;
+    reply.assert_error(414, None);
+    let reply = app
+        .admin(Method::GET, &format!("/roles?q={long}"), None)
+        .await;
+    assert_eq!(reply.status, 414);
+    assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+    assert_eq!(reply.body["type"], "https://rolegate.dev/problems/uri-too-long");
+    let oidc = Reply::from(
+        app.client
+            .get(format!("{}/api/v1/me?x={long}", app.address))
+            .send()
+            .await
+            .expect("answered"),
+    )
+    .await;
+    assert_eq!(oidc.status, 414);
+    assert_eq!(oidc.body["error"], "invalid_request");
+
+    let big_header = "b".repeat(70 * 1024);
+    let reply = Reply::from(
+        app.client
+            .get(format!("{}/Users", app.base))
+            .bearer_auth(&app.token)
+            .header("x-padding", &big_header)
+            .send()
+            .await
+            .expect("answered"),
+    )
+    .await;
+    reply.assert_error(431, None);
+    // Just under the limits, requests are served.
+    let reply = app
+        .get(&format!("/Users?filter=userName%20eq%20%22{}%22", "a".repeat(8000)))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+/// A body over the limit is answered with 413 in the interface's format, and the client,
+/// still sending it, reads that answer rather than a reset connection.
+#[tokio::test]
+async fn oversize_bodies_get_413_without_a_dropped_connection() {
+    let app = spawn_app_with(Options {
+        body_limit: 64 * 1024,
+        ..Options::default()
+    })
+    .await;
+    let huge = json!({"schemas": [USER_SCHEMA], "userName": "huge", "title": "x".repeat(3 * 1024 * 1024)});
+    for _ in 0..3 {
+        let reply = app
+            .raw(
+                Method::POST,
+                "/Users",
+                "application/scim+json",
+                huge.to_string().into_bytes(),
+            )
+            .await;
+        reply.assert_error(413, None);
+    }
+    let reply = app
+        .admin(
+            Method::POST,
+            "/roles",
+            Some(&json!({"name": "x".repeat(2 * 1024 * 1024)})),
+        )
+        .await;
+    assert_eq!(reply.status, 413);
+    assert_eq!(reply.body["type"], "https://rolegate.dev/problems/payload-too-large");
+    assert_eq!(app.get("/Users").await.body["totalResults"], 0);
 }
