@@ -100,6 +100,19 @@ async fn main() {
     )
     .expect("token")
     .secret;
+    let owner = tokens::create(&mut conn, tenant.id, "owner", TokenHolder::Owner, None, "bench")
+        .expect("owner token")
+        .secret;
+    let checker = tokens::create(
+        &mut conn,
+        tenant.id,
+        "checker",
+        TokenHolder::Application,
+        None,
+        "bench",
+    )
+    .expect("check token")
+    .secret;
     let t = tenant.id;
 
     eprintln!("seeding 100,000 members + {requests} spare users …");
@@ -142,6 +155,48 @@ async fn main() {
         .expect("client");
     let auth = format!("Bearer {token}");
 
+    // Permission checks: 200 of the members hold an application role directly.
+    let admin = base.replace("/scim/v2", "/admin/v1");
+    let admin_post = |path: &str, body: serde_json::Value| {
+        let req = client
+            .post(format!("{admin}{path}"))
+            .bearer_auth(&owner)
+            .json(&body);
+        async move {
+            let reply = req.send().await.expect("admin answers");
+            assert!(reply.status().is_success(), "{}", reply.status());
+            reply.json::<serde_json::Value>().await.expect("json")
+        }
+    };
+    let environments: serde_json::Value = client
+        .get(format!("{admin}/environments"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .expect("environments")
+        .json()
+        .await
+        .expect("json");
+    let environment = environments["environments"][0]["id"].clone();
+    let crm = admin_post("/applications", json!({"environment_id": environment, "name": "CRM"}))
+        .await["id"]
+        .clone();
+    let seller = admin_post(
+        "/roles",
+        json!({"name": "Seller", "scope": "application", "privileges": ["application.content.view"]}),
+    )
+    .await["id"]
+        .clone();
+    for user in &members[..200] {
+        admin_post(
+            "/assignments",
+            json!({"principal": {"type": "user", "id": user}, "role_id": seller, "application_id": crm}),
+        )
+        .await;
+    }
+    let crm = crm.as_str().unwrap_or_default().to_string();
+    let check_url = base.replace("/scim/v2", "/api/v1/check");
+
     let mut results = Vec::new();
     results.push(
         measure("GET /Users/{id}", requests, 8, |i| {
@@ -161,6 +216,27 @@ async fn main() {
         })
         .await,
     );
+    for (name, concurrency) in [("GET /api/v1/check", 8), ("GET /api/v1/check, one client", 1)] {
+        results.push(
+            measure(name, requests, concurrency, |i| {
+                let req = client
+                    .get(format!(
+                        "{check_url}?user_id={}&privilege=application.content.view&application_id={crm}",
+                        members[i % 400]
+                    ))
+                    .bearer_auth(&checker);
+                async move {
+                    let reply = req.send().await;
+                    match reply {
+                        Ok(r) if r.status().is_success() => r.status().as_u16(),
+                        Ok(r) => r.status().as_u16(),
+                        Err(_) => 0,
+                    }
+                }
+            })
+            .await,
+        );
+    }
     for (name, group, offset) in [
         ("PATCH add 1 member, group of 10", tiny, 0),
         ("PATCH add 1 member, group of 100", small, requests),
@@ -189,6 +265,24 @@ async fn main() {
             .map(|r| r.percentile(0.5))
             .unwrap_or(0.0)
     };
+    let rate = |name: &str| {
+        results
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.requests as f64 / r.elapsed.as_secs_f64())
+            .unwrap_or(0.0)
+    };
+    // With the machine's own PostgreSQL limits (benches/ratios.sh passes them), the ratios.
+    let limit = |var: &str| std::env::var(var).ok().and_then(|v| v.parse::<f64>().ok());
+    if let (Some(select), Some(insert)) = (limit("PG_SELECT_TPS"), limit("PG_INSERT_TPS")) {
+        println!("\npgbench -S {select:.0} tps, single-row insert {insert:.0} tps");
+        println!(
+            "ratios: GET /Users/{{id}} {:.2} of select, POST /Users {:.2} of insert, check {:.2} of select",
+            rate("GET /Users/{id}") / select,
+            rate("POST /Users") / insert,
+            rate("GET /api/v1/check") / select
+        );
+    }
     println!(
         "\nPATCH p50 ratio, 100,000 / 100 members: {:.2}; 100,000 / 10 members: {:.2}",
         p50("group of 100,000") / p50("group of 100"),

@@ -192,6 +192,10 @@ fn token(database: &Database, cmd: TokenCommand) -> anyhow::Result<()> {
                 }
                 (TokenKind::Admin, None) => TokenHolder::Owner,
                 (TokenKind::Admin, Some(user)) => TokenHolder::User(user),
+                (TokenKind::Check, None) => TokenHolder::Application,
+                (TokenKind::Check, Some(_)) => {
+                    anyhow::bail!("a check token is bound to no user; drop --user")
+                }
             };
             let expires_at = expires_in.map(|d| chrono::Utc::now() + d);
             let issued = tokens::create(&mut conn, tenant, &name, holder, expires_at, CLI_ACTOR)?;

@@ -202,7 +202,8 @@ pub enum TokenCommand {
         tenant: Uuid,
         #[arg(long, default_value = "scim")]
         name: String,
-        /// `scim` for a provisioning connector, `admin` for the admin API.
+        /// `scim` for a provisioning connector, `admin` for the admin API, `check` for an
+        /// application's permission checks (`/api/v1/check`) only.
         #[arg(long, value_enum, default_value_t = crate::provisioning::tokens::TokenKind::Scim)]
         kind: crate::provisioning::tokens::TokenKind,
         /// For an admin token: the userName of the person it acts as, with exactly that

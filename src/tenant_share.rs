@@ -65,9 +65,14 @@ impl TenantShares {
             .clone()
     }
 
-    /// Waits for one of the tenant's slots.
+    /// Waits for one of the tenant's slots. A request that has to wait gives its pool
+    /// connection back first: waiting for its turn must not hold what others need.
     pub async fn enter(&self, tenant: Uuid) -> Result<TenantSlot, ShareBusy> {
         let queue = self.queue(tenant);
+        if let Ok(permit) = queue.clone().try_acquire_owned() {
+            return Ok(TenantSlot(permit));
+        }
+        crate::db::release_request_connection();
         let busy = ShareBusy {
             retry_after_seconds: self.wait.as_secs().max(1),
         };

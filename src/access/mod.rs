@@ -10,6 +10,7 @@ pub mod applications;
 pub mod assignments;
 pub mod audit;
 pub mod authorization;
+pub mod check;
 pub mod collaborator_groups;
 pub mod effective;
 pub mod end_user_groups;

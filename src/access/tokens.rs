@@ -50,6 +50,7 @@ impl From<ConnectorToken> for TokenView {
 pub fn kind_of(t: &ConnectorToken) -> &'static str {
     match (t.kind.as_str(), t.owner) {
         ("scim", _) => "scim",
+        ("check", _) => "check",
         (_, true) => "owner",
         _ => "user",
     }
@@ -140,6 +141,11 @@ pub fn create(
                 )
             })?;
             TokenHolder::User(user)
+        }
+        TokenKind::Check => {
+            return Err(AdminError::BadRequest(
+                "check tokens are made with `rolegate token create --kind check`".into(),
+            ))
         }
     };
     let issued = tokens::create(conn, ctx.tenant_id, &name, holder, expires_at, &ctx.actor)?;

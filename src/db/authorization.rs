@@ -103,3 +103,53 @@ pub fn applications_with_role(
         .load(conn)?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
+
+/// One permission check as the database takes it: a user by exactly one of id, userName or
+/// externalId, and exactly one of environment or application.
+#[derive(Debug, Clone, Default)]
+pub struct CheckRow {
+    pub user_id: Option<Uuid>,
+    pub user_name: Option<String>,
+    pub external_id: Option<String>,
+    pub privilege: String,
+    pub environment_id: Option<Uuid>,
+    pub application_id: Option<Uuid>,
+}
+
+#[derive(QueryableByName)]
+struct CheckAnswer {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    position: i64,
+    #[diesel(sql_type = Bool)]
+    allowed: bool,
+}
+
+/// Answers the checks in one statement, in order. An unknown user, application or
+/// environment is simply not allowed.
+pub fn check_privileges(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    checks: &[CheckRow],
+) -> QueryResult<Vec<bool>> {
+    let column = |f: fn(&CheckRow) -> Option<Uuid>| checks.iter().map(f).collect::<Vec<_>>();
+    let text = |f: fn(&CheckRow) -> Option<String>| checks.iter().map(f).collect::<Vec<_>>();
+    let answers: Vec<CheckAnswer> = diesel::sql_query(include_str!("sql/check_privileges.sql"))
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Array<Nullable<SqlUuid>>, _>(column(|c| c.user_id))
+        .bind::<Array<Nullable<Text>>, _>(text(|c| c.user_name.clone()))
+        .bind::<Array<Nullable<Text>>, _>(text(|c| c.external_id.clone()))
+        .bind::<Array<Text>, _>(checks.iter().map(|c| c.privilege.clone()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<SqlUuid>>, _>(column(|c| c.environment_id))
+        .bind::<Array<Nullable<SqlUuid>>, _>(column(|c| c.application_id))
+        .load(conn)?;
+    let mut allowed = vec![false; checks.len()];
+    for answer in answers {
+        let slot = usize::try_from(answer.position - 1)
+            .ok()
+            .and_then(|i| allowed.get_mut(i));
+        if let Some(slot) = slot {
+            *slot = answer.allowed;
+        }
+    }
+    Ok(allowed)
+}

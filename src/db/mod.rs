@@ -78,6 +78,9 @@ pub fn build_pool_with(
     let pool = Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
+        // No `SELECT 1` before every use: a connection that broke fails its first
+        // statement (answered 503), and the pool then discards it as broken.
+        .test_on_check_out(false)
         .connection_timeout(timeout)
         .connection_customizer(Box::new(ConnectionSettings { statement_timeout }))
         .build_unchecked(manager);
@@ -91,9 +94,47 @@ pub fn run_migrations(conn: &mut PgConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs synchronous Diesel code on the blocking thread pool, with a connection taken from
-/// the pool inside the closure's thread. This is the only place that touches the pool from
-/// request handlers.
+tokio::task_local! {
+    /// The connection the current request checked out, kept for the request's later
+    /// statements so that a request checks out once (the token check and the work share
+    /// it). Set for SCIM and admin requests by the request middleware; login requests,
+    /// which call identity providers between statements, check out per statement.
+    static REQUEST_CONNECTION: std::cell::RefCell<Option<PgPooled>>;
+}
+
+/// Runs `future` (one request) with a connection slot that `run_blocking` fills on first
+/// use and reuses after; the connection goes back to the pool when the request is done.
+pub async fn with_request_connection<F: std::future::Future>(future: F) -> F::Output {
+    REQUEST_CONNECTION
+        .scope(std::cell::RefCell::new(None), future)
+        .await
+}
+
+/// Gives the request's connection back to the pool, before the request waits for
+/// something other than the database (its tenant's turn).
+pub fn release_request_connection() {
+    let _ = REQUEST_CONNECTION.try_with(|slot| slot.borrow_mut().take());
+}
+
+fn take_request_connection() -> Option<PgPooled> {
+    REQUEST_CONNECTION
+        .try_with(|slot| slot.borrow_mut().take())
+        .ok()
+        .flatten()
+}
+
+fn keep_request_connection(conn: PgPooled) {
+    let _ = REQUEST_CONNECTION.try_with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(conn);
+        }
+    });
+}
+
+/// Runs synchronous Diesel code on the blocking thread pool, with the request's connection
+/// or one taken from the pool inside the closure's thread. This is the only place that
+/// touches the pool from request handlers.
 pub async fn run_blocking<F, T, E>(pool: &PgPool, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
@@ -101,15 +142,33 @@ where
     E: From<DbError> + Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || {
-        let waited = std::time::Instant::now();
-        let conn = pool.get();
-        crate::metrics::observe_pool_wait(waited.elapsed(), conn.is_ok());
-        let mut conn = conn.map_err(DbError::from)?;
-        f(&mut conn)
+    let held = take_request_connection();
+    let (result, conn) = actix_web::web::block(move || {
+        let mut conn = match held {
+            Some(conn) => conn,
+            None => {
+                let waited = std::time::Instant::now();
+                let conn = pool.get();
+                crate::metrics::observe_pool_wait(waited.elapsed(), conn.is_ok());
+                match conn {
+                    Ok(conn) => conn,
+                    Err(e) => return (Err(E::from(DbError::from(e))), None),
+                }
+            }
+        };
+        let result = f(&mut conn);
+        (result, Some(conn))
     })
     .await
-    .map_err(|e| E::from(DbError::Blocking(e.to_string())))?
+    .map_err(|e| E::from(DbError::Blocking(e.to_string())))?;
+    // A connection left inside a transaction, or one whose statement failed, is not kept:
+    // the pool checks it as it comes back.
+    if let Some(conn) = conn {
+        if result.is_ok() {
+            keep_request_connection(conn);
+        }
+    }
+    result
 }
 
 /// Whether PostgreSQL refused a value the client sent: a character it cannot store (NUL),

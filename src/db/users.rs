@@ -135,6 +135,48 @@ pub fn groups_of(
         .load(conn)
 }
 
+#[derive(QueryableByName)]
+struct UserWithGroups {
+    #[diesel(embed)]
+    record: UserRow,
+    /// `[[group id, display name], …]`, ordered as `groups_of` orders them.
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    member_of: Value,
+}
+
+/// One user and the SCIM groups it is a direct member of, in one statement.
+pub fn find_with_groups(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> QueryResult<(UserRow, Vec<(Uuid, String)>)> {
+    let found: UserWithGroups = diesel::sql_query(
+        "SELECT u.*, coalesce((\
+             SELECT jsonb_agg(jsonb_build_array(g.id, g.display_name) ORDER BY g.display_name, g.id) \
+             FROM group_members m JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
+             WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id AND g.oidc_provider_id IS NULL\
+         ), '[]'::jsonb) AS member_of \
+         FROM users u WHERE u.tenant_id = $1 AND u.id = $2",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .get_result(conn)?;
+    let groups = found
+        .member_of
+        .as_array()
+        .map(|pairs| {
+            pairs
+                .iter()
+                .filter_map(|pair| {
+                    let id = pair.get(0)?.as_str()?.parse().ok()?;
+                    Some((id, pair.get(1)?.as_str()?.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((found.record, groups))
+}
+
 /// A user with its sort key, as list queries return it.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct KeyedUserRow {

@@ -62,7 +62,10 @@ impl FromRequest for Admin {
             req.extensions_mut().insert(slot);
             let principal = match verified.holder {
                 TokenHolder::User(user) => AdminPrincipal::User(user),
-                _ => AdminPrincipal::Owner,
+                TokenHolder::Owner => AdminPrincipal::Owner,
+                TokenHolder::Connector | TokenHolder::Application => {
+                    return Err(AdminError::Unauthorized)
+                }
             };
             Ok(Admin(AdminContext::for_route(
                 token.tenant_id,

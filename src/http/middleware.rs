@@ -49,6 +49,11 @@ pub async fn observe(
     };
     let mut response = match refused {
         Some(refused) => req.into_response(refused).map_into_right_body(),
+        None if holds_one_connection(req.path()) => {
+            crate::db::with_request_connection(next.call(req))
+                .await?
+                .map_into_left_body()
+        }
         None => next.call(req).await?.map_into_left_body(),
     };
     let elapsed = started.elapsed();
@@ -82,6 +87,12 @@ pub async fn observe(
         "request"
     );
     Ok(response)
+}
+
+/// SCIM and admin requests check out one connection for all their statements; login
+/// requests talk to identity providers between statements and do not hold one meanwhile.
+fn holds_one_connection(path: &str) -> bool {
+    path.starts_with("/scim/") || path.starts_with("/admin/") || path == "/api/v1/check"
 }
 
 /// Headers every answer carries: no content sniffing; HTML pages may not be framed nor

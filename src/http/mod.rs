@@ -14,6 +14,7 @@ pub mod admin_roles;
 pub mod admin_routes;
 pub mod admin_tokens;
 pub mod admin_users;
+pub mod check;
 pub mod health;
 pub mod limits;
 pub mod middleware;
@@ -64,6 +65,7 @@ pub fn public_root(req: &HttpRequest) -> String {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     oidc::configure(cfg);
+    check::configure(cfg);
     cfg.service(
         web::scope("/admin/v1")
             .app_data(admin::json_config(limits::ADMIN_BODY_LIMIT))

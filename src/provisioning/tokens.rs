@@ -34,6 +34,8 @@ pub enum TokenKind {
     Scim,
     /// The admin REST API.
     Admin,
+    /// An application's permission checks (`/api/v1/check`), and nothing else.
+    Check,
 }
 
 impl TokenKind {
@@ -41,6 +43,7 @@ impl TokenKind {
         match self {
             TokenKind::Scim => "scim",
             TokenKind::Admin => "admin",
+            TokenKind::Check => "check",
         }
     }
 }
@@ -54,6 +57,8 @@ pub enum TokenHolder {
     Owner,
     /// An admin token acting with this user's effective privileges at each request.
     User(Uuid),
+    /// An application asking permission checks.
+    Application,
 }
 
 impl TokenHolder {
@@ -61,6 +66,7 @@ impl TokenHolder {
         match self {
             TokenHolder::Connector => TokenKind::Scim,
             TokenHolder::Owner | TokenHolder::User(_) => TokenKind::Admin,
+            TokenHolder::Application => TokenKind::Check,
         }
     }
 
@@ -197,6 +203,7 @@ pub fn verify(
     }
     let holder = match (kind, stored.owner, stored.user_id) {
         (TokenKind::Scim, _, _) => TokenHolder::Connector,
+        (TokenKind::Check, _, _) => TokenHolder::Application,
         (TokenKind::Admin, true, _) => TokenHolder::Owner,
         (TokenKind::Admin, false, Some(user))
             if user_status.as_deref().is_some_and(|s| s != "archived")

@@ -163,8 +163,7 @@ pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Resul
 
 pub fn get(conn: &mut PgConnection, ctx: &ScimContext, id: &str) -> Result<Rendered> {
     let id = parse_id(id)?;
-    let row = users::find(conn, ctx.tenant_id(), id)?;
-    let groups = groups_of_one(conn, ctx, id)?;
+    let (row, groups) = users::find_with_groups(conn, ctx.tenant_id(), id)?;
     Ok(render(ctx, &row, Some(&groups)))
 }
 

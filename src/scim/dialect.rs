@@ -22,6 +22,16 @@
 //! 10. `password` is accepted and discarded — Okta: [`is_discarded_attribute`].
 //! 11. Group members' `display` (Okta) is accepted and not stored (a read-only
 //!     sub-attribute in the schema).
+//! 12. A filter value written as a bare word (`externalId eq jyoung`, as Entra ID's
+//!     documentation shows) is a string, unless it is `true`, `false`, `null`, a number or
+//!     `and`/`or`/`not`: [`is_bare_string_value`].
+
+/// Whether a bare word where a filter value belongs is taken as a string (deviation 12).
+pub fn is_bare_string_value(word: &str) -> bool {
+    !["and", "or", "not"]
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k))
+}
 
 /// Booleans sent as strings (`"True"`, `"false"`), as Microsoft Entra ID does.
 pub fn boolean_from_string(s: &str) -> Option<bool> {

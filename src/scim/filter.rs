@@ -451,6 +451,11 @@ impl Parser {
             Some(Token::Word(w)) if w.eq_ignore_ascii_case("true") => CompValue::Bool(true),
             Some(Token::Word(w)) if w.eq_ignore_ascii_case("false") => CompValue::Bool(false),
             Some(Token::Word(w)) if w.eq_ignore_ascii_case("null") => CompValue::Null,
+            // Entra ID's documentation writes `externalId eq jyoung`: a bare word where a
+            // value belongs is taken as a string (an accepted deviation from RFC 7644).
+            Some(Token::Word(w)) if crate::scim::dialect::is_bare_string_value(&w) => {
+                CompValue::String(w)
+            }
             Some(t) => {
                 return Err(ScimError::invalid_filter(format!(
                     "expected a value after '{path} {}' but found {}",
@@ -751,6 +756,25 @@ mod tests {
         fn case_exact(&self, _: &AttrPath) -> bool {
             false
         }
+    }
+
+    #[test]
+    fn a_bare_word_value_is_a_string_but_not_a_keyword() {
+        let f = parse_filter("externalId eq jyoung").expect("parses");
+        assert_eq!(
+            f,
+            Filter::Compare(
+                AttrPath::simple("externalId"),
+                CompareOp::Eq,
+                CompValue::String("jyoung".into())
+            )
+        );
+        assert!(parse_filter("externalId eq true").is_ok_and(|f| matches!(
+            f,
+            Filter::Compare(_, _, CompValue::Bool(true))
+        )));
+        assert!(parse_filter("externalId eq and").is_err());
+        assert!(parse_filter("externalId eq NOT").is_err());
     }
 
     #[test]

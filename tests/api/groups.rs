@@ -129,6 +129,170 @@ async fn patch_renames_and_returns_the_resource_when_asked() {
     assert!(reply.body.get("meta").is_none());
 }
 
+/// Only a path naming `members` (bare or with the Group schema's URN) changes membership;
+/// a path to another attribute leaves the members as they are.
+#[tokio::test]
+async fn only_a_members_path_changes_membership() {
+    let app = spawn_app().await;
+    let a = app.create_user("a").await;
+    let b = app.create_user("b").await;
+    let group = app.create_group("old", &[&a]).await;
+    let path = format!("/Groups/{group}?attributes=displayName,externalId,members");
+    for ops in [
+        json!([{"op": "replace", "path": "displayName", "value": "new"}]),
+        json!([{"op": "add", "path": "externalId", "value": "ext-1"}]),
+        json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:displayName", "value": "newer"}]),
+    ] {
+        let reply = app.patch(&path, &patch_ops(ops.clone())).await;
+        assert_eq!(reply.status, 200, "{ops}: {}", reply.body);
+        assert_eq!(member_ids(&reply.body), vec![a.clone()], "{ops}");
+    }
+    let reply = app.get(&format!("/Groups/{group}")).await;
+    assert_eq!(reply.body["displayName"], "newer");
+    assert_eq!(reply.body["externalId"], "ext-1");
+    let reply = app
+        .patch(
+            &path,
+            &patch_ops(json!([{"op": "add", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:members",
+                                "value": [{"value": b}]}])),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let mut members = member_ids(&reply.body);
+    members.sort();
+    let mut expected = vec![a, b];
+    expected.sort();
+    assert_eq!(members, expected);
+}
+
+/// A path-less `replace` carrying `members` replaces the member list, a path-less `add`
+/// adds to it; the other attributes it carries apply, and members are never stored in the
+/// group's document (they live in the membership table alone).
+#[tokio::test]
+async fn pathless_members_replace_or_add_and_stay_out_of_the_document() {
+    let app = spawn_app().await;
+    let a = app.create_user("a").await;
+    let b = app.create_user("b").await;
+    let c = app.create_user("c").await;
+    let group = app.create_group("old", &[&a]).await;
+    let path = format!("/Groups/{group}?attributes=displayName,members");
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let reply = app
+        .patch(
+            &path,
+            &patch_ops(json!([{"op": "replace", "value": {"displayName": "new", "members": [{"value": b}]}}])),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["displayName"], "new");
+    assert_eq!(member_ids(&reply.body), vec![b.clone()]);
+    let reply = app
+        .patch(
+            &path,
+            &patch_ops(json!([{"op": "add", "value": {"displayName": "newer", "members": [{"value": c}]}}])),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["displayName"], "newer");
+    assert_eq!(sorted(member_ids(&reply.body)), sorted(vec![b, c]));
+
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        has_members: bool,
+    }
+    let mut conn = app.pool.get().expect("connection");
+    let stored: Stored = diesel::sql_query(
+        "SELECT attributes ? 'members' AS has_members FROM groups WHERE tenant_id = $1 AND id = $2::uuid",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(app.tenant_id)
+    .bind::<diesel::sql_types::Text, _>(&group)
+    .get_result(&mut conn)
+    .expect("group");
+    assert!(!stored.has_members, "members were written into the group's document");
+}
+
+/// `remove` by a members filter removes exactly the members it selects, whether the filter
+/// names ids or other member attributes; a path below a member value is immutable.
+#[tokio::test]
+async fn members_filters_select_exactly_and_member_values_are_immutable() {
+    let app = spawn_app().await;
+    let a = app.create_user("a").await;
+    let b = app.create_user("b").await;
+    let c = app.create_user("c").await;
+    let fresh = |name: &'static str| {
+        let (app, a, b, c) = (&app, a.clone(), b.clone(), c.clone());
+        async move { app.create_group(name, &[&a, &b, &c]).await }
+    };
+    let remove = |group: String, path: String| {
+        let app = &app;
+        async move {
+            let reply = app
+                .patch(
+                    &format!("/Groups/{group}?attributes=members"),
+                    &patch_ops(json!([{"op": "remove", "path": path}])),
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            let mut left = member_ids(&reply.body);
+            left.sort();
+            left
+        }
+    };
+    let g = fresh("by-type").await;
+    assert!(remove(g, r#"members[type eq "User"]"#.into()).await.is_empty());
+    let g = fresh("id-or-type").await;
+    assert!(remove(g, format!(r#"members[value eq "{a}" or type eq "User"]"#))
+        .await
+        .is_empty());
+    let g = fresh("two-ids").await;
+    assert_eq!(
+        remove(g, format!(r#"members[value eq "{a}" or value eq "{b}"]"#)).await,
+        vec![c.clone()]
+    );
+    let g = fresh("not-one").await;
+    let mut rest = vec![b.clone(), c.clone()];
+    rest.sort();
+    assert_eq!(remove(g.clone(), format!(r#"members[value eq "{a}"]"#)).await, rest);
+
+    for path in ["members.value".to_string(), format!(r#"members[value eq "{b}"].value"#)] {
+        app.patch(
+            &format!("/Groups/{g}"),
+            &patch_ops(json!([{"op": "replace", "path": path, "value": a}])),
+        )
+        .await
+        .assert_error(400, Some("mutability"));
+    }
+}
+
+/// A membership change that changes nothing (adding a member already in, removing one not
+/// in) leaves the group's version and the audit trail alone.
+#[tokio::test]
+async fn a_membership_patch_that_changes_nothing_is_no_change() {
+    let app = spawn_app().await;
+    let a = app.create_user("a").await;
+    let b = app.create_user("b").await;
+    let group = app.create_group("g", &[&a]).await;
+    let version = app.get(&format!("/Groups/{group}")).await.body["meta"]["version"].clone();
+    let trail = app.audit_trail().len();
+    for ops in [
+        json!([{"op": "add", "path": "members", "value": [{"value": a}]}]),
+        json!([{"op": "remove", "path": "members", "value": [{"value": b}]}]),
+        json!([{"op": "remove", "path": format!(r#"members[value eq "{b}"]"#)}]),
+    ] {
+        let reply = app.patch(&format!("/Groups/{group}"), &patch_ops(ops.clone())).await;
+        assert!(reply.status == 200 || reply.status == 204, "{ops}: {}", reply.body);
+        let now = app.get(&format!("/Groups/{group}")).await;
+        assert_eq!(now.body["meta"]["version"], version, "{ops}");
+        assert_eq!(member_ids(&now.body), vec![a.clone()]);
+    }
+    assert_eq!(app.audit_trail().len(), trail, "no audit entry for no change");
+}
+
 #[tokio::test]
 async fn put_replaces_name_and_members() {
     let app = spawn_app().await;

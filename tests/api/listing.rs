@@ -95,6 +95,37 @@ async fn search_endpoints_take_the_query_in_the_body() {
     assert!(groups.body["Resources"][0].get("members").is_none());
 }
 
+/// `GET` at the SCIM root queries every resource type (RFC 7644 §3.4.2.1), with a filter
+/// that may write a value as a bare word as Entra ID's documentation does.
+#[tokio::test]
+async fn the_root_queries_all_resource_types_and_bare_words_are_strings() {
+    let app = spawn_app().await;
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                      "userName": "jyoung", "externalId": "jyoung"});
+    assert_eq!(app.post("/Users", &body).await.status, 201);
+    let a = app.create_user("alice").await;
+    app.create_group("team", &[&a]).await;
+    for root in ["", "/"] {
+        let all = app.get(root).await;
+        assert_eq!(all.status, 200, "{root:?}: {}", all.body);
+        assert_eq!(all.body["totalResults"], 3);
+        let filtered = app
+            .get(&format!("{root}?filter=externalId%20eq%20jyoung"))
+            .await;
+        assert_eq!(filtered.status, 200, "{}", filtered.body);
+        assert_eq!(filtered.body["totalResults"], 1);
+        assert_eq!(filtered.body["Resources"][0]["userName"], "jyoung");
+    }
+    let bare = app.get("/Users?filter=userName%20eq%20JYOUNG").await;
+    assert_eq!(bare.body["totalResults"], 1);
+    app.get("/Users?filter=userName%20eq%20and")
+        .await
+        .assert_error(400, Some("invalidFilter"));
+    let refused = app.post("", &json!({})).await;
+    refused.assert_error(405, None);
+    assert!(refused.header("allow").is_some_and(|a| a.contains("GET")));
+}
+
 /// Each operator, on a column attribute, a document attribute and an extension attribute.
 #[tokio::test]
 async fn every_operator_on_users_and_groups() {

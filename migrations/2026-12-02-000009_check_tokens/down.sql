@@ -1,0 +1,4 @@
+DELETE FROM connector_tokens WHERE kind = 'check';
+ALTER TABLE connector_tokens DROP CONSTRAINT connector_tokens_kind_check;
+ALTER TABLE connector_tokens ADD CONSTRAINT connector_tokens_kind_check
+    CHECK (kind IN ('scim', 'admin'));
