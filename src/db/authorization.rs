@@ -133,7 +133,12 @@ pub fn check_privileges(
 ) -> QueryResult<Vec<bool>> {
     let column = |f: fn(&CheckRow) -> Option<Uuid>| checks.iter().map(f).collect::<Vec<_>>();
     let text = |f: fn(&CheckRow) -> Option<String>| checks.iter().map(f).collect::<Vec<_>>();
-    let answers: Vec<CheckAnswer> = diesel::sql_query(include_str!("sql/check_privileges.sql"))
+    // The statement lives in the function `check_privileges` (migration
+    // `permission_checks`), whose plan is made once per connection.
+    let answers: Vec<CheckAnswer> = diesel::sql_query(
+        "SELECT check_ord AS position, check_allowed AS allowed \
+         FROM check_privileges($1, $2, $3, $4, $5, $6, $7)",
+    )
         .bind::<SqlUuid, _>(tenant_id)
         .bind::<Array<Nullable<SqlUuid>>, _>(column(|c| c.user_id))
         .bind::<Array<Nullable<Text>>, _>(text(|c| c.user_name.clone()))

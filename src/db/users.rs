@@ -151,11 +151,7 @@ pub fn find_with_groups(
     id: Uuid,
 ) -> QueryResult<(UserRow, Vec<(Uuid, String)>)> {
     let found: UserWithGroups = diesel::sql_query(
-        "SELECT u.*, coalesce((\
-             SELECT jsonb_agg(jsonb_build_array(g.id, g.display_name) ORDER BY g.display_name, g.id) \
-             FROM group_members m JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
-             WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id AND g.oidc_provider_id IS NULL\
-         ), '[]'::jsonb) AS member_of \
+        "SELECT u.*, user_scim_groups(u.tenant_id, u.id) AS member_of \
          FROM users u WHERE u.tenant_id = $1 AND u.id = $2",
     )
     .bind::<diesel::sql_types::Uuid, _>(tenant_id)
