@@ -1,3 +1,18 @@
+-- Names distinct under the folding may be equal under the old lower-casing (which follows
+-- the database's locale): name them rather than fail with a bare unique violation.
+DO $check$
+DECLARE
+    clash TEXT;
+BEGIN
+    SELECT string_agg(format('tenant %s: %s', tenant_id, names), '; ') INTO clash
+    FROM (SELECT tenant_id, string_agg(user_name, ', ') AS names
+          FROM users GROUP BY tenant_id, lower(user_name) COLLATE "C" HAVING count(*) > 1) c;
+    IF clash IS NOT NULL THEN
+        RAISE EXCEPTION 'userNames equal under lower() (rename all but one, then revert again): %', clash;
+    END IF;
+END
+$check$;
+
 DROP INDEX users_emails_idx;
 CREATE OR REPLACE FUNCTION user_emails(attributes JSONB) RETURNS TEXT[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$

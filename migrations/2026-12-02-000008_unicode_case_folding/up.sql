@@ -23,6 +23,26 @@ END
 $fold$;
 -- END generated
 
+-- Names that differ only in case under the new folding (`straße`/`STRASSE`) but not under
+-- the old lower-casing would make the unique indexes below fail with a bare error: name
+-- them instead, so an operator can rename them and migrate again. And the folding needs
+-- PostgreSQL built with ICU.
+DO $check$
+DECLARE
+    clash TEXT;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu') THEN
+        RAISE EXCEPTION 'Rolegate needs PostgreSQL built with ICU (collation und-x-icu is missing)';
+    END IF;
+    SELECT string_agg(format('tenant %s: %s', tenant_id, names), '; ') INTO clash
+    FROM (SELECT tenant_id, string_agg(user_name, ', ') AS names
+          FROM users GROUP BY tenant_id, rolegate_fold(user_name) HAVING count(*) > 1) c;
+    IF clash IS NOT NULL THEN
+        RAISE EXCEPTION 'userNames equal ignoring case (rename all but one, then migrate again): %', clash;
+    END IF;
+END
+$check$;
+
 DROP INDEX users_tenant_user_name_key;
 CREATE UNIQUE INDEX users_tenant_user_name_key ON users (tenant_id, (rolegate_fold(user_name) COLLATE "C"));
 DROP INDEX users_user_name_trgm_idx;

@@ -21,13 +21,15 @@ BEGIN
 WITH asked AS MATERIALIZED (
     SELECT q.ord, q.privilege, q.application_id,
            coalesce(q.environment_id, a.environment_id) AS environment_id,
-           (SELECT u.id FROM users u
-             WHERE u.tenant_id = p_tenant
-               AND ((q.user_id IS NOT NULL AND u.id = q.user_id)
-                 OR (q.user_name IS NOT NULL
-                     AND rolegate_fold(u.user_name) COLLATE "C" = rolegate_fold(q.user_name) COLLATE "C")
-                 OR (q.external_id IS NOT NULL AND u.external_id COLLATE "C" = q.external_id))
-             LIMIT 1) AS user_id
+           -- externalId is not unique: a check names a user only when exactly one matches.
+           (SELECT CASE WHEN count(*) = 1 THEN (array_agg(m.id))[1] END
+              FROM (SELECT u.id FROM users u
+                     WHERE u.tenant_id = p_tenant
+                       AND ((q.user_id IS NOT NULL AND u.id = q.user_id)
+                         OR (q.user_name IS NOT NULL
+                             AND rolegate_fold(u.user_name) COLLATE "C" = rolegate_fold(q.user_name) COLLATE "C")
+                         OR (q.external_id IS NOT NULL AND u.external_id COLLATE "C" = q.external_id))
+                     LIMIT 2) m) AS user_id
     FROM unnest(p_user_ids, p_user_names, p_external_ids, p_privileges, p_environment_ids, p_application_ids)
          WITH ORDINALITY AS q(user_id, user_name, external_id, privilege, environment_id, application_id, ord)
     LEFT JOIN applications a ON a.tenant_id = p_tenant AND a.id = q.application_id

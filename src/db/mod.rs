@@ -26,6 +26,8 @@ use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use crate::tenant_share::TenantSlot;
+
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
 
@@ -78,9 +80,10 @@ pub fn build_pool_with(
     let pool = Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
-        // No `SELECT 1` before every use: a connection that broke fails its first
-        // statement (answered 503), and the pool then discards it as broken.
-        .test_on_check_out(false)
+        // A connection is tested (`SELECT 1`) as it is checked out: Diesel cannot tell
+        // that a connection's socket died (a restart, a failover), only that its
+        // transaction broke. A request checks out once, so this is one round trip.
+        .test_on_check_out(true)
         .connection_timeout(timeout)
         .connection_customizer(Box::new(ConnectionSettings { statement_timeout }))
         .build_unchecked(manager);
@@ -94,40 +97,61 @@ pub fn run_migrations(conn: &mut PgConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-tokio::task_local! {
-    /// The connection the current request checked out, kept for the request's later
-    /// statements so that a request checks out once (the token check and the work share
-    /// it). Set for SCIM and admin requests by the request middleware; login requests,
-    /// which call identity providers between statements, check out per statement.
-    static REQUEST_CONNECTION: std::cell::RefCell<Option<PgPooled>>;
+/// What one request holds while it runs: the connection it checked out (kept for its later
+/// statements, so that the token check and the work share one checkout) and its tenant's
+/// slot (see `tenant_share`).
+#[derive(Default)]
+struct RequestHold {
+    conn: Option<PgPooled>,
+    /// Shared with every blocking call of the request, so that a client that disconnects
+    /// does not free its tenant's slot while its statement still runs.
+    slot: Option<std::sync::Arc<TenantSlot>>,
 }
 
-/// Runs `future` (one request) with a connection slot that `run_blocking` fills on first
-/// use and reuses after; the connection goes back to the pool when the request is done.
+tokio::task_local! {
+    /// Set for SCIM, admin and check requests by the request middleware; login requests,
+    /// which call identity providers between statements, check out per statement.
+    static REQUEST_HOLD: std::cell::RefCell<RequestHold>;
+}
+
+/// Runs `future` (one request) with a slot that `run_blocking` fills with a connection on
+/// first use and reuses after; everything held goes back when the request is done.
 pub async fn with_request_connection<F: std::future::Future>(future: F) -> F::Output {
-    REQUEST_CONNECTION
-        .scope(std::cell::RefCell::new(None), future)
+    REQUEST_HOLD
+        .scope(std::cell::RefCell::new(RequestHold::default()), future)
         .await
 }
 
 /// Gives the request's connection back to the pool, before the request waits for
-/// something other than the database (its tenant's turn).
+/// something other than the database (its tenant's turn, the rest of its body).
 pub fn release_request_connection() {
-    let _ = REQUEST_CONNECTION.try_with(|slot| slot.borrow_mut().take());
+    let _ = REQUEST_HOLD.try_with(|hold| hold.borrow_mut().conn.take());
 }
 
-fn take_request_connection() -> Option<PgPooled> {
-    REQUEST_CONNECTION
-        .try_with(|slot| slot.borrow_mut().take())
-        .ok()
-        .flatten()
+/// Keeps the tenant's slot for the rest of the request (and for any statement of it still
+/// running). Outside a request scope the slot is handed back for the caller to hold.
+pub fn hold_tenant_slot(slot: TenantSlot) -> Option<TenantSlot> {
+    let mut slot = Some(slot);
+    let _ = REQUEST_HOLD.try_with(|hold| {
+        hold.borrow_mut().slot = slot.take().map(std::sync::Arc::new);
+    });
+    slot
+}
+
+fn take_request_connection() -> (Option<PgPooled>, Option<std::sync::Arc<TenantSlot>>) {
+    REQUEST_HOLD
+        .try_with(|hold| {
+            let mut hold = hold.borrow_mut();
+            (hold.conn.take(), hold.slot.clone())
+        })
+        .unwrap_or((None, None))
 }
 
 fn keep_request_connection(conn: PgPooled) {
-    let _ = REQUEST_CONNECTION.try_with(|slot| {
-        let mut slot = slot.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(conn);
+    let _ = REQUEST_HOLD.try_with(|hold| {
+        let mut hold = hold.borrow_mut();
+        if hold.conn.is_none() {
+            hold.conn = Some(conn);
         }
     });
 }
@@ -142,8 +166,9 @@ where
     E: From<DbError> + Send + 'static,
 {
     let pool = pool.clone();
-    let held = take_request_connection();
+    let (held, slot) = take_request_connection();
     let (result, conn) = actix_web::web::block(move || {
+        let _slot = slot;
         let mut conn = match held {
             Some(conn) => conn,
             None => {
@@ -161,8 +186,8 @@ where
     })
     .await
     .map_err(|e| E::from(DbError::Blocking(e.to_string())))?;
-    // A connection left inside a transaction, or one whose statement failed, is not kept:
-    // the pool checks it as it comes back.
+    // A connection whose statement failed is not kept: it goes back to the pool, which
+    // tests it before its next use.
     if let Some(conn) = conn {
         if result.is_ok() {
             keep_request_connection(conn);

@@ -59,7 +59,7 @@ impl FromRequest for Admin {
                 .enter(token.tenant_id)
                 .await
                 .map_err(|busy| AdminError::TenantBusy(busy.retry_after_seconds))?;
-            req.extensions_mut().insert(slot);
+            super::hold_for_request(&req, slot);
             let principal = match verified.holder {
                 TokenHolder::User(user) => AdminPrincipal::User(user),
                 TokenHolder::Owner => AdminPrincipal::Owner,

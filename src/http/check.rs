@@ -20,7 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     OidcError::bad_request(format!("invalid check: {e}")).into()
                 }),
             )
-            .app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(|e, _| {
+            .app_data(web::JsonConfig::default().limit(super::limits::CHECK_BODY_LIMIT).error_handler(|e, _| {
                 OidcError::bad_request(format!("invalid checks: {e}")).into()
             }))
             .route(web::get().to(check_one))
@@ -28,11 +28,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The tenant of a valid check token, and that tenant's turn in the pool.
-async fn authenticate(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<(Uuid, crate::tenant_share::TenantSlot), OidcError> {
+/// The tenant of a valid check token, once it is that tenant's turn in the pool.
+async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Uuid, OidcError> {
     let unauthorized = || OidcError::refused(401, "invalid_token", "a check token is required");
     let presented = super::bearer_token(req).ok_or_else(unauthorized)?;
     let verified = run_blocking(&state.pool, move |conn| {
@@ -48,7 +45,8 @@ async fn authenticate(
             "this tenant has too many requests in progress; retry later",
         )
     })?;
-    Ok((tenant_id, slot))
+    super::hold_for_request(req, slot);
+    Ok(tenant_id)
 }
 
 async fn answer(state: &AppState, tenant_id: Uuid, checks: Vec<Check>) -> Result<Vec<bool>, OidcError> {
@@ -64,7 +62,7 @@ async fn check_one(
     state: web::Data<AppState>,
     query: web::Query<CheckRequest>,
 ) -> Response {
-    let (tenant_id, _slot) = authenticate(&req, &state).await?;
+    let tenant_id = authenticate(&req, &state).await?;
     let one = Check::try_from(query.into_inner()).map_err(OidcError::bad_request)?;
     let allowed = answer(&state, tenant_id, vec![one]).await?;
     Ok(HttpResponse::Ok()
@@ -81,7 +79,7 @@ async fn check_many(
     state: web::Data<AppState>,
     body: web::Json<CheckBatch>,
 ) -> Response {
-    let (tenant_id, _slot) = authenticate(&req, &state).await?;
+    let tenant_id = authenticate(&req, &state).await?;
     let checks = check::parse_batch(body.into_inner()).map_err(OidcError::bad_request)?;
     let allowed = answer(&state, tenant_id, checks).await?;
     Ok(HttpResponse::Ok()

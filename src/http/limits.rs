@@ -21,6 +21,8 @@ pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 pub const MAX_DISCARDED_BODY: u64 = 16 * 1024 * 1024;
 /// Admin API bodies.
 pub const ADMIN_BODY_LIMIT: usize = 1024 * 1024;
+/// Permission-check bodies (100 checks).
+pub const CHECK_BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Interface {
@@ -85,6 +87,7 @@ pub fn check_head(req: &ServiceRequest) -> Option<HttpResponse> {
 fn body_limit(req: &ServiceRequest) -> usize {
     match interface(req.path()) {
         Interface::Admin => ADMIN_BODY_LIMIT,
+        _ if req.path() == "/api/v1/check" => CHECK_BODY_LIMIT,
         _ => req
             .app_data::<actix_web::web::Data<crate::state::AppState>>()
             .map_or(ADMIN_BODY_LIMIT, |s| s.settings.body_limit),
@@ -103,12 +106,7 @@ pub async fn check_declared_body(req: &mut ServiceRequest) -> Option<HttpRespons
     if declared <= limit as u64 {
         return None;
     }
-    // A client that asked before sending (`Expect: 100-continue`) sends nothing more.
-    let waits_for_us = req
-        .headers()
-        .get(header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    let discarded = !waits_for_us && declared <= MAX_DISCARDED_BODY;
+    let discarded = declared <= MAX_DISCARDED_BODY;
     if discarded {
         let mut payload = req.take_payload();
         while let Some(Ok(_)) = payload.next().await {}
@@ -120,10 +118,10 @@ pub async fn check_declared_body(req: &mut ServiceRequest) -> Option<HttpRespons
         format!("the request body is larger than {limit} bytes"),
     );
     if !discarded {
-        // Whatever the client still sends is not read.
+        // Whatever the client still sends is not read: the connection closes after this.
         response
-            .headers_mut()
-            .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
     }
     Some(response)
 }

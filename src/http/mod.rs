@@ -27,7 +27,7 @@ pub mod scim_search;
 pub mod scim_users;
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest};
+use actix_web::{web, HttpMessage, HttpRequest};
 
 /// The token of an `Authorization: Bearer <token>` header, if the request has one.
 pub fn bearer_token(req: &HttpRequest) -> Option<String> {
@@ -36,6 +36,23 @@ pub fn bearer_token(req: &HttpRequest) -> Option<String> {
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim().to_string())
+}
+
+/// Keeps the tenant's slot for the request. A request whose body is still to be read gives
+/// its connection back first: a slow upload must not hold one.
+pub fn hold_for_request(req: &HttpRequest, slot: crate::tenant_share::TenantSlot) {
+    if let Some(slot) = crate::db::hold_tenant_slot(slot) {
+        req.extensions_mut().insert(slot);
+    }
+    let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    if has_body {
+        crate::db::release_request_connection();
+    }
 }
 
 /// The server's base URL as clients reach it, for redirect URIs, token issuers and SCIM

@@ -9,7 +9,6 @@ use uuid::Uuid;
 
 use super::{bearer_token, public_root};
 use crate::db::run_blocking;
-use crate::tenant_share::TenantSlot;
 use crate::error::OidcError;
 use crate::oidc::login::{self, CallbackParams, LoginParams};
 use crate::oidc::{keys, session};
@@ -89,17 +88,6 @@ fn over_login_limit(req: &HttpRequest, state: &AppState) -> Option<OidcError> {
     })
 }
 
-/// One of the tenant's slots in the pool (see `tenant_share`), held for the request.
-async fn tenant_slot(state: &AppState, tenant_id: Uuid) -> Result<TenantSlot, OidcError> {
-    state.tenant_shares.enter(tenant_id).await.map_err(|_| {
-        OidcError::refused(
-            429,
-            "temporarily_unavailable",
-            "this tenant has too many requests in progress; retry later",
-        )
-    })
-}
-
 async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -110,10 +98,6 @@ async fn login(
         return for_client(&req, Err(refused));
     }
     let (tenant_id, provider) = path.into_inner();
-    let _slot = match tenant_slot(&state, tenant_id).await {
-        Ok(slot) => slot,
-        Err(busy) => return for_client(&req, Err(busy)),
-    };
     let root = public_root(&req);
     let result = login::begin(&state, tenant_id, provider, &root, params.into_inner())
         .await
@@ -182,10 +166,7 @@ async fn callback(
     let (tenant_id, provider) = path.into_inner();
     let params = params.into_inner();
     let result = if bound_to_this_browser(&req, params.state.as_deref()) {
-        match tenant_slot(&state, tenant_id).await {
-            Ok(_slot) => finish(&req, &state, tenant_id, provider, params).await,
-            Err(busy) => Err(busy),
-        }
+        finish(&req, &state, tenant_id, provider, params).await
     } else {
         Err(OidcError::refused(
             403,
@@ -254,7 +235,6 @@ async fn me(req: HttpRequest, state: web::Data<AppState>) -> Response {
     let token = bearer_token(&req)
         .ok_or_else(|| OidcError::refused(401, "invalid_token", "a session token is required"))?;
     let tenant_id = session::claimed_tenant(&token)?;
-    let _slot = tenant_slot(&state, tenant_id).await?;
     let grace = key_grace(&state);
     let session = run_blocking(&state.pool, move |conn| {
         let presented = session::verify(conn, tenant_id, &token, grace)?;

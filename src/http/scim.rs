@@ -67,7 +67,7 @@ impl FromRequest for Scim {
                 .enter(tenant_id)
                 .await
                 .map_err(|busy| ScimApiError::TenantBusy(busy.retry_after_seconds))?;
-            req.extensions_mut().insert(slot);
+            super::hold_for_request(&req, slot);
             Ok(Scim(ScimContext {
                 actor: Actor::token(tenant_id, token_id),
                 base_url,

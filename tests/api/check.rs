@@ -65,6 +65,17 @@ async fn fixture() -> Fixture {
         .await
         .id();
     let bob = app.create_user("bob").await;
+    let mut twins = Vec::new();
+    for name in ["twin-1", "twin-2"] {
+        let reply = app
+            .post(
+                "/Users",
+                &json!({"schemas": [USER_SCHEMA], "userName": name, "externalId": "shared"}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        twins.push(reply.id());
+    }
     let seller = create(
         &app,
         "/roles",
@@ -74,6 +85,14 @@ async fn fixture() -> Fixture {
     let grant = assign(
         &app,
         json!({"type": "user", "id": alice}),
+        &seller,
+        json!({"application_id": crm}),
+    )
+    .await;
+    // One twin holds the role: an ambiguous externalId must still not answer for it.
+    assign(
+        &app,
+        json!({"type": "user", "id": twins[0]}),
         &seller,
         json!({"application_id": crm}),
     )
@@ -103,6 +122,8 @@ async fn checks_answer_from_the_effective_roles_by_id_name_or_external_id() {
         (ask("external_id=ext-1", &crm), true),
         (ask("external_id=EXT-1", &crm), false),
         (ask("user_name=nobody", &crm), false),
+        // Two users share this externalId: it names nobody.
+        (ask("external_id=shared", &crm), false),
         (
             format!("user_id={}&privilege=application.content.edit&{crm}", f.alice),
             false,

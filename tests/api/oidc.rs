@@ -953,6 +953,22 @@ async fn users_created_by_login_follow_their_claims_but_never_take_another_users
     );
 }
 
+/// A login-created user takes the claimed name bare only when it is the verified address;
+/// a claimed name other than the verified address goes into the provider's namespace.
+#[tokio::test]
+async fn a_claimed_name_other_than_the_verified_address_is_namespaced() {
+    let s = setup().await;
+    let (status, body) = s
+        .login(json!({"sub": "pat", "preferred_username": "pat", "name": "Pat",
+                      "email": "pat@example.com", "email_verified": true}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["session"]["user"]["id"].as_str().unwrap().to_string();
+    let user = s.app.get(&format!("/Users/{id}")).await;
+    assert_eq!(user.body["userName"], "corp:pat");
+    assert_eq!(user.body["emails"][0]["value"], "pat@example.com");
+}
+
 #[tokio::test]
 async fn an_unverified_first_login_cannot_pre_empt_the_owner_of_an_address() {
     let s = setup().await;
