@@ -100,9 +100,16 @@ async fn main() {
     )
     .expect("token")
     .secret;
-    let owner = tokens::create(&mut conn, tenant.id, "owner", TokenHolder::Owner, None, "bench")
-        .expect("owner token")
-        .secret;
+    let owner = tokens::create(
+        &mut conn,
+        tenant.id,
+        "owner",
+        TokenHolder::Owner,
+        None,
+        "bench",
+    )
+    .expect("owner token")
+    .secret;
     let checker = tokens::create(
         &mut conn,
         tenant.id,
@@ -178,8 +185,11 @@ async fn main() {
         .await
         .expect("json");
     let environment = environments["environments"][0]["id"].clone();
-    let crm = admin_post("/applications", json!({"environment_id": environment, "name": "CRM"}))
-        .await["id"]
+    let crm = admin_post(
+        "/applications",
+        json!({"environment_id": environment, "name": "CRM"}),
+    )
+    .await["id"]
         .clone();
     let seller = admin_post(
         "/roles",
@@ -216,7 +226,10 @@ async fn main() {
         })
         .await,
     );
-    for (name, concurrency) in [("GET /api/v1/check", 8), ("GET /api/v1/check, one client", 1)] {
+    for (name, concurrency) in [
+        ("GET /api/v1/check", 8),
+        ("GET /api/v1/check, one client", 1),
+    ] {
         results.push(
             measure(name, requests, concurrency, |i| {
                 let req = client

@@ -84,7 +84,11 @@ mod tests {
     fn folded_text_is_borrowed_and_folding_is_idempotent() {
         assert!(matches!(fold("already folded é"), Cow::Borrowed(_)));
         for (c, folded) in foldings() {
-            assert_eq!(fold(folded), folded, "{c:?} folds to an unfolded {folded:?}");
+            assert_eq!(
+                fold(folded),
+                folded,
+                "{c:?} folds to an unfolded {folded:?}"
+            );
         }
     }
 

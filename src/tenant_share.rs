@@ -107,7 +107,10 @@ mod tests {
                 retry_after_seconds: 1
             })
         );
-        assert!(shares.enter(b).await.is_ok(), "another tenant is not held up");
+        assert!(
+            shares.enter(b).await.is_ok(),
+            "another tenant is not held up"
+        );
         drop(first);
         assert!(shares.enter(a).await.is_ok(), "a freed slot is reused");
         drop(second);
@@ -144,7 +147,10 @@ mod tests {
             drop(shares.enter(Uuid::new_v4()).await);
         }
         assert!(shares.remembered() <= REMEMBERED + 1);
-        assert!(shares.enter(busy).await.is_err(), "a busy tenant keeps its queue");
+        assert!(
+            shares.enter(busy).await.is_err(),
+            "a busy tenant keeps its queue"
+        );
         assert_eq!(TenantShares::default_share(10), 5);
         assert_eq!(TenantShares::default_share(1), 1);
         assert_eq!(TenantShares::new(0, Duration::ZERO).per_tenant(), 1);

@@ -66,8 +66,7 @@ pub struct Check {
 }
 
 fn text(value: String, what: &str) -> Result<String, String> {
-    if value.is_empty() || value.chars().count() > MAX_TEXT || value.chars().any(char::is_control)
-    {
+    if value.is_empty() || value.chars().count() > MAX_TEXT || value.chars().any(char::is_control) {
         return Err(format!(
             "{what} must be 1 to {MAX_TEXT} characters without control characters"
         ));
@@ -84,7 +83,9 @@ impl TryFrom<CheckRequest> for Check {
             (None, Some(name), None) => UserRef::UserName(text(name, "user_name")?),
             (None, None, Some(ext)) => UserRef::ExternalId(text(ext, "external_id")?),
             _ => {
-                return Err("name the user by exactly one of user_id, user_name, external_id".into())
+                return Err(
+                    "name the user by exactly one of user_id, user_name, external_id".into(),
+                )
             }
         };
         let scope = match (r.application_id, r.environment_id) {

@@ -10,10 +10,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::assignments;
-use crate::casefold;
 use super::authorization::Target;
 use super::effective::{Pending, Scope, Users};
 use super::AdminContext;
+use crate::casefold;
 use crate::db::schema::{environment_access_revocations, users};
 use crate::db::users::{self as user_rows, UserFields, UserRow};
 use crate::db::{end_user_groups, environments, roles};
@@ -326,9 +326,7 @@ pub fn import_csv(
             {
                 let group = groups
                     .iter()
-                    .find(|g| {
-                        g.environment_id == environment.id && casefold::eq(&g.name, name)
-                    })
+                    .find(|g| g.environment_id == environment.id && casefold::eq(&g.name, name))
                     .ok_or_else(|| {
                         AdminError::BadRequest(format!(
                             "no end-user group named {name:?} in {}",

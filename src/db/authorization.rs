@@ -139,14 +139,19 @@ pub fn check_privileges(
         "SELECT check_ord AS position, check_allowed AS allowed \
          FROM check_privileges($1, $2, $3, $4, $5, $6, $7)",
     )
-        .bind::<SqlUuid, _>(tenant_id)
-        .bind::<Array<Nullable<SqlUuid>>, _>(column(|c| c.user_id))
-        .bind::<Array<Nullable<Text>>, _>(text(|c| c.user_name.clone()))
-        .bind::<Array<Nullable<Text>>, _>(text(|c| c.external_id.clone()))
-        .bind::<Array<Text>, _>(checks.iter().map(|c| c.privilege.clone()).collect::<Vec<_>>())
-        .bind::<Array<Nullable<SqlUuid>>, _>(column(|c| c.environment_id))
-        .bind::<Array<Nullable<SqlUuid>>, _>(column(|c| c.application_id))
-        .load(conn)?;
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<Array<Nullable<SqlUuid>>, _>(column(|c| c.user_id))
+    .bind::<Array<Nullable<Text>>, _>(text(|c| c.user_name.clone()))
+    .bind::<Array<Nullable<Text>>, _>(text(|c| c.external_id.clone()))
+    .bind::<Array<Text>, _>(
+        checks
+            .iter()
+            .map(|c| c.privilege.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Nullable<SqlUuid>>, _>(column(|c| c.environment_id))
+    .bind::<Array<Nullable<SqlUuid>>, _>(column(|c| c.application_id))
+    .load(conn)?;
     let mut allowed = vec![false; checks.len()];
     for answer in answers {
         let slot = usize::try_from(answer.position - 1)

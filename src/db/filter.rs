@@ -646,7 +646,9 @@ fn element_condition(
 /// its own). Only for literals that JSON writes unescaped and long enough for trigrams.
 fn prefilter(literal: &str, map: &ColumnMap, out: &mut SqlBuilder) -> Option<String> {
     let plain = literal.chars().count() >= 3
-        && literal.chars().all(|c| !c.is_control() && c != '"' && c != '\\');
+        && literal
+            .chars()
+            .all(|c| !c.is_control() && c != '"' && c != '\\');
     if !plain {
         return None;
     }

@@ -317,9 +317,10 @@ fn sort_key(path: &AttrPath, map: &ColumnMap, builder: &mut SqlBuilder) -> ScimR
     }
     if let Some((column, kind, nullable)) = column_for(path, map) {
         let (expr, kind) = match kind {
-            ColumnKind::CaseInsensitiveText => {
-                (format!("rolegate_fold({column}) COLLATE \"C\""), KeyKind::Text)
-            }
+            ColumnKind::CaseInsensitiveText => (
+                format!("rolegate_fold({column}) COLLATE \"C\""),
+                KeyKind::Text,
+            ),
             ColumnKind::ExactText => (format!("{column} COLLATE \"C\""), KeyKind::Text),
             ColumnKind::Bool => (column.to_string(), KeyKind::Bool),
             ColumnKind::Uuid => (column.to_string(), KeyKind::Uuid),

@@ -20,9 +20,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     OidcError::bad_request(format!("invalid check: {e}")).into()
                 }),
             )
-            .app_data(web::JsonConfig::default().limit(super::limits::CHECK_BODY_LIMIT).error_handler(|e, _| {
-                OidcError::bad_request(format!("invalid checks: {e}")).into()
-            }))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(super::limits::CHECK_BODY_LIMIT)
+                    .error_handler(|e, _| {
+                        OidcError::bad_request(format!("invalid checks: {e}")).into()
+                    }),
+            )
             .route(web::get().to(check_one))
             .route(web::post().to(check_many)),
     );
@@ -49,7 +53,11 @@ async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Uuid, OidcE
     Ok(tenant_id)
 }
 
-async fn answer(state: &AppState, tenant_id: Uuid, checks: Vec<Check>) -> Result<Vec<bool>, OidcError> {
+async fn answer(
+    state: &AppState,
+    tenant_id: Uuid,
+    checks: Vec<Check>,
+) -> Result<Vec<bool>, OidcError> {
     run_blocking(&state.pool, move |conn| {
         check::run(conn, tenant_id, &checks).map_err(OidcError::from)
     })

@@ -138,19 +138,27 @@ mod tests {
         let scim = refusal("/scim/v2/Users", 414, "uri-too-long", "long".into());
         assert_eq!(scim.status(), 414);
         assert_eq!(
-            scim.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+            scim.headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
             Some("application/scim+json")
         );
         let admin = refusal("/admin/v1/roles", 431, "headers-too-large", "big".into());
         assert_eq!(admin.status(), 431);
         assert_eq!(
-            admin.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+            admin
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
             Some("application/problem+json")
         );
         let other = refusal("/api/v1/me", 413, "payload-too-large", "big".into());
         assert_eq!(other.status(), 413);
         assert_eq!(
-            other.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+            other
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
             Some("application/json")
         );
     }

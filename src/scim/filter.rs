@@ -769,10 +769,8 @@ mod tests {
                 CompValue::String("jyoung".into())
             )
         );
-        assert!(parse_filter("externalId eq true").is_ok_and(|f| matches!(
-            f,
-            Filter::Compare(_, _, CompValue::Bool(true))
-        )));
+        assert!(parse_filter("externalId eq true")
+            .is_ok_and(|f| matches!(f, Filter::Compare(_, _, CompValue::Bool(true)))));
         assert!(parse_filter("externalId eq and").is_err());
         assert!(parse_filter("externalId eq NOT").is_err());
     }

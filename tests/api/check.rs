@@ -10,8 +10,15 @@ use rolegate::provisioning::tokens::{self, TokenHolder};
 
 fn check_token(app: &TestApp, tenant: uuid::Uuid) -> (String, uuid::Uuid) {
     let mut conn = app.pool.get().expect("connection");
-    let issued = tokens::create(&mut conn, tenant, "crm", TokenHolder::Application, None, "test")
-        .expect("check token");
+    let issued = tokens::create(
+        &mut conn,
+        tenant,
+        "crm",
+        TokenHolder::Application,
+        None,
+        "test",
+    )
+    .expect("check token");
     (issued.secret, issued.token.id)
 }
 
@@ -125,7 +132,10 @@ async fn checks_answer_from_the_effective_roles_by_id_name_or_external_id() {
         // Two users share this externalId: it names nobody.
         (ask("external_id=shared", &crm), false),
         (
-            format!("user_id={}&privilege=application.content.edit&{crm}", f.alice),
+            format!(
+                "user_id={}&privilege=application.content.edit&{crm}",
+                f.alice
+            ),
             false,
         ),
         // An application role is not an environment-wide one.
@@ -166,23 +176,39 @@ async fn checks_answer_from_the_effective_roles_by_id_name_or_external_id() {
 #[tokio::test]
 async fn a_check_sees_every_committed_change_at_once() {
     let f = fixture().await;
-    let query = format!("user_id={}&privilege={VIEW}&application_id={}", f.alice, f.crm);
+    let query = format!(
+        "user_id={}&privilege={VIEW}&application_id={}",
+        f.alice, f.crm
+    );
     assert_eq!(get(&f.app, &f.token, &query).await.body["allowed"], true);
     let removed = f
         .app
         .admin(Method::DELETE, &format!("/assignments/{}", f.grant), None)
         .await;
-    assert!(removed.status == 204 || removed.status == 200, "{}", removed.body);
+    assert!(
+        removed.status == 204 || removed.status == 200,
+        "{}",
+        removed.body
+    );
     assert_eq!(get(&f.app, &f.token, &query).await.body["allowed"], false);
     // Deactivated through SCIM: no roles, so nothing is allowed.
-    let bob_query = format!("user_id={}&privilege={VIEW}&application_id={}", f.bob, f.crm);
-    assert_eq!(get(&f.app, &f.token, &bob_query).await.body["allowed"], false);
+    let bob_query = format!(
+        "user_id={}&privilege={VIEW}&application_id={}",
+        f.bob, f.crm
+    );
+    assert_eq!(
+        get(&f.app, &f.token, &bob_query).await.body["allowed"],
+        false
+    );
 }
 
 #[tokio::test]
 async fn a_check_token_does_only_checks_and_only_in_its_tenant() {
     let f = fixture().await;
-    let query = format!("user_id={}&privilege={VIEW}&application_id={}", f.alice, f.crm);
+    let query = format!(
+        "user_id={}&privilege={VIEW}&application_id={}",
+        f.alice, f.crm
+    );
     // Other kinds of token cannot check; a check token opens nothing else.
     assert_eq!(get(&f.app, &f.app.token, &query).await.status, 401);
     assert_eq!(get(&f.app, &f.app.admin_token, &query).await.status, 401);
@@ -219,12 +245,21 @@ async fn a_check_token_does_only_checks_and_only_in_its_tenant() {
 async fn malformed_checks_are_400() {
     let f = fixture().await;
     for query in [
-        format!("user_id={}&user_name=x&privilege=p&application_id={}", f.alice, f.crm),
+        format!(
+            "user_id={}&user_name=x&privilege=p&application_id={}",
+            f.alice, f.crm
+        ),
         format!("user_id={}&privilege=p", f.alice),
         format!("user_id={}&privilege=&application_id={}", f.alice, f.crm),
         format!("user_id=not-a-uuid&privilege=p&application_id={}", f.crm),
-        format!("user_id={}&privilege=p&application_id={}&extra=1", f.alice, f.crm),
-        format!("user_id={}&privilege=a%00b&application_id={}", f.alice, f.crm),
+        format!(
+            "user_id={}&privilege=p&application_id={}&extra=1",
+            f.alice, f.crm
+        ),
+        format!(
+            "user_id={}&privilege=a%00b&application_id={}",
+            f.alice, f.crm
+        ),
     ] {
         let reply = get(&f.app, &f.token, &query).await;
         assert_eq!(reply.status, 400, "{query}: {}", reply.body);
@@ -233,7 +268,10 @@ async fn malformed_checks_are_400() {
     let one = json!({"user_id": f.alice, "privilege": VIEW, "application_id": f.crm});
     let too_many = json!({"checks": vec![one.clone(); 101]});
     assert_eq!(post(&f.app, &f.token, &too_many).await.status, 400);
-    assert_eq!(post(&f.app, &f.token, &json!({"checks": []})).await.status, 400);
+    assert_eq!(
+        post(&f.app, &f.token, &json!({"checks": []})).await.status,
+        400
+    );
     let hundred = json!({"checks": vec![one; 100]});
     let reply = post(&f.app, &f.token, &hundred).await;
     assert_eq!(reply.status, 200);

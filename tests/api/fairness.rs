@@ -57,7 +57,8 @@ async fn a_flooding_tenant_does_not_slow_another_tenants_reads() {
     let (answered, busy) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let mut flooders = Vec::new();
     for f in 0..FLOODERS {
-        let (app, stop, answered, busy) = (app.clone(), stop.clone(), answered.clone(), busy.clone());
+        let (app, stop, answered, busy) =
+            (app.clone(), stop.clone(), answered.clone(), busy.clone());
         flooders.push(tokio::spawn(async move {
             let mut round = 0;
             while !stop.load(Ordering::Relaxed) {
@@ -92,7 +93,11 @@ async fn a_flooding_tenant_does_not_slow_another_tenants_reads() {
             .request_as(Some(&quiet), Method::GET, "/Users?count=1", None)
             .await;
         latencies.push(sent.elapsed());
-        assert_eq!(reply.status, 200, "the quiet tenant's read failed: {}", reply.body);
+        assert_eq!(
+            reply.status, 200,
+            "the quiet tenant's read failed: {}",
+            reply.body
+        );
         assert_eq!(reply.body["totalResults"], 1);
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -131,7 +136,9 @@ async fn requests_beyond_a_tenants_share_wait_then_get_429() {
     let user = app.create_user("member").await;
     let group = app.create_group("held", &[&user]).await;
     let mut locker = PgConnection::establish(&app.database_url).expect("connects");
-    diesel::sql_query("BEGIN").execute(&mut locker).expect("begin");
+    diesel::sql_query("BEGIN")
+        .execute(&mut locker)
+        .expect("begin");
     diesel::sql_query("LOCK TABLE group_members IN ACCESS EXCLUSIVE MODE")
         .execute(&mut locker)
         .expect("locks");
@@ -144,10 +151,15 @@ async fn requests_beyond_a_tenants_share_wait_then_get_429() {
 
     let refused = app.get("/Users?count=1").await;
     refused.assert_error(429, None);
-    assert!(refused.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok()));
+    assert!(refused
+        .header("retry-after")
+        .is_some_and(|s| s.parse::<u64>().is_ok()));
     let refused = app.admin(Method::GET, "/environments", None).await;
     assert_eq!(refused.status, 429, "{}", refused.body);
-    assert_eq!(refused.body["type"], "https://rolegate.dev/problems/tenant-busy");
+    assert_eq!(
+        refused.body["type"],
+        "https://rolegate.dev/problems/tenant-busy"
+    );
     assert!(refused.header("retry-after").is_some());
 
     let sent = Instant::now();
@@ -155,9 +167,15 @@ async fn requests_beyond_a_tenants_share_wait_then_get_429() {
         .request_as(Some(&quiet), Method::GET, "/Users?count=1", None)
         .await;
     assert_eq!(other.status, 200);
-    assert!(sent.elapsed() < Duration::from_millis(500), "{:?}", sent.elapsed());
+    assert!(
+        sent.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        sent.elapsed()
+    );
 
-    diesel::sql_query("ROLLBACK").execute(&mut locker).expect("rollback");
+    diesel::sql_query("ROLLBACK")
+        .execute(&mut locker)
+        .expect("rollback");
     assert_eq!(held.await.expect("joins"), 200);
     assert_eq!(app.get("/Users?count=1").await.status, 200);
 }

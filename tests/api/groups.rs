@@ -153,8 +153,10 @@ async fn only_a_members_path_changes_membership() {
     let reply = app
         .patch(
             &path,
-            &patch_ops(json!([{"op": "add", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:members",
-                                "value": [{"value": b}]}])),
+            &patch_ops(
+                json!([{"op": "add", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:members",
+                                "value": [{"value": b}]}]),
+            ),
         )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -213,7 +215,10 @@ async fn pathless_members_replace_or_add_and_stay_out_of_the_document() {
     .bind::<diesel::sql_types::Text, _>(&group)
     .get_result(&mut conn)
     .expect("group");
-    assert!(!stored.has_members, "members were written into the group's document");
+    assert!(
+        !stored.has_members,
+        "members were written into the group's document"
+    );
 }
 
 /// `remove` by a members filter removes exactly the members it selects, whether the filter
@@ -244,11 +249,15 @@ async fn members_filters_select_exactly_and_member_values_are_immutable() {
         }
     };
     let g = fresh("by-type").await;
-    assert!(remove(g, r#"members[type eq "User"]"#.into()).await.is_empty());
-    let g = fresh("id-or-type").await;
-    assert!(remove(g, format!(r#"members[value eq "{a}" or type eq "User"]"#))
+    assert!(remove(g, r#"members[type eq "User"]"#.into())
         .await
         .is_empty());
+    let g = fresh("id-or-type").await;
+    assert!(
+        remove(g, format!(r#"members[value eq "{a}" or type eq "User"]"#))
+            .await
+            .is_empty()
+    );
     let g = fresh("two-ids").await;
     assert_eq!(
         remove(g, format!(r#"members[value eq "{a}" or value eq "{b}"]"#)).await,
@@ -257,9 +266,15 @@ async fn members_filters_select_exactly_and_member_values_are_immutable() {
     let g = fresh("not-one").await;
     let mut rest = vec![b.clone(), c.clone()];
     rest.sort();
-    assert_eq!(remove(g.clone(), format!(r#"members[value eq "{a}"]"#)).await, rest);
+    assert_eq!(
+        remove(g.clone(), format!(r#"members[value eq "{a}"]"#)).await,
+        rest
+    );
 
-    for path in ["members.value".to_string(), format!(r#"members[value eq "{b}"].value"#)] {
+    for path in [
+        "members.value".to_string(),
+        format!(r#"members[value eq "{b}"].value"#),
+    ] {
         app.patch(
             &format!("/Groups/{g}"),
             &patch_ops(json!([{"op": "replace", "path": path, "value": a}])),
@@ -284,13 +299,23 @@ async fn a_membership_patch_that_changes_nothing_is_no_change() {
         json!([{"op": "remove", "path": "members", "value": [{"value": b}]}]),
         json!([{"op": "remove", "path": format!(r#"members[value eq "{b}"]"#)}]),
     ] {
-        let reply = app.patch(&format!("/Groups/{group}"), &patch_ops(ops.clone())).await;
-        assert!(reply.status == 200 || reply.status == 204, "{ops}: {}", reply.body);
+        let reply = app
+            .patch(&format!("/Groups/{group}"), &patch_ops(ops.clone()))
+            .await;
+        assert!(
+            reply.status == 200 || reply.status == 204,
+            "{ops}: {}",
+            reply.body
+        );
         let now = app.get(&format!("/Groups/{group}")).await;
         assert_eq!(now.body["meta"]["version"], version, "{ops}");
         assert_eq!(member_ids(&now.body), vec![a.clone()]);
     }
-    assert_eq!(app.audit_trail().len(), trail, "no audit entry for no change");
+    assert_eq!(
+        app.audit_trail().len(),
+        trail,
+        "no audit entry for no change"
+    );
 }
 
 #[tokio::test]

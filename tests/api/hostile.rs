@@ -392,14 +392,22 @@ async fn forwarded_headers_choose_no_url_unless_they_come_from_a_trusted_proxy()
 async fn long_urls_and_large_headers_get_414_and_431_in_the_interfaces_format() {
     let app = spawn_app().await;
     let long = "a".repeat(40 * 1024);
-    let reply = app.get(&format!("/Users?filter=userName%20eq%20%22{long}%22")).await;
+    let reply = app
+        .get(&format!("/Users?filter=userName%20eq%20%22{long}%22"))
+        .await;
     reply.assert_error(414, None);
     let reply = app
         .admin(Method::GET, &format!("/roles?q={long}"), None)
         .await;
     assert_eq!(reply.status, 414);
-    assert_eq!(reply.header("content-type"), Some("application/problem+json"));
-    assert_eq!(reply.body["type"], "https://rolegate.dev/problems/uri-too-long");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(
+        reply.body["type"],
+        "https://rolegate.dev/problems/uri-too-long"
+    );
     let oidc = Reply::from(
         app.client
             .get(format!("{}/api/v1/me?x={long}", app.address))
@@ -425,7 +433,10 @@ async fn long_urls_and_large_headers_get_414_and_431_in_the_interfaces_format() 
     reply.assert_error(431, None);
     // Just under the limits, requests are served.
     let reply = app
-        .get(&format!("/Users?filter=userName%20eq%20%22{}%22", "a".repeat(8000)))
+        .get(&format!(
+            "/Users?filter=userName%20eq%20%22{}%22",
+            "a".repeat(8000)
+        ))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
@@ -439,7 +450,8 @@ async fn oversize_bodies_get_413_without_a_dropped_connection() {
         ..Options::default()
     })
     .await;
-    let huge = json!({"schemas": [USER_SCHEMA], "userName": "huge", "title": "x".repeat(3 * 1024 * 1024)});
+    let huge =
+        json!({"schemas": [USER_SCHEMA], "userName": "huge", "title": "x".repeat(3 * 1024 * 1024)});
     for _ in 0..3 {
         let reply = app
             .raw(
@@ -459,6 +471,9 @@ async fn oversize_bodies_get_413_without_a_dropped_connection() {
         )
         .await;
     assert_eq!(reply.status, 413);
-    assert_eq!(reply.body["type"], "https://rolegate.dev/problems/payload-too-large");
+    assert_eq!(
+        reply.body["type"],
+        "https://rolegate.dev/problems/payload-too-large"
+    );
     assert_eq!(app.get("/Users").await.body["totalResults"], 0);
 }

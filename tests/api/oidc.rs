@@ -959,8 +959,10 @@ async fn users_created_by_login_follow_their_claims_but_never_take_another_users
 async fn a_claimed_name_other_than_the_verified_address_is_namespaced() {
     let s = setup().await;
     let (status, body) = s
-        .login(json!({"sub": "pat", "preferred_username": "pat", "name": "Pat",
-                      "email": "pat@example.com", "email_verified": true}))
+        .login(
+            json!({"sub": "pat", "preferred_username": "pat", "name": "Pat",
+                      "email": "pat@example.com", "email_verified": true}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let id = body["session"]["user"]["id"].as_str().unwrap().to_string();

@@ -36,8 +36,15 @@ async fn a_requests_statements_share_one_checkout() {
     })
     .await;
     assert_eq!(first, second, "both statements ran on one connection");
-    assert_eq!(idle_between, 0, "the request kept its connection between statements");
-    assert_eq!(pool.state().idle_connections, pool.state().connections, "given back at the end");
+    assert_eq!(
+        idle_between, 0,
+        "the request kept its connection between statements"
+    );
+    assert_eq!(
+        pool.state().idle_connections,
+        pool.state().connections,
+        "given back at the end"
+    );
 
     // Released while the request waits for something else, then checked out again.
     with_request_connection(async {
