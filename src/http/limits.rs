@@ -42,7 +42,7 @@ fn interface(path: &str) -> Interface {
 }
 
 fn refusal(path: &str, status: u16, slug: &'static str, detail: String) -> HttpResponse {
-    let response = match interface(path) {
+    match interface(path) {
         Interface::Scim => scim_error_response(&ScimError::new(status, None, detail)),
         Interface::Admin => AdminError::TooLarge {
             status,
@@ -51,8 +51,7 @@ fn refusal(path: &str, status: u16, slug: &'static str, detail: String) -> HttpR
         }
         .error_response(),
         Interface::Other => OidcError::refused(status, "invalid_request", detail).error_response(),
-    };
-    response
+    }
 }
 
 /// 414 for an over-long request target, 431 for over-large headers.
