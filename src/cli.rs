@@ -24,6 +24,8 @@ const EMBEDDED_DATABASE: &str = "rolegate";
 /// this is dropped).
 pub struct Database {
     pub pool: PgPool,
+    /// For connections outside the pool (the event listener).
+    pub url: String,
     pub cluster: Option<EmbeddedCluster>,
 }
 
@@ -47,7 +49,7 @@ impl Database {
         .context("connecting to PostgreSQL")?;
         let mut conn = pool.get()?;
         run_migrations(&mut conn)?;
-        Ok(Database { pool, cluster })
+        Ok(Database { pool, url, cluster })
     }
 }
 
@@ -108,6 +110,12 @@ async fn serve(database: Database, db_args: &DatabaseArgs, args: ServeArgs) -> a
             trusted_proxies: args.trusted_proxies,
         },
         secrets,
+    );
+    state.events.listen(database.url.clone());
+    crate::events::hub::start_retention(
+        database.pool.clone(),
+        Duration::from_secs(u64::from(args.event_retention_days) * 86_400),
+        Duration::from_secs(300),
     );
     tracing::info!(%address, "Rolegate is listening; SCIM base URL {public}/scim/v2");
     crate::run(listener, state)?.await?;

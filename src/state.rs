@@ -78,6 +78,8 @@ pub struct AppState {
     pub providers: Arc<ProviderDirectory>,
     /// Each tenant's share of the pool.
     pub tenant_shares: Arc<TenantShares>,
+    /// Wakes long-polling event feed readers.
+    pub events: crate::events::hub::EventHub,
 }
 
 impl AppState {
@@ -111,6 +113,7 @@ impl AppState {
         };
         let tenant_shares = Arc::new(TenantShares::new(per_tenant, pool.connection_timeout()));
         AppState {
+            events: crate::events::hub::EventHub::default(),
             tenant_shares,
             login_rate_limiter,
             pool,

@@ -141,6 +141,8 @@ pub struct Pending {
     scope: Option<Scope>,
     /// What caused it, for metrics.
     pub cause: &'static str,
+    /// Who made the change, for the events it writes.
+    actor: String,
 }
 
 #[derive(QueryableByName)]
@@ -150,13 +152,14 @@ struct UserId {
 }
 
 impl Pending {
-    pub fn new(tenant_id: Uuid, cause: &'static str) -> Self {
+    pub fn new(tenant_id: Uuid, cause: &'static str, actor: &str) -> Self {
         Pending {
             tenant_id,
             all_users: false,
             users: HashSet::new(),
             scope: None,
             cause,
+            actor: actor.to_string(),
         }
     }
 
@@ -426,6 +429,21 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
         Scope::Environment(_) => "x.environment_id = $2",
         Scope::Applications(_) => "x.application_id = ANY($3)",
     };
+    // Users left holding nothing (outside the refreshed scope nothing changed), unless this
+    // transaction already said their sessions end.
+    let revoked = format!(
+        "SELECT l.user_id FROM (SELECT DISTINCT user_id FROM role_changes WHERE kind = 'loss') l \
+         WHERE NOT EXISTS (SELECT 1 FROM desired d WHERE d.user_id = l.user_id) \
+           AND NOT EXISTS (SELECT 1 FROM effective_roles x WHERE x.tenant_id = $1 \
+                           AND x.user_id = l.user_id AND ({scope_on_x}) IS NOT TRUE) \
+           AND NOT EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = $1 \
+                           AND e.txid = pg_current_xact_id()::text::bigint \
+                           AND e.subject_user_id = l.user_id AND e.event_type = 'session.revoked')"
+    );
+    // One statement: the paths that no longer hold go, the new ones come, the roles each
+    // user gained and lost are worked out from them (a role still held by another path is
+    // neither), and those are written as `access.changed` events — plus `session.revoked`
+    // for a user left holding nothing. Sibling CTEs all see the table as it was before.
     let changes = format!(
         "WITH {desired}, \
          removed AS ( \
@@ -443,23 +461,28 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
            FROM desired d \
            ON CONFLICT DO NOTHING \
            RETURNING user_id, environment_id, application_id, role_id \
-         )",
-        desired = desired_sql(pending.all_users, scope)
+         ), \
+         role_changes AS MATERIALIZED ( \
+           SELECT 'gain'::text AS kind, k.* FROM (SELECT DISTINCT * FROM added) k \
+           WHERE NOT EXISTS (SELECT 1 FROM effective_roles x WHERE x.tenant_id = $1 AND x.user_id = k.user_id \
+               AND x.environment_id = k.environment_id AND x.application_id IS NOT DISTINCT FROM k.application_id \
+               AND x.role_id = k.role_id) \
+           UNION ALL \
+           SELECT 'loss', k.* FROM (SELECT DISTINCT * FROM removed) k \
+           WHERE NOT EXISTS (SELECT 1 FROM desired d WHERE d.user_id = k.user_id \
+               AND d.environment_id = k.environment_id AND d.application_id IS NOT DISTINCT FROM k.application_id \
+               AND d.role_id = k.role_id) \
+         ), \
+         {access_events}",
+        desired = desired_sql(pending.all_users, scope),
+        access_events = crate::events::access_events_sql("$1", "$5", Some(&revoked)),
     );
     let (environment, applications) = scope_binds(scope);
     let mut diff = Diff::default();
     if detailed {
         let sql = format!(
             "{changes} \
-             SELECT 'gain' AS kind, k.*, 0::bigint AS n FROM (SELECT DISTINCT * FROM added) k \
-             WHERE NOT EXISTS (SELECT 1 FROM effective_roles x WHERE x.tenant_id = $1 AND x.user_id = k.user_id \
-                 AND x.environment_id = k.environment_id AND x.application_id IS NOT DISTINCT FROM k.application_id \
-                 AND x.role_id = k.role_id) \
-             UNION ALL \
-             SELECT 'loss', k.*, 0 FROM (SELECT DISTINCT * FROM removed) k \
-             WHERE NOT EXISTS (SELECT 1 FROM desired d WHERE d.user_id = k.user_id \
-                 AND d.environment_id = k.environment_id AND d.application_id IS NOT DISTINCT FROM k.application_id \
-                 AND d.role_id = k.role_id) \
+             SELECT c.*, 0::bigint AS n FROM role_changes c \
              UNION ALL \
              SELECT 'rows_added', NULL, NULL, NULL, NULL, (SELECT count(*) FROM added) \
              UNION ALL \
@@ -470,6 +493,7 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
             .bind::<Nullable<SqlUuid>, _>(environment)
             .bind::<Array<SqlUuid>, _>(&applications)
             .bind::<Array<SqlUuid>, _>(&users)
+            .bind::<Text, _>(&pending.actor)
             .load(conn)?;
         for row in rows {
             match (row.kind.as_str(), row.change()) {
@@ -491,6 +515,7 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
             .bind::<Nullable<SqlUuid>, _>(environment)
             .bind::<Array<SqlUuid>, _>(&applications)
             .bind::<Array<SqlUuid>, _>(&users)
+            .bind::<Text, _>(&pending.actor)
             .get_result(conn)?;
         diff.rows_added = counts.added;
         diff.rows_removed = counts.removed;
@@ -581,7 +606,7 @@ pub fn drift(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Drift> {
 pub fn recompute(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Diff> {
     conn.transaction(|conn| {
         lock_tenant(conn, tenant_id)?;
-        let mut pending = Pending::new(tenant_id, "recompute");
+        let mut pending = Pending::new(tenant_id, "recompute", "system:recompute");
         pending.mark(conn, Users::All, Scope::Tenant)?;
         refresh(conn, &pending, false)
     })

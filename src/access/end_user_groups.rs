@@ -15,6 +15,7 @@ use crate::db::assignments::{self, NewAssignment, Principal};
 use crate::db::end_user_groups::{self, EndUserGroup};
 use crate::db::{environments, group_mappings, tenants};
 use crate::error::AdminError;
+use crate::events::{self, EventType, GroupKind, Subject};
 
 #[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,7 +142,8 @@ pub fn create(
         &description,
     )?;
     // A new group holds no roles yet: nobody's effective roles change.
-    end_user_groups::add_members(conn, ctx.tenant_id, group.id, &members)?;
+    let added = end_user_groups::add_members(conn, ctx.tenant_id, group.id, &members)?;
+    group_events(conn, ctx, EventType::GroupCreated, &group, &added, &[])?;
     let created = view(conn, ctx, group)?;
     record(
         conn,
@@ -198,6 +200,9 @@ pub fn update(
             Some(json!(before)),
             Some(json!(after)),
         )?;
+        if after.name != before.name {
+            group_events(conn, ctx, EventType::GroupUpdated, &after, &[], &[])?;
+        }
         view(conn, ctx, after)
     }
 }
@@ -225,6 +230,7 @@ pub fn delete(
     let scope = Scope::of_end_user_group(conn, ctx.tenant_id, id)?;
     pending.mark(conn, Users::EndUserGroupReach(id), scope)?;
     end_user_groups::delete(conn, ctx.tenant_id, id)?;
+    group_events(conn, ctx, EventType::GroupDeleted, &before, &[], &[])?;
     record(
         conn,
         ctx,
@@ -247,9 +253,18 @@ pub fn add_members(
     ctx.authorize(conn, Target::Environment(group.environment_id))?;
     let users = check_users(conn, ctx, &input.users)?;
     let added = end_user_groups::add_members(conn, ctx.tenant_id, id, &users)?;
-    if added > 0 {
+    if !added.is_empty() {
         let scope = Scope::of_end_user_group(conn, ctx.tenant_id, id)?;
-        pending.mark(conn, Users::Ids(&users), scope)?;
+        pending.mark(conn, Users::Ids(&added), scope)?;
+        events::membership_changed(
+            conn,
+            ctx.tenant_id,
+            &ctx.actor,
+            GroupKind::EndUser,
+            id,
+            &added,
+            &[],
+        )?;
         record(
             conn,
             ctx,
@@ -272,14 +287,23 @@ pub fn remove_members(
     let group = end_user_groups::find_for_update(conn, ctx.tenant_id, id)?;
     ctx.authorize(conn, Target::Environment(group.environment_id))?;
     let removed = end_user_groups::remove_members(conn, ctx.tenant_id, id, &input.users)?;
-    if removed > 0 {
+    if !removed.is_empty() {
         if end_user_groups::member_count(conn, ctx.tenant_id, id)? == 0
             && tenants::requires_end_user_group_members(conn, ctx.tenant_id)?
         {
             return Err(needs_member());
         }
         let scope = Scope::of_end_user_group(conn, ctx.tenant_id, id)?;
-        pending.mark(conn, Users::Ids(&input.users), scope)?;
+        pending.mark(conn, Users::Ids(&removed), scope)?;
+        events::membership_changed(
+            conn,
+            ctx.tenant_id,
+            &ctx.actor,
+            GroupKind::EndUser,
+            id,
+            &[],
+            &removed,
+        )?;
         record(
             conn,
             ctx,
@@ -311,10 +335,13 @@ pub fn duplicate(
         &name,
         &source.description,
     )?;
-    if input.members {
+    let added = if input.members {
         let members = end_user_groups::members(conn, ctx.tenant_id, id)?;
-        end_user_groups::add_members(conn, ctx.tenant_id, copy.id, &members)?;
-    }
+        end_user_groups::add_members(conn, ctx.tenant_id, copy.id, &members)?
+    } else {
+        Vec::new()
+    };
+    group_events(conn, ctx, EventType::GroupCreated, &copy, &added, &[])?;
     if end_user_groups::member_count(conn, ctx.tenant_id, copy.id)? == 0
         && tenants::requires_end_user_group_members(conn, ctx.tenant_id)?
     {
@@ -355,4 +382,33 @@ pub fn duplicate(
         Some(json!({"group": created, "assignments": copied_roles})),
     )?;
     Ok(created)
+}
+
+/// `group.created` / `updated` / `deleted` for an end-user group, and its membership change.
+fn group_events(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    event_type: EventType,
+    group: &EndUserGroup,
+    added: &[Uuid],
+    removed: &[Uuid],
+) -> Result<(), AdminError> {
+    events::record(
+        conn,
+        ctx.tenant_id,
+        &ctx.actor,
+        event_type,
+        Subject::Group(group.id),
+        json!({"kind": "end_user", "name": group.name, "environment_id": group.environment_id}),
+    )?;
+    events::membership_changed(
+        conn,
+        ctx.tenant_id,
+        &ctx.actor,
+        GroupKind::EndUser,
+        group.id,
+        added,
+        removed,
+    )?;
+    Ok(())
 }

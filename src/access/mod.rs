@@ -160,7 +160,7 @@ pub fn mutate<T>(
         }
         let (had_admin, mine_before) =
             effective::admin_environments(conn, ctx.tenant_id, ctx.user_id())?;
-        let mut pending = Pending::new(ctx.tenant_id, cause);
+        let mut pending = Pending::new(ctx.tenant_id, cause, &ctx.actor);
         let value = change(conn, &mut pending)?;
         ctx.ensure_authorized()?;
         let diff = effective::refresh(conn, &pending, options.dry_run)?;

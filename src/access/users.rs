@@ -18,6 +18,7 @@ use crate::db::schema::{environment_access_revocations, users};
 use crate::db::users::{self as user_rows, UserFields, UserRow};
 use crate::db::{end_user_groups, environments, roles};
 use crate::error::AdminError;
+use crate::events::{self, GroupKind, UserState};
 
 /// Refuses ids that are not users of the tenant; returns them deduplicated.
 pub fn check_users(
@@ -175,7 +176,16 @@ pub fn invite(
         let group = end_user_groups::find(conn, ctx.tenant_id, *g).map_err(|_| {
             AdminError::BadRequest(format!("{g} is not an end-user group of this tenant"))
         })?;
-        end_user_groups::add_members(conn, ctx.tenant_id, group.id, &[row.id])?;
+        let added = end_user_groups::add_members(conn, ctx.tenant_id, group.id, &[row.id])?;
+        events::membership_changed(
+            conn,
+            ctx.tenant_id,
+            &ctx.actor,
+            GroupKind::EndUser,
+            group.id,
+            &added,
+            &[],
+        )?;
     }
     for g in &input.collaborator_groups {
         crate::db::collaborator_groups::find(conn, ctx.tenant_id, *g).map_err(|_| {
@@ -184,6 +194,18 @@ pub fn invite(
         crate::db::collaborator_groups::add_members(conn, ctx.tenant_id, *g, &[row.id])?;
     }
     pending.mark(conn, Users::Ids(&[row.id]), Scope::Tenant)?;
+    events::user_changed(
+        conn,
+        ctx.tenant_id,
+        &ctx.actor,
+        row.id,
+        None,
+        Some(UserState {
+            active: true,
+            archived: false,
+        }),
+        true,
+    )?;
     let view = user_view(conn, ctx, row.id)?;
     ctx.record(conn, "User", row.id, "invite", None, Some(json!({"user": view, "invitation": {
         "environment_roles": input.environment_roles.iter().map(|r| json!({"environment_id": r.environment_id, "role_id": r.role_id})).collect::<Vec<_>>(),
@@ -401,6 +423,19 @@ fn set_status(
         .execute(conn)?;
     pending.mark(conn, Users::Ids(&[id]), Scope::Tenant)?;
     let after = user_view(conn, ctx, id)?;
+    let state = |v: &UserView| UserState {
+        active: v.active != Some(false),
+        archived: v.status == "archived",
+    };
+    events::user_changed(
+        conn,
+        ctx.tenant_id,
+        &ctx.actor,
+        id,
+        Some(state(&before)),
+        Some(state(&after)),
+        false,
+    )?;
     ctx.record(
         conn,
         "User",

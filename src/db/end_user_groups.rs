@@ -119,7 +119,7 @@ pub fn add_members(
     tenant_id: Uuid,
     id: Uuid,
     user_ids: &[Uuid],
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<Uuid>> {
     let rows: Vec<_> = user_ids
         .iter()
         .map(|u| {
@@ -130,12 +130,15 @@ pub fn add_members(
             )
         })
         .collect();
-    let mut added = 0;
+    let mut added = Vec::new();
     for chunk in rows.chunks(10_000) {
-        added += diesel::insert_into(end_user_group_members::table)
-            .values(chunk)
-            .on_conflict_do_nothing()
-            .execute(conn)?;
+        added.extend(
+            diesel::insert_into(end_user_group_members::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .returning(end_user_group_members::user_id)
+                .get_results::<Uuid>(conn)?,
+        );
     }
     Ok(added)
 }
@@ -145,12 +148,13 @@ pub fn remove_members(
     tenant_id: Uuid,
     id: Uuid,
     user_ids: &[Uuid],
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<Uuid>> {
     diesel::delete(
         end_user_group_members::table
             .filter(end_user_group_members::tenant_id.eq(tenant_id))
             .filter(end_user_group_members::end_user_group_id.eq(id))
             .filter(end_user_group_members::user_id.eq_any(user_ids)),
     )
-    .execute(conn)
+    .returning(end_user_group_members::user_id)
+    .get_results(conn)
 }

@@ -119,13 +119,13 @@ pub fn members_of(
         .load(conn)
 }
 
-/// Adds members; ones already present are left alone. Returns how many were new.
+/// Adds members; ones already present are left alone. Returns the users that were new.
 pub fn add_members(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     group_id: Uuid,
     user_ids: &[Uuid],
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<Uuid>> {
     let rows: Vec<_> = user_ids
         .iter()
         .map(|u| {
@@ -136,43 +136,49 @@ pub fn add_members(
             )
         })
         .collect();
-    let mut added = 0;
+    let mut added = Vec::new();
     // PostgreSQL takes at most 65535 parameters per statement.
     for chunk in rows.chunks(10_000) {
-        added += diesel::insert_into(group_members::table)
-            .values(chunk)
-            .on_conflict_do_nothing()
-            .execute(conn)?;
+        added.extend(
+            diesel::insert_into(group_members::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .returning(group_members::user_id)
+                .get_results::<Uuid>(conn)?,
+        );
     }
     Ok(added)
 }
 
+/// Removes members; returns the users that were members.
 pub fn remove_members(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     group_id: Uuid,
     user_ids: &[Uuid],
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<Uuid>> {
     diesel::delete(
         group_members::table
             .filter(group_members::tenant_id.eq(tenant_id))
             .filter(group_members::group_id.eq(group_id))
             .filter(group_members::user_id.eq_any(user_ids)),
     )
-    .execute(conn)
+    .returning(group_members::user_id)
+    .get_results(conn)
 }
 
 pub fn remove_all_members(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     group_id: Uuid,
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<Uuid>> {
     diesel::delete(
         group_members::table
             .filter(group_members::tenant_id.eq(tenant_id))
             .filter(group_members::group_id.eq(group_id)),
     )
-    .execute(conn)
+    .returning(group_members::user_id)
+    .get_results(conn)
 }
 
 /// A group with its sort key, as list queries return it.

@@ -9,6 +9,7 @@ pub mod collaborator_groups;
 pub mod embedded;
 pub mod end_user_groups;
 pub mod environments;
+pub mod events;
 pub mod filter;
 pub mod group_mappings;
 pub mod groups;
@@ -126,6 +127,12 @@ pub async fn with_request_connection<F: std::future::Future>(future: F) -> F::Ou
 /// something other than the database (its tenant's turn, the rest of its body).
 pub fn release_request_connection() {
     let _ = REQUEST_HOLD.try_with(|hold| hold.borrow_mut().conn.take());
+}
+
+/// Gives the tenant's slot back before the request waits for a long time (a long poll);
+/// its later statements run outside the share.
+pub fn release_tenant_slot() {
+    let _ = REQUEST_HOLD.try_with(|hold| hold.borrow_mut().slot.take());
 }
 
 /// Keeps the tenant's slot for the rest of the request (and for any statement of it still

@@ -383,31 +383,39 @@ pub fn claim_groups(
         .collect())
 }
 
+/// Claim groups by value: `(claim value, group id)`.
+pub type ClaimGroupIds = Vec<(String, Uuid)>;
+
 /// Makes sure a group exists for each claim value of the provider (so it can be mapped
-/// before anyone logs in with it); returns the ids of all of them, in `values` order.
+/// before anyone logs in with it); returns the ids of all of them, in `values` order, and
+/// the ones this call created.
 pub fn ensure_claim_groups(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     provider_id: Uuid,
     values: &[String],
-) -> QueryResult<Vec<(String, Uuid)>> {
-    diesel::sql_query(
+) -> QueryResult<(ClaimGroupIds, ClaimGroupIds)> {
+    let created: Vec<(String, Uuid)> = diesel::sql_query(
         "INSERT INTO groups (tenant_id, id, display_name, external_id, oidc_provider_id) \
          SELECT $1, gen_random_uuid(), v, v, $2 FROM unnest($3::text[]) AS v \
          ON CONFLICT (tenant_id, oidc_provider_id, external_id COLLATE \"C\") \
-             WHERE oidc_provider_id IS NOT NULL DO NOTHING",
+             WHERE oidc_provider_id IS NOT NULL DO NOTHING \
+         RETURNING display_name AS value, id",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<SqlUuid, _>(provider_id)
     .bind::<Array<Text>, _>(values)
-    .execute(conn)?;
+    .load::<GroupValueId>(conn)?
+    .into_iter()
+    .map(|g| (g.value, g.id))
+    .collect();
     let found: Vec<(Option<String>, Uuid)> = groups::table
         .filter(groups::tenant_id.eq(tenant_id))
         .filter(groups::oidc_provider_id.eq(provider_id))
         .filter(groups::external_id.eq_any(values))
         .select((groups::external_id, groups::id))
         .load(conn)?;
-    Ok(values
+    let all = values
         .iter()
         .filter_map(|v| {
             found
@@ -415,37 +423,49 @@ pub fn ensure_claim_groups(
                 .find(|(value, _)| value.as_deref() == Some(v.as_str()))
                 .map(|(_, id)| (v.clone(), *id))
         })
-        .collect())
+        .collect();
+    Ok((all, created))
 }
 
 #[derive(QueryableByName)]
-struct GroupValue {
+struct GroupValueId {
     #[diesel(sql_type = Text)]
     value: String,
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// What a login changed in its user's claim-group memberships.
+#[derive(Debug, Default)]
+pub struct ClaimSync {
+    pub added: ClaimGroupIds,
+    pub removed: ClaimGroupIds,
+    /// Claim groups that did not exist before this login.
+    pub created: ClaimGroupIds,
 }
 
 /// Makes the user's memberships in this provider's claim groups exactly `values`; other
-/// groups (SCIM's, other providers') are untouched. Returns (added, removed) claim values.
+/// groups (SCIM's, other providers') are untouched.
 pub fn sync_claim_memberships(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     provider_id: Uuid,
     user_id: Uuid,
     values: &[String],
-) -> QueryResult<(Vec<String>, Vec<String>)> {
-    let removed: Vec<GroupValue> = diesel::sql_query(
+) -> QueryResult<ClaimSync> {
+    let removed: Vec<GroupValueId> = diesel::sql_query(
         "DELETE FROM group_members m USING groups g \
          WHERE m.tenant_id = $1 AND m.user_id = $3 \
            AND g.tenant_id = m.tenant_id AND g.id = m.group_id AND g.oidc_provider_id = $2 \
            AND NOT ((g.external_id COLLATE \"C\") = ANY ($4::text[])) \
-         RETURNING g.external_id AS value",
+         RETURNING g.external_id AS value, g.id",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<SqlUuid, _>(provider_id)
     .bind::<SqlUuid, _>(user_id)
     .bind::<Array<Text>, _>(values)
     .load(conn)?;
-    let groups = ensure_claim_groups(conn, tenant_id, provider_id, values)?;
+    let (groups, created) = ensure_claim_groups(conn, tenant_id, provider_id, values)?;
     let ids: Vec<Uuid> = groups.iter().map(|(_, id)| *id).collect();
     let added: Vec<Uuid> = diesel::insert_into(group_members::table)
         .values(
@@ -462,12 +482,14 @@ pub fn sync_claim_memberships(
         .on_conflict_do_nothing()
         .returning(group_members::group_id)
         .get_results(conn)?;
-    let added = groups
-        .into_iter()
-        .filter(|(_, id)| added.contains(id))
-        .map(|(v, _)| v)
-        .collect();
-    Ok((added, removed.into_iter().map(|r| r.value).collect()))
+    Ok(ClaimSync {
+        added: groups
+            .into_iter()
+            .filter(|(_, id)| added.contains(id))
+            .collect(),
+        removed: removed.into_iter().map(|r| (r.value, r.id)).collect(),
+        created,
+    })
 }
 
 /// Users holding roles through the provider's claim groups: members of those of its groups

@@ -130,6 +130,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    events (tenant_id, txid, id) {
+        tenant_id -> Uuid,
+        txid -> Int8,
+        id -> Int8,
+        event_type -> Text,
+        created_at -> Timestamptz,
+        actor -> Text,
+        subject_user_id -> Nullable<Uuid>,
+        subject_group_id -> Nullable<Uuid>,
+        data -> Jsonb,
+    }
+}
+
+diesel::table! {
     group_mappings (tenant_id, idp_group_id, end_user_group_id) {
         tenant_id -> Uuid,
         idp_group_id -> Uuid,
@@ -308,6 +322,7 @@ diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(collaborator_groups -> tenants (tenant_id));
 diesel::joinable!(connector_tokens -> tenants (tenant_id));
 diesel::joinable!(environments -> tenants (tenant_id));
+diesel::joinable!(events -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
 diesel::joinable!(oidc_providers -> tenants (tenant_id));
 diesel::joinable!(role_privileges -> privileges (privilege_key));
@@ -330,6 +345,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     end_user_groups,
     environment_access_revocations,
     environments,
+    events,
     group_mappings,
     group_members,
     groups,

@@ -60,13 +60,7 @@ impl FromRequest for Admin {
                 .await
                 .map_err(|busy| AdminError::TenantBusy(busy.retry_after_seconds))?;
             super::hold_for_request(&req, slot);
-            let principal = match verified.holder {
-                TokenHolder::User(user) => AdminPrincipal::User(user),
-                TokenHolder::Owner => AdminPrincipal::Owner,
-                TokenHolder::Connector | TokenHolder::Application => {
-                    return Err(AdminError::Unauthorized)
-                }
-            };
+            let principal = principal_of(verified.holder)?;
             Ok(Admin(AdminContext::for_route(
                 token.tenant_id,
                 format!("admin-token:{}", token.id),
@@ -75,6 +69,15 @@ impl FromRequest for Admin {
                 operation,
             )))
         })
+    }
+}
+
+/// Whom an admin token lets act: only admin tokens (owner or user-bound) qualify.
+pub fn principal_of(holder: TokenHolder) -> Result<AdminPrincipal, AdminError> {
+    match holder {
+        TokenHolder::User(user) => Ok(AdminPrincipal::User(user)),
+        TokenHolder::Owner => Ok(AdminPrincipal::Owner),
+        TokenHolder::Connector | TokenHolder::Application => Err(AdminError::Unauthorized),
     }
 }
 

@@ -168,6 +168,8 @@ fn components() -> Value {
     c = add::<access::preview::DescribedChange>(c);
     c = add::<access::preview::Preview>(c);
     c = add::<db::audit::AuditEntry>(c);
+    c = add::<crate::events::Event>(c);
+    c = add::<crate::events::FeedPage>(c);
     c = add::<crate::oidc::providers::ProviderInput>(c);
     c = add::<crate::oidc::providers::ProviderPatch>(c);
     c = add::<crate::oidc::providers::ProviderView>(c);

@@ -11,8 +11,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{
     admin_applications, admin_assignments, admin_audit, admin_collaborator_groups,
-    admin_end_user_groups, admin_environments, admin_group_mappings, admin_oidc_providers,
-    admin_openapi, admin_roles, admin_tokens, admin_users,
+    admin_end_user_groups, admin_environments, admin_events, admin_group_mappings,
+    admin_oidc_providers, admin_openapi, admin_roles, admin_tokens, admin_users,
 };
 use crate::access::authorization::Requirement;
 use crate::error::AdminError;
@@ -128,6 +128,7 @@ pub fn all() -> impl Iterator<Item = &'static Route> {
         admin_assignments::ROUTES,
         admin_users::ROUTES,
         admin_audit::ROUTES,
+        admin_events::ROUTES,
         admin_oidc_providers::ROUTES,
         admin_tokens::ROUTES,
         admin_openapi::ROUTES,

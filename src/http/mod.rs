@@ -7,6 +7,7 @@ pub mod admin_audit;
 pub mod admin_collaborator_groups;
 pub mod admin_end_user_groups;
 pub mod admin_environments;
+pub mod admin_events;
 pub mod admin_group_mappings;
 pub mod admin_oidc_providers;
 pub mod admin_openapi;

@@ -15,6 +15,7 @@ use crate::db::audit::{self as audit_log, NewAuditEntry};
 use crate::db::oidc::{self as rows, ProviderRow};
 use crate::db::users::{self as user_rows, UserFields, UserRow};
 use crate::error::OidcError;
+use crate::events::{self, EventType, GroupKind, Subject, UserState};
 
 /// How the login found its user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -214,6 +215,14 @@ pub fn sign_in(
             if changed {
                 user_rows::update(conn, tenant_id, user.id, &fields)
                     .map_err(|e| name_conflict(e, &identity.user_name))?;
+                events::record(
+                    conn,
+                    tenant_id,
+                    &format!("oidc:{}", provider.name),
+                    EventType::UserUpdated,
+                    Subject::User(user.id),
+                    json!({}),
+                )?;
             }
         }
         match &known {
@@ -232,23 +241,25 @@ pub fn sign_in(
                 },
             )?,
         }
-        let (groups_added, groups_removed) = match &identity.groups {
+        let sync = match &identity.groups {
             Some(values) => rows::sync_claim_memberships(conn, tenant_id, provider.id, user.id, values)?,
-            None => (Vec::new(), Vec::new()),
+            None => rows::ClaimSync::default(),
         };
+        let actor = format!("oidc:{}", provider.name);
+        login_events(conn, tenant_id, &actor, user.id, created_by_login && known.is_none(), &sync)?;
         // Effective roles are kept current by every change; this login's own changes are
         // the only ones to apply (none for a returning user whose groups are the same).
-        let memberships_changed = !groups_added.is_empty() || !groups_removed.is_empty();
+        let memberships_changed = !sync.added.is_empty() || !sync.removed.is_empty();
         if known.is_none() || status == "invited" || memberships_changed {
-            let mut pending = Pending::new(tenant_id, "oidc_login");
+            let mut pending = Pending::new(tenant_id, "oidc_login", &actor);
             pending.mark(conn, Users::Ids(&[user.id]), Scope::Tenant)?;
             effective::refresh(conn, &pending, false)?;
         }
         let outcome = SignedIn {
             user_id: user.id,
             linked_by,
-            groups_added,
-            groups_removed,
+            groups_added: sync.added.into_iter().map(|(v, _)| v).collect(),
+            groups_removed: sync.removed.into_iter().map(|(v, _)| v).collect(),
         };
         let changed = known.is_none() || !outcome.groups_added.is_empty() || !outcome.groups_removed.is_empty();
         if changed {
@@ -256,7 +267,7 @@ pub fn sign_in(
                 conn,
                 NewAuditEntry {
                     tenant_id,
-                    actor: &format!("oidc:{}", provider.name),
+                    actor: &actor,
                     resource_type: "User",
                     resource_id: user.id.to_string(),
                     operation: "login",
@@ -267,6 +278,59 @@ pub fn sign_in(
         }
         Ok(outcome)
     })
+}
+
+/// The events of a login: the user it created, the claim groups it created, and each
+/// claim group the user joined or left.
+fn login_events(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    actor: &str,
+    user_id: Uuid,
+    created_user: bool,
+    sync: &rows::ClaimSync,
+) -> Result<(), OidcError> {
+    let live = UserState {
+        active: true,
+        archived: false,
+    };
+    if created_user {
+        events::user_changed(conn, tenant_id, actor, user_id, None, Some(live), true)?;
+    }
+    for (value, group) in &sync.created {
+        events::group(
+            conn,
+            tenant_id,
+            actor,
+            EventType::GroupCreated,
+            GroupKind::Idp,
+            *group,
+            value,
+        )?;
+    }
+    for (_, group) in &sync.added {
+        events::membership_changed(
+            conn,
+            tenant_id,
+            actor,
+            GroupKind::Idp,
+            *group,
+            &[user_id],
+            &[],
+        )?;
+    }
+    for (_, group) in &sync.removed {
+        events::membership_changed(
+            conn,
+            tenant_id,
+            actor,
+            GroupKind::Idp,
+            *group,
+            &[],
+            &[user_id],
+        )?;
+    }
+    Ok(())
 }
 
 /// A user provisioned otherwise that this login proves to be: same externalId, or the same

@@ -489,7 +489,18 @@ pub fn register_claim_groups(
             values.push(v.clone());
         }
     }
-    let ensured = rows::ensure_claim_groups(conn, ctx.tenant_id, id, &values)?;
+    let (ensured, created) = rows::ensure_claim_groups(conn, ctx.tenant_id, id, &values)?;
+    for (value, group) in &created {
+        crate::events::group(
+            conn,
+            ctx.tenant_id,
+            &ctx.actor,
+            crate::events::EventType::GroupCreated,
+            crate::events::GroupKind::Idp,
+            *group,
+            value,
+        )?;
+    }
     ctx.record(
         conn,
         "OidcProvider",

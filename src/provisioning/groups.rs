@@ -14,6 +14,7 @@ use crate::db::filter::GROUP_COLUMNS;
 use crate::db::groups::{self, GroupFields, GroupRow, KeyedGroupRow};
 use crate::db::users;
 use crate::error::ScimApiError;
+use crate::events::{self, EventType, GroupKind};
 use crate::scim::filter::{AttrPath, AttributeInfo, Filter};
 use crate::scim::patch::{apply, parse_patch_request, Op, PatchOperation};
 use crate::scim::projection::Projection;
@@ -140,6 +141,24 @@ fn audit_entry<'a>(
     }
 }
 
+fn group_event(
+    conn: &mut PgConnection,
+    ctx: &ScimContext,
+    event_type: EventType,
+    row: &GroupRow,
+) -> Result<()> {
+    events::group(
+        conn,
+        ctx.tenant_id(),
+        &ctx.actor.name,
+        event_type,
+        GroupKind::Idp,
+        row.id,
+        &row.display_name,
+    )?;
+    Ok(())
+}
+
 /// Refuses member ids that are not users of the tenant.
 fn check_members_exist(conn: &mut PgConnection, ctx: &ScimContext, ids: &[Uuid]) -> Result<()> {
     if ids.is_empty() {
@@ -166,11 +185,14 @@ fn members_of_one(conn: &mut PgConnection, ctx: &ScimContext, id: Uuid) -> Resul
         .collect())
 }
 
-/// Keeps effective roles right as a group's members change. Only a group mapped into some
-/// end-user group holding roles grants anything; for the others this does nothing. The caller holds the
-/// tenant's access lock, so no mapping can appear meanwhile.
+/// Keeps effective roles right as a group's members change, and records which members
+/// actually came and went for the `membership.changed` event. Only a group mapped into some
+/// end-user group holding roles grants anything; for the others the refresh does nothing.
+/// The caller holds the tenant's access lock, so no mapping can appear meanwhile.
 struct MembershipUpkeep {
     group_id: Uuid,
+    added: Vec<Uuid>,
+    removed: Vec<Uuid>,
     /// The applications the group's mappings grant roles on; None when there are none.
     scope: Option<Scope>,
     pending: Option<Pending>,
@@ -187,8 +209,11 @@ impl MembershipUpkeep {
         let grants = !scope.is_nothing();
         Ok(MembershipUpkeep {
             group_id,
+            added: Vec::new(),
+            removed: Vec::new(),
             scope: grants.then_some(scope),
-            pending: grants.then(|| Pending::new(ctx.tenant_id(), "scim_group_members")),
+            pending: grants
+                .then(|| Pending::new(ctx.tenant_id(), "scim_group_members", &ctx.actor.name)),
         })
     }
 
@@ -209,7 +234,28 @@ impl MembershipUpkeep {
         Ok(())
     }
 
-    fn finish(&mut self, conn: &mut PgConnection) -> Result<()> {
+    /// Notes members that were added (`added`) or removed; returns whether there were any.
+    fn changed(&mut self, added: bool, ids: Vec<Uuid>) -> bool {
+        let any = !ids.is_empty();
+        if added {
+            self.added.extend(ids);
+        } else {
+            self.removed.extend(ids);
+        }
+        any
+    }
+
+    /// The membership event, then the access events the refresh writes (cause, then effect).
+    fn finish(&mut self, conn: &mut PgConnection, ctx: &ScimContext) -> Result<()> {
+        events::membership_changed(
+            conn,
+            ctx.tenant_id(),
+            &ctx.actor.name,
+            GroupKind::Idp,
+            self.group_id,
+            &std::mem::take(&mut self.added),
+            &std::mem::take(&mut self.removed),
+        )?;
         if let Some(pending) = self.pending.take() {
             effective::refresh(conn, &pending, false)?;
         }
@@ -224,7 +270,17 @@ pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Resul
     conn.transaction(|conn| {
         check_members_exist(conn, ctx, &members)?;
         let row = groups::insert(conn, ctx.tenant_id(), Uuid::new_v4(), &fields)?;
-        groups::add_members(conn, ctx.tenant_id(), row.id, &members)?;
+        let added = groups::add_members(conn, ctx.tenant_id(), row.id, &members)?;
+        group_event(conn, ctx, EventType::GroupCreated, &row)?;
+        events::membership_changed(
+            conn,
+            ctx.tenant_id(),
+            &ctx.actor.name,
+            GroupKind::Idp,
+            row.id,
+            &added,
+            &[],
+        )?;
         let members = members_of_one(conn, ctx, row.id)?;
         let rendered = render(ctx, &row, Some(&members));
         audit::append(
@@ -315,11 +371,16 @@ pub fn replace(
             .copied()
             .filter(|m| !current.contains(m))
             .collect();
-        groups::remove_members(conn, ctx.tenant_id(), id, &to_remove)?;
-        groups::add_members(conn, ctx.tenant_id(), id, &to_add)?;
+        let removed = groups::remove_members(conn, ctx.tenant_id(), id, &to_remove)?;
+        let added = groups::add_members(conn, ctx.tenant_id(), id, &to_add)?;
         upkeep.users(conn, &to_remove)?;
         upkeep.users(conn, &to_add)?;
-        upkeep.finish(conn)?;
+        upkeep.changed(false, removed);
+        upkeep.changed(true, added);
+        upkeep.finish(conn, ctx)?;
+        if document_of(&row) != document_of(&before) {
+            group_event(conn, ctx, EventType::GroupUpdated, &row)?;
+        }
         let after_members = members_of_one(conn, ctx, id)?;
         let rendered = render(ctx, &row, Some(&after_members));
         audit::append(
@@ -498,23 +559,27 @@ pub fn patch(
                 MemberChange::Add(ids) => {
                     check_members_exist(conn, ctx, ids)?;
                     upkeep.users(conn, ids)?;
-                    groups::add_members(conn, tenant, id, ids)?
+                    let added = groups::add_members(conn, tenant, id, ids)?;
+                    upkeep.changed(true, added)
                 }
                 MemberChange::Remove(ids) => {
                     upkeep.users(conn, ids)?;
-                    groups::remove_members(conn, tenant, id, ids)?
+                    let removed = groups::remove_members(conn, tenant, id, ids)?;
+                    upkeep.changed(false, removed)
                 }
                 MemberChange::RemoveMatching(filter) => {
                     let ids = filter_ids(conn, ctx, id, filter)?;
                     upkeep.users(conn, &ids)?;
-                    groups::remove_members(conn, tenant, id, &ids)?
+                    let removed = groups::remove_members(conn, tenant, id, &ids)?;
+                    upkeep.changed(false, removed)
                 }
                 MemberChange::RemoveAll => {
                     upkeep.all_members(conn)?;
-                    groups::remove_all_members(conn, tenant, id)?
+                    let removed = groups::remove_all_members(conn, tenant, id)?;
+                    upkeep.changed(false, removed)
                 }
             };
-            if changed > 0 {
+            if changed {
                 membership_changed = true;
                 audit_changes.push(match change {
                     MemberChange::Add(ids) => json!({"op": "add", "members": ids}),
@@ -524,11 +589,13 @@ pub fn patch(
                 });
             }
         }
-        upkeep.finish(conn)?;
+        upkeep.finish(conn, ctx)?;
         let doc = renormalize(&GROUP_RESOURCE, &doc)?;
         let attributes_changed = doc != stored;
         let row = if attributes_changed {
-            groups::update(conn, ctx.tenant_id(), id, &fields_from(doc)?)?
+            let row = groups::update(conn, ctx.tenant_id(), id, &fields_from(doc)?)?;
+            group_event(conn, ctx, EventType::GroupUpdated, &row)?;
+            row
         } else if membership_changed {
             groups::touch(conn, ctx.tenant_id(), id)?
         } else {
@@ -572,7 +639,8 @@ pub fn delete(
         let mut upkeep = MembershipUpkeep::begin(conn, ctx, id)?;
         upkeep.all_members(conn)?;
         groups::delete(conn, ctx.tenant_id(), id)?;
-        upkeep.finish(conn)?;
+        upkeep.finish(conn, ctx)?;
+        group_event(conn, ctx, EventType::GroupDeleted, &before)?;
         audit::append(
             conn,
             audit_entry(

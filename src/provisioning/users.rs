@@ -12,6 +12,7 @@ use crate::db::audit::{self, NewAuditEntry};
 use crate::db::filter::USER_COLUMNS;
 use crate::db::users::{self, KeyedUserRow, UserFields, UserRow};
 use crate::error::ScimApiError;
+use crate::events::{self, UserState};
 use crate::scim::patch::{apply, parse_patch_request};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{normalize, renormalize, Document};
@@ -135,9 +136,44 @@ fn groups_of_one(
         .collect())
 }
 
+/// A user's state as lifecycle events see it (SCIM cannot archive).
+fn state_of(row: &UserRow) -> UserState {
+    UserState {
+        active: row.active != Some(false),
+        archived: false,
+    }
+}
+
+/// Whether anything but `active` changed.
+fn attributes_changed(before: &UserRow, after: &UserRow) -> bool {
+    before.user_name != after.user_name
+        || before.external_id != after.external_id
+        || before.display_name != after.display_name
+        || before.attributes != after.attributes
+}
+
+fn user_events(
+    conn: &mut PgConnection,
+    ctx: &ScimContext,
+    id: Uuid,
+    before: Option<&UserRow>,
+    after: Option<&UserRow>,
+) -> Result<()> {
+    events::user_changed(
+        conn,
+        ctx.tenant_id(),
+        &ctx.actor.name,
+        id,
+        before.map(state_of),
+        after.map(state_of),
+        matches!((before, after), (Some(b), Some(a)) if attributes_changed(b, a)),
+    )?;
+    Ok(())
+}
+
 /// Brings one user's effective roles up to date (a deactivated user holds none).
 fn refresh_user(conn: &mut PgConnection, ctx: &ScimContext, id: Uuid) -> Result<()> {
-    let mut pending = Pending::new(ctx.tenant_id(), "scim_user");
+    let mut pending = Pending::new(ctx.tenant_id(), "scim_user", &ctx.actor.name);
     pending.mark(conn, Users::Ids(&[id]), Scope::Tenant)?;
     effective::refresh(conn, &pending, false)?;
     Ok(())
@@ -153,6 +189,7 @@ pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Resul
             refresh_user(conn, ctx, row.id)?;
         }
         let rendered = render(ctx, &row, None);
+        user_events(conn, ctx, row.id, None, Some(&row))?;
         audit::append(
             conn,
             audit_entry(ctx, row.id, "create", None, Some(rendered.body.clone())),
@@ -218,6 +255,7 @@ pub fn replace(
         if row.active != before.active {
             refresh_user(conn, ctx, id)?;
         }
+        user_events(conn, ctx, id, Some(&before), Some(&row))?;
         let groups = groups_of_one(conn, ctx, id)?;
         let rendered = render(ctx, &row, Some(&groups));
         audit::append(
@@ -262,6 +300,7 @@ pub fn patch(
             if row.active != before.active {
                 refresh_user(conn, ctx, id)?;
             }
+            user_events(conn, ctx, id, Some(&before), Some(&row))?;
             audit::append(
                 conn,
                 audit_entry(
@@ -287,12 +326,15 @@ pub fn delete(
 ) -> Result<()> {
     let id = parse_id(id)?;
     conn.transaction(|conn| {
-        // The user's effective roles go with the row (foreign key cascade).
+        // The user's effective roles go with the row (foreign key cascade); the events
+        // saying so are written first, while the roles can still be read.
         effective::lock_tenant(conn, ctx.tenant_id())?;
         let before = users::find_for_update(conn, ctx.tenant_id(), id)?;
         check_version(if_match, before.version)?;
+        events::user_loses_everything(conn, ctx.tenant_id(), &ctx.actor.name, id)?;
         crate::db::groups::touch_groups_of_user(conn, ctx.tenant_id(), id)?;
         users::delete(conn, ctx.tenant_id(), id)?;
+        user_events(conn, ctx, id, Some(&before), None)?;
         audit::append(
             conn,
             audit_entry(

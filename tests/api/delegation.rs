@@ -465,6 +465,7 @@ pub fn case(f: &Fixture, method: &str, path: &str) -> Case {
             json(json!({"require_end_user_group_members": false})),
         ),
         ("get", "/audit") => plain("/audit".into(), Body::None),
+        ("get", "/events") => plain("/events".into(), Body::None),
         ("get", "/oidc-providers") => plain("/oidc-providers".into(), Body::None),
         ("post", "/oidc-providers") => plain(
             "/oidc-providers".into(),

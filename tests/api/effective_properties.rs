@@ -400,18 +400,40 @@ fn apply(
         "SELECT id FROM assignments WHERE tenant_id = $1 ORDER BY created_at, id",
     );
     let options = MutationOptions::default();
+    *counter += 1;
+    let n = *counter;
     let mutate = |conn: &mut PgConnection,
                   f: &mut dyn FnMut(
         &mut PgConnection,
         &mut effective::Pending,
     ) -> Result<(), rolegate::error::AdminError>|
      -> Result<Effect, String> {
+        // Every third admin change is previewed first: a dry run leaves no trace — no
+        // events, no audit entry, no effective-role change.
+        if n % 3 == 0 {
+            let traces = (
+                event_ids(conn, tenant, 0).len(),
+                audit_entries(conn, tenant),
+                snapshot(conn, tenant),
+            );
+            let dry = MutationOptions {
+                dry_run: true,
+                ..options
+            };
+            outcome(access::mutate(conn, &ctx, dry, "property", |c, p| f(c, p)))?;
+            let after = (
+                event_ids(conn, tenant, 0).len(),
+                audit_entries(conn, tenant),
+                snapshot(conn, tenant),
+            );
+            if after != traces {
+                return Err("a dry run left events, audit entries or roles behind".into());
+            }
+        }
         outcome(access::mutate(conn, &ctx, options, "property", |c, p| {
             f(c, p)
         }))
     };
-    *counter += 1;
-    let n = *counter;
     match op {
         Op::CreateUser if users_.len() >= caps.users => {}
         Op::CreateUser => {
@@ -857,6 +879,71 @@ fn snapshot(conn: &mut PgConnection, tenant: Uuid) -> Vec<PathRow> {
     effective::maintained(conn, tenant).expect("maintained")
 }
 
+/// The tenant's events after `after` (an event id), in feed order: (id, type, subject
+/// user, data).
+fn event_ids(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    after: i64,
+) -> Vec<(i64, String, Option<Uuid>, serde_json::Value)> {
+    use rolegate::db::schema::events;
+    events::table
+        .filter(events::tenant_id.eq(tenant))
+        .filter(events::id.gt(after))
+        .order((events::txid, events::id))
+        .select((
+            events::id,
+            events::event_type,
+            events::subject_user_id,
+            events::data,
+        ))
+        .load(conn)
+        .expect("events")
+}
+
+/// (user, environment, application, role)
+type HeldRole = (Uuid, Uuid, Option<Uuid>, Uuid);
+
+/// Applies `access.changed` events to a set of held roles, as a consumer of the feed would.
+fn replay(
+    held: &mut std::collections::BTreeSet<HeldRole>,
+    events: &[(i64, String, Option<Uuid>, serde_json::Value)],
+) {
+    let id = |v: &serde_json::Value| v.as_str().and_then(|s| Uuid::parse_str(s).ok());
+    for (_, event_type, user, data) in events {
+        if event_type != "access.changed" {
+            continue;
+        }
+        let (Some(user), Some(environment)) = (*user, id(&data["environment_id"])) else {
+            panic!("an access.changed event without its user or environment: {data}");
+        };
+        let item = |i: &serde_json::Value| {
+            (
+                user,
+                environment,
+                id(&i["application_id"]),
+                id(&i["role_id"]).expect("a role id"),
+            )
+        };
+        for lost in data["lost"].as_array().expect("lost") {
+            assert!(held.remove(&item(lost)), "lost a role not held: {data}");
+        }
+        for gained in data["gained"].as_array().expect("gained") {
+            assert!(
+                held.insert(item(gained)),
+                "gained a role already held: {data}"
+            );
+        }
+    }
+}
+
+fn held_roles(paths: &[PathRow]) -> std::collections::BTreeSet<HeldRole> {
+    paths
+        .iter()
+        .map(|p| (p.user_id, p.environment_id, p.application_id, p.role_id))
+        .collect()
+}
+
 fn audit_entries(conn: &mut PgConnection, tenant: Uuid) -> i64 {
     use rolegate::db::schema::audit_log;
     audit_log::table
@@ -908,6 +995,11 @@ fn maintained_effective_roles_equal_the_recomputation() {
         let mut conn = world.pool.get().expect("connection");
         let mut counter = 0;
         let mut most_paths = 0;
+        // What a feed consumer that started with the (empty) initial state holds.
+        let mut replayed: std::collections::HashMap<
+            Uuid,
+            (i64, std::collections::BTreeSet<HeldRole>),
+        > = std::collections::HashMap::new();
         for (step, (t, op)) in steps.iter().enumerate() {
             let tenant = world.tenants[*t];
             let other = world.tenants[(*t + 1) % TENANTS];
@@ -937,6 +1029,26 @@ fn maintained_effective_roles_equal_the_recomputation() {
             );
             let maintained = snapshot(&mut conn, tenant);
             most_paths = most_paths.max(maintained.len());
+            let (seen, held) = replayed.entry(tenant).or_default();
+            let new_events = event_ids(&mut conn, tenant, *seen);
+            prop_assert!(
+                effect != Effect::Refused || new_events.is_empty(),
+                "step {} ({:?}) was refused but left events: {:?}",
+                step,
+                op,
+                new_events
+            );
+            replay(held, &new_events);
+            if let Some(last) = new_events.iter().map(|e| e.0).max() {
+                *seen = last;
+            }
+            prop_assert_eq!(
+                &*held,
+                &held_roles(&maintained),
+                "step {} ({:?}): replaying the access.changed events does not give the roles held",
+                step,
+                op
+            );
             let expected = effective::expected(&mut conn, tenant).expect("expected");
             prop_assert_eq!(
                 &maintained,

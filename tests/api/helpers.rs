@@ -132,6 +132,8 @@ pub struct Options {
     pub db_timeout: Duration,
     /// `ROLEGATE_TENANT_MAX_CONNECTIONS`; 0 is half the pool.
     pub tenant_max_connections: u32,
+    /// Start the node's event listener (long polls wake at a commit, not at their next look).
+    pub events_listener: bool,
 }
 
 impl Default for Options {
@@ -147,6 +149,7 @@ impl Default for Options {
             pool_size: 4,
             db_timeout: Duration::from_secs(10),
             tenant_max_connections: 0,
+            events_listener: false,
         }
     }
 }
@@ -196,6 +199,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     settings.trusted_proxies =
         rolegate::outbound::Networks::parse(&options.trusted_proxies).expect("networks");
     let state = AppState::new(pool.clone(), settings);
+    if options.events_listener {
+        state.events.listen(url.clone());
+    }
     let server = rolegate::run(listener, state).expect("server starts");
     tokio::spawn(server);
     TestApp {

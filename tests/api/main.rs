@@ -20,6 +20,7 @@ mod discovery;
 mod effective_properties;
 mod end_user_groups;
 mod errors;
+mod events;
 mod fairness;
 mod fake_provider;
 mod group_mappings;

@@ -1,0 +1,3 @@
+DROP TRIGGER events_notify ON events;
+DROP FUNCTION events_notify();
+DROP TABLE events;

@@ -1,0 +1,446 @@
+//! The change-event feed: what each change writes, in commit order, nothing for a change that
+//! did not commit, paging and filters, long polls, and who may read it.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::access::{application, assign, create, Model};
+use crate::helpers::{patch_ops, spawn_app, spawn_app_with, Options, TestApp, USER_SCHEMA};
+
+async fn feed(app: &TestApp, query: &str) -> Value {
+    let reply = app
+        .admin(Method::GET, &format!("/events?{query}"), None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body
+}
+
+/// Every event of the tenant so far, as (type, subject id, data).
+async fn all_events(app: &TestApp) -> Vec<(String, String, Value)> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let query = match &after {
+            Some(c) => format!("limit=1000&after={c}"),
+            None => "limit=1000".to_string(),
+        };
+        let page = feed(app, &query).await;
+        let events = page["events"].as_array().expect("events").clone();
+        if events.is_empty() {
+            return out;
+        }
+        for e in events {
+            let subject = e["subject"]["user_id"]
+                .as_str()
+                .or(e["subject"]["group_id"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            out.push((
+                e["type"].as_str().expect("type").to_string(),
+                subject,
+                e["data"].clone(),
+            ));
+        }
+        after = page["next_cursor"].as_str().map(str::to_string);
+    }
+}
+
+fn types(events: &[(String, String, Value)]) -> Vec<&str> {
+    events.iter().map(|(t, _, _)| t.as_str()).collect()
+}
+
+#[tokio::test]
+async fn scim_changes_are_events_in_commit_order() {
+    let app = spawn_app().await;
+    let alice = app.create_user("alice").await;
+    let bob = app.create_user("bob").await;
+    let group = app.create_group("sales", &[&alice]).await;
+    let reply = app
+        .patch(
+            &format!("/Groups/{group}"),
+            &patch_ops(json!([
+                {"op": "add", "path": "members", "value": [{"value": bob}, {"value": alice}]},
+                {"op": "remove", "path": format!("members[value eq \"{alice}\"]")}
+            ])),
+        )
+        .await;
+    assert!(reply.status == 200 || reply.status == 204, "{}", reply.body);
+    let reply = app
+        .patch(
+            &format!("/Users/{bob}"),
+            &patch_ops(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = app
+        .patch(
+            &format!("/Users/{alice}"),
+            &patch_ops(json!([{"op": "replace", "path": "displayName", "value": "Alice A."}])),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(app.delete(&format!("/Users/{alice}")).await.status, 204);
+    assert_eq!(app.delete(&format!("/Groups/{group}")).await.status, 204);
+
+    let events = all_events(&app).await;
+    assert_eq!(
+        types(&events),
+        [
+            "user.created",
+            "user.created",
+            "group.created",
+            "membership.changed",
+            "membership.changed",
+            "user.deactivated",
+            "session.revoked",
+            "user.updated",
+            "user.deleted",
+            "session.revoked",
+            "group.deleted",
+        ],
+        "{events:#?}"
+    );
+    assert_eq!(events[0].1, alice);
+    assert_eq!(events[2].2, json!({"kind": "idp", "name": "sales"}));
+    assert_eq!(events[3].1, group);
+    assert_eq!(
+        events[3].2,
+        json!({"kind": "idp", "added": [alice], "removed": []})
+    );
+    // Only who actually came and went: alice was a member already, then left.
+    assert_eq!(
+        events[4].2,
+        json!({"kind": "idp", "added": [bob], "removed": [alice]})
+    );
+    assert_eq!(events[5].1, bob);
+    assert_eq!(events[6].2, json!({"reason": "deactivated"}));
+    assert_eq!(events[9].2, json!({"reason": "deleted"}));
+}
+
+#[tokio::test]
+async fn the_shape_of_an_event() {
+    let app = spawn_app().await;
+    let alice = app.create_user("alice").await;
+    let page = feed(&app, "").await;
+    let event = &page["events"][0];
+    assert_eq!(event["type"], "user.created");
+    assert_eq!(event["subject"], json!({"user_id": alice}));
+    assert_eq!(event["actor"], format!("token:{}", app.token_id));
+    assert!(event["id"]
+        .as_str()
+        .is_some_and(|id| id.parse::<i64>().is_ok()));
+    assert!(chrono::DateTime::parse_from_rfc3339(event["time"].as_str().expect("time")).is_ok());
+    assert_eq!(event["data"], json!({}));
+    assert!(page["next_cursor"].is_string());
+}
+
+/// Alice is in an IdP group mapped into Sales, which holds Seller on CRM.
+async fn mapped_world(app: &TestApp) -> (String, String, String, String, String) {
+    let model = Model::load(app).await;
+    let crm = application(app, &model.production, "CRM").await;
+    let alice = app.create_user("alice").await;
+    let group = app.create_group("sales-team", &[]).await;
+    let sales = create(
+        app,
+        "/end-user-groups",
+        json!({"environment_id": model.production, "name": "Sales"}),
+    )
+    .await;
+    let reply = app
+        .admin(
+            Method::POST,
+            "/group-mappings",
+            Some(&json!({"idp_group_id": group, "end_user_group_id": sales})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let seller = create(
+        app,
+        "/roles",
+        json!({"name": "Seller", "scope": "application",
+               "privileges": ["application.content.view", "application.content.build"]}),
+    )
+    .await;
+    assign(
+        app,
+        json!({"type": "end_user_group", "id": sales}),
+        &seller,
+        json!({"application_id": crm}),
+    )
+    .await;
+    (model.production, crm, alice, group, seller)
+}
+
+#[tokio::test]
+async fn access_changes_name_the_roles_gained_and_lost() {
+    let app = spawn_app().await;
+    let (production, crm, alice, group, seller) = mapped_world(&app).await;
+    let start = feed(&app, "limit=1000").await["next_cursor"].clone();
+    let start = start.as_str().expect("a cursor");
+    let reply = app
+        .patch(
+            &format!("/Groups/{group}"),
+            &patch_ops(json!([{"op": "add", "path": "members", "value": [{"value": alice}]}])),
+        )
+        .await;
+    assert!(reply.status == 200 || reply.status == 204, "{}", reply.body);
+    let page = feed(&app, &format!("after={start}")).await;
+    assert_eq!(
+        kinds(&page),
+        ["membership.changed", "access.changed"],
+        "{page}"
+    );
+    let only = feed(&app, &format!("after={start}&types=access.changed")).await;
+    assert_eq!(kinds(&only), ["access.changed"], "{only}");
+    let event = &page["events"][1];
+    assert_eq!(event["subject"], json!({"user_id": alice}));
+    assert_eq!(
+        event["data"],
+        json!({"environment_id": production, "lost": [], "gained": [{
+            "application_id": crm, "role_id": seller, "role": "Seller",
+            "privileges": ["application.content.build", "application.content.view"]}]})
+    );
+
+    let cursor = page["next_cursor"].as_str().expect("cursor").to_string();
+    let reply = app
+        .patch(
+            &format!("/Groups/{group}"),
+            &patch_ops(json!([{"op": "remove", "path": "members"}])),
+        )
+        .await;
+    assert!(reply.status == 200 || reply.status == 204, "{}", reply.body);
+    let page = feed(&app, &format!("after={cursor}")).await;
+    assert_eq!(
+        kinds(&page),
+        ["membership.changed", "access.changed", "session.revoked"],
+        "{page}"
+    );
+    assert_eq!(page["events"][1]["data"]["gained"], json!([]));
+    assert_eq!(page["events"][1]["data"]["lost"][0]["role"], "Seller");
+    assert_eq!(
+        page["events"][2]["data"],
+        json!({"reason": "no access left"})
+    );
+}
+
+fn kinds(page: &Value) -> Vec<&str> {
+    page["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["type"].as_str().expect("type"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_dry_run_or_a_refused_change_writes_no_event() {
+    let app = spawn_app().await;
+    let (_, crm, alice, _, seller) = mapped_world(&app).await;
+    let before = all_events(&app).await.len();
+    let reply = app
+        .admin(
+            Method::POST,
+            "/assignments?dry_run=true",
+            Some(
+                &json!({"principal": {"type": "user", "id": alice}, "role_id": seller,
+                         "application_id": crm}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["users_gaining"], 1, "{}", reply.body);
+    // Refused changes: a name already taken, a stale version.
+    let reply = app
+        .post(
+            "/Users",
+            &json!({"schemas": [USER_SCHEMA], "userName": "ALICE"}),
+        )
+        .await;
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    let response = app
+        .client
+        .delete(format!("{}/Users/{alice}", app.base))
+        .bearer_auth(&app.token)
+        .header("If-Match", "W/\"999\"")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status().as_u16(), 412);
+    assert_eq!(all_events(&app).await.len(), before);
+}
+
+#[tokio::test]
+async fn the_feed_pages_by_cursor_and_filters_by_type() {
+    let app = spawn_app().await;
+    for name in ["a", "b", "c", "d", "e"] {
+        app.create_user(name).await;
+    }
+    app.create_group("g", &[]).await;
+    let first = feed(&app, "limit=2").await;
+    assert_eq!(first["events"].as_array().expect("events").len(), 2);
+    let cursor = first["next_cursor"].as_str().expect("cursor");
+    let rest = feed(&app, &format!("after={cursor}&limit=1000")).await;
+    assert_eq!(rest["events"].as_array().expect("events").len(), 4);
+    let ids: Vec<&Value> = first["events"]
+        .as_array()
+        .into_iter()
+        .chain(rest["events"].as_array())
+        .flatten()
+        .map(|e| &e["id"])
+        .collect();
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), 6);
+    // Past the end: nothing, and the same cursor to come back with.
+    let end = rest["next_cursor"].as_str().expect("cursor");
+    let empty = feed(&app, &format!("after={end}")).await;
+    assert_eq!(empty["events"], json!([]));
+    assert_eq!(empty["next_cursor"], end);
+
+    let groups = feed(&app, "types=group.created,group.deleted").await;
+    assert_eq!(groups["events"].as_array().expect("events").len(), 1);
+    assert_eq!(groups["events"][0]["type"], "group.created");
+
+    for bad in [
+        "after=12",
+        "after=a.b",
+        "types=user.exploded",
+        "limit=0",
+        "limit=1001",
+        "wait=31",
+        "colour=blue",
+    ] {
+        let reply = app
+            .admin(Method::GET, &format!("/events?{bad}"), None)
+            .await;
+        reply.assert_problem(400);
+    }
+}
+
+#[tokio::test]
+async fn reading_the_feed_needs_the_audit_privilege_and_sees_one_tenant() {
+    let app = spawn_app().await;
+    let alice = app.create_user("alice").await;
+    let token = app.admin_token_for(&alice);
+    let reply = app
+        .admin_as(Some(&token), Method::GET, "/events", None)
+        .await;
+    reply.assert_problem(403);
+    let reply = app
+        .admin_as(
+            Some(&app.other_tenant_admin_token()),
+            Method::GET,
+            "/events",
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["events"], json!([]));
+    let reply = app.admin_as(None, Method::GET, "/events", None).await;
+    reply.assert_problem(401);
+}
+
+#[tokio::test]
+async fn a_waiting_read_answers_within_100_ms_of_the_commit() {
+    let app = spawn_app_with(Options {
+        events_listener: true,
+        ..Options::default()
+    })
+    .await;
+    app.create_user("first").await;
+    let mut cursor = feed(&app, "").await["next_cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_string();
+    let mut worst = Duration::ZERO;
+    for round in 0..3 {
+        let waiting = {
+            let (client, address, token, cursor) = (
+                app.client.clone(),
+                app.address.clone(),
+                app.admin_token.clone(),
+                cursor.clone(),
+            );
+            tokio::spawn(async move {
+                let reply = client
+                    .get(format!(
+                        "{address}/admin/v1/events?after={cursor}&wait=10&types=user.created"
+                    ))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .expect("answered");
+                let answered = Instant::now();
+                (reply.json::<Value>().await.expect("json"), answered)
+            })
+        };
+        // The read is waiting (it found nothing) before the commit it waits for.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if waiting.is_finished() {
+            panic!(
+                "the read did not wait: {:?}",
+                waiting.await.expect("joined").0
+            );
+        }
+        app.create_user(&format!("user{round}")).await;
+        let committed = Instant::now();
+        let (page, answered) = waiting.await.expect("the waiting read");
+        assert_eq!(page["events"][0]["type"], "user.created", "{page}");
+        worst = worst.max(answered.saturating_duration_since(committed));
+        cursor = page["next_cursor"].as_str().expect("cursor").to_string();
+    }
+    assert!(
+        worst < Duration::from_millis(100),
+        "answered {worst:?} after the commit"
+    );
+}
+
+#[tokio::test]
+async fn a_wait_ends_when_nothing_comes_or_the_token_is_revoked() {
+    let app = spawn_app().await;
+    let started = Instant::now();
+    let page = feed(&app, "wait=1").await;
+    assert_eq!(page["events"], json!([]));
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // A token revoked while its read waits is refused at the next look.
+    let (reader, reader_id) = {
+        let mut conn = app.pool.get().expect("connection");
+        let issued = rolegate::provisioning::tokens::create(
+            &mut conn,
+            app.tenant_id,
+            "reader",
+            rolegate::provisioning::tokens::TokenHolder::Owner,
+            None,
+            "test",
+        )
+        .expect("token");
+        (issued.secret, issued.token.id)
+    };
+    let waiting = {
+        let (client, address) = (app.client.clone(), app.address.clone());
+        tokio::spawn(async move {
+            client
+                .get(format!(
+                    "{address}/admin/v1/events?after=0.0&wait=20&types=group.deleted"
+                ))
+                .bearer_auth(reader)
+                .send()
+                .await
+                .expect("answered")
+                .status()
+                .as_u16()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let revoked = Instant::now();
+    let reply = app
+        .admin(Method::DELETE, &format!("/admin-tokens/{reader_id}"), None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(waiting.await.expect("the waiting read"), 401);
+    assert!(revoked.elapsed() < Duration::from_secs(3));
+}
