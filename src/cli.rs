@@ -108,10 +108,12 @@ async fn serve(database: Database, db_args: &DatabaseArgs, args: ServeArgs) -> a
             tenant_max_connections: args.tenant_max_connections,
             outbound: args.outbound_allow,
             trusted_proxies: args.trusted_proxies,
+            webhook_retry_base: Duration::from_millis(args.webhook_retry_base_ms),
         },
         secrets,
     );
     state.events.listen(database.url.clone());
+    state.start_webhooks(public.clone());
     crate::events::hub::start_retention(
         database.pool.clone(),
         Duration::from_secs(u64::from(args.event_retention_days) * 86_400),

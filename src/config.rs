@@ -18,6 +18,7 @@
 //! | `--shutdown-timeout` | `ROLEGATE_SHUTDOWN_TIMEOUT` | `30` | seconds in-flight requests get after SIGTERM |
 //! | `--tenant-max-connections` | `ROLEGATE_TENANT_MAX_CONNECTIONS` | `0` (half the pool) | requests one tenant runs at once; more wait in its queue, then 429 |
 //! | `--event-retention-days` | `ROLEGATE_EVENT_RETENTION_DAYS` | `7` | days change events stay in the feed |
+//! | `--webhook-retry-base-ms` | `ROLEGATE_WEBHOOK_RETRY_BASE_MS` | `1000` | wait before a failed webhook delivery's first retry; doubles per retry (at most 1 h), given up after 24 h |
 //! | `--login-rate-limit` | `ROLEGATE_LOGIN_RATE_LIMIT` | `0` (off) | login starts per second per client address (burst 5×) |
 //! | `--session-ttl` | `ROLEGATE_SESSION_TTL` | `900` | seconds a login's session token is valid |
 //! | `--secret-key` | `ROLEGATE_SECRET_KEY` | from `<data-dir>/secret-key` | base64 of 32 bytes; seals OIDC client secrets and signing keys (every node needs the same) |
@@ -167,6 +168,10 @@ pub struct ServeArgs {
     /// Days change events are kept for the feed; older ones are deleted (every node prunes).
     #[arg(long, env = "ROLEGATE_EVENT_RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub event_retention_days: u32,
+    /// Milliseconds before a failed webhook delivery is first retried; each retry waits
+    /// twice as long as the one before (at most an hour); an event is given up after 24 h.
+    #[arg(long, env = "ROLEGATE_WEBHOOK_RETRY_BASE_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub webhook_retry_base_ms: u64,
     /// Internal targets that outbound calls (OIDC discovery, keys, token endpoints) may
     /// reach besides public https addresses: comma-separated `host:port` or CIDR networks,
     /// e.g. `keycloak.corp:8443,10.20.0.0/16`.

@@ -38,6 +38,8 @@ pub struct Settings {
     pub outbound: crate::outbound::Policy,
     /// Proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
     pub trusted_proxies: crate::outbound::Networks,
+    /// The wait before a webhook delivery's first retry; each further one doubles it.
+    pub webhook_retry_base: std::time::Duration,
 }
 
 impl Settings {
@@ -55,6 +57,7 @@ impl Settings {
             trusted_proxies: crate::outbound::Networks::default(),
             login_rate_limit_per_second: 0,
             tenant_max_connections: 0,
+            webhook_retry_base: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -83,6 +86,20 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Starts this node's webhook dispatcher; `public_url` is the issuer's base.
+    pub fn start_webhooks(&self, public_url: String) {
+        crate::events::delivery::Dispatcher {
+            pool: self.pool.clone(),
+            secrets: self.secrets.clone(),
+            outbound: crate::outbound::Outbound::new(self.settings.outbound.clone()),
+            hub: self.events.clone(),
+            public_url,
+            retry_base: self.settings.webhook_retry_base,
+            node: uuid::Uuid::new_v4().to_string(),
+        }
+        .start();
+    }
+
     /// State with a random secret key: for tests and benchmarks, where nothing sealed has
     /// to outlive the process.
     pub fn new(pool: PgPool, settings: Settings) -> Self {

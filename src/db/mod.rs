@@ -20,6 +20,7 @@ pub mod schema;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Duration;
 

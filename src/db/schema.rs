@@ -318,6 +318,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (tenant_id, webhook_id, id) {
+        tenant_id -> Uuid,
+        webhook_id -> Uuid,
+        id -> Int8,
+        event_id -> Int8,
+        attempt -> Int4,
+        outcome -> Text,
+        status_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        node -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhooks (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        url -> Text,
+        event_types -> Array<Nullable<Text>>,
+        created_at -> Timestamptz,
+        position_txid -> Int8,
+        position_id -> Int8,
+        attempts -> Int4,
+        failing_since -> Nullable<Timestamptz>,
+        next_attempt_at -> Timestamptz,
+        leased_by -> Nullable<Text>,
+        leased_until -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(collaborator_groups -> tenants (tenant_id));
 diesel::joinable!(connector_tokens -> tenants (tenant_id));
@@ -332,6 +364,7 @@ diesel::joinable!(signing_keys -> tenants (tenant_id));
 diesel::joinable!(system_role_privileges -> privileges (privilege_key));
 diesel::joinable!(system_role_privileges -> system_roles (role_key));
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(webhooks -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     applications,
@@ -361,4 +394,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     system_roles,
     tenants,
     users,
+    webhook_deliveries,
+    webhooks,
 );

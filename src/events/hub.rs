@@ -110,7 +110,12 @@ pub fn start_retention(pool: PgPool, retention: Duration, every: Duration) {
         .spawn(move || loop {
             match pool.get() {
                 Ok(mut conn) => loop {
-                    match crate::db::events::prune(&mut conn, retention, 10_000) {
+                    let pruned =
+                        crate::db::events::prune(&mut conn, retention, 10_000).and_then(|n| {
+                            crate::db::webhooks::prune_deliveries(&mut conn, retention, 10_000)
+                                .map(|m| n + m)
+                        });
+                    match pruned {
                         Ok(n) if n > 0 => continue,
                         Ok(_) => break,
                         Err(e) => {

@@ -6,7 +6,9 @@
 //! refresh, in the same statement that changes the roles; lifecycle and membership events by
 //! the operations that make those changes.
 
+pub mod delivery;
 pub mod hub;
+pub mod webhooks;
 
 use std::fmt;
 use std::str::FromStr;

@@ -170,6 +170,9 @@ fn components() -> Value {
     c = add::<db::audit::AuditEntry>(c);
     c = add::<crate::events::Event>(c);
     c = add::<crate::events::FeedPage>(c);
+    c = add::<crate::events::webhooks::CreateInput>(c);
+    c = add::<crate::events::webhooks::WebhookView>(c);
+    c = add::<db::webhooks::DeliveryRow>(c);
     c = add::<crate::oidc::providers::ProviderInput>(c);
     c = add::<crate::oidc::providers::ProviderPatch>(c);
     c = add::<crate::oidc::providers::ProviderView>(c);

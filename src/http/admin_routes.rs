@@ -12,7 +12,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::{
     admin_applications, admin_assignments, admin_audit, admin_collaborator_groups,
     admin_end_user_groups, admin_environments, admin_events, admin_group_mappings,
-    admin_oidc_providers, admin_openapi, admin_roles, admin_tokens, admin_users,
+    admin_oidc_providers, admin_openapi, admin_roles, admin_tokens, admin_users, admin_webhooks,
 };
 use crate::access::authorization::Requirement;
 use crate::error::AdminError;
@@ -129,6 +129,7 @@ pub fn all() -> impl Iterator<Item = &'static Route> {
         admin_users::ROUTES,
         admin_audit::ROUTES,
         admin_events::ROUTES,
+        admin_webhooks::ROUTES,
         admin_oidc_providers::ROUTES,
         admin_tokens::ROUTES,
         admin_openapi::ROUTES,

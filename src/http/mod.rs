@@ -15,6 +15,7 @@ pub mod admin_roles;
 pub mod admin_routes;
 pub mod admin_tokens;
 pub mod admin_users;
+pub mod admin_webhooks;
 pub mod check;
 pub mod health;
 pub mod limits;

@@ -63,6 +63,7 @@ pub struct Fixture {
     pub assignment: String,
     pub provider: String,
     pub subject_token_id: String,
+    pub webhook: String,
 }
 
 impl Fixture {
@@ -176,6 +177,12 @@ impl Fixture {
             .await;
         assert_eq!(reply.status, 201, "{}", reply.body);
         let subject_token_id = reply.id();
+        let webhook = create(
+            &app,
+            "/webhooks",
+            json!({"url": "https://hooks.example.com/rolegate", "events": ["user.created"]}),
+        )
+        .await;
         Fixture {
             app,
             model,
@@ -195,6 +202,7 @@ impl Fixture {
             assignment,
             provider,
             subject_token_id,
+            webhook,
         }
     }
 
@@ -507,6 +515,15 @@ pub fn case(f: &Fixture, method: &str, path: &str) -> Case {
             plain(format!("/admin-tokens/{}", f.subject_token_id), Body::None)
         }
         ("get", "/openapi.json") => plain("/openapi.json".into(), Body::None),
+        ("get", "/webhooks") => plain("/webhooks".into(), Body::None),
+        ("post", "/webhooks") => plain(
+            "/webhooks".into(),
+            json(json!({"url": "https://hooks.example.com/other", "events": ["user.created"]})),
+        ),
+        ("delete", "/webhooks/{id}") => plain(format!("/webhooks/{}", f.webhook), Body::None),
+        ("get", "/webhooks/{id}/deliveries") => {
+            plain(format!("/webhooks/{}/deliveries", f.webhook), Body::None)
+        }
         (method, path) => panic!("no case for {method} {path}: add one to the table"),
     }
 }

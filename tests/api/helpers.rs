@@ -134,6 +134,8 @@ pub struct Options {
     pub tenant_max_connections: u32,
     /// Start the node's event listener (long polls wake at a commit, not at their next look).
     pub events_listener: bool,
+    /// Start the node's webhook dispatcher, with this first retry wait.
+    pub webhooks: Option<Duration>,
 }
 
 impl Default for Options {
@@ -150,6 +152,7 @@ impl Default for Options {
             db_timeout: Duration::from_secs(10),
             tenant_max_connections: 0,
             events_listener: false,
+            webhooks: None,
         }
     }
 }
@@ -198,9 +201,15 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         rolegate::outbound::Policy::parse(&options.outbound_allow).expect("an outbound policy");
     settings.trusted_proxies =
         rolegate::outbound::Networks::parse(&options.trusted_proxies).expect("networks");
+    if let Some(base) = options.webhooks {
+        settings.webhook_retry_base = base;
+    }
     let state = AppState::new(pool.clone(), settings);
     if options.events_listener {
         state.events.listen(url.clone());
+    }
+    if options.webhooks.is_some() {
+        state.start_webhooks(address.clone());
     }
     let server = rolegate::run(listener, state).expect("server starts");
     tokio::spawn(server);

@@ -35,3 +35,4 @@ mod request_connection;
 mod robustness;
 mod unicode_case;
 mod users;
+mod webhooks;
