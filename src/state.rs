@@ -95,7 +95,8 @@ impl AppState {
             hub: self.events.clone(),
             public_url,
             retry_base: self.settings.webhook_retry_base,
-            node: uuid::Uuid::new_v4().to_string(),
+            // The process id first, so an operator (or a test) can tell which process it is.
+            node: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
         }
         .start();
     }
