@@ -315,6 +315,13 @@ async fn main() {
         .await
         .expect("json");
     let preview_time = preview_started.elapsed();
+    // The change events the three grants and revokes wrote: one per user and round each.
+    let access_events: Vec<Text> = diesel::sql_query(format!(
+        "SELECT count(*)::text AS text FROM events WHERE tenant_id = '{t}' \
+         AND event_type = 'access.changed'"
+    ))
+    .load(&mut conn)
+    .expect("count");
     let rows: Vec<Text> = diesel::sql_query(format!(
         "SELECT count(*)::text AS text FROM effective_roles WHERE tenant_id = '{t}'"
     ))
@@ -327,6 +334,10 @@ async fn main() {
         users,
         recompute.as_secs_f64(),
         rows[0].text
+    );
+    println!(
+        "access.changed events written by (a), (b) and (c): {}\n",
+        access_events[0].text
     );
     println!("| case | requests | p50 ms | p99 ms | max ms |");
     println!("|---|---|---|---|---|");

@@ -60,7 +60,9 @@ impl ScimApiError {
 }
 
 /// Errors meaning "the database is not answering right now" (lost connection, server
-/// shutting down, statement timeout): the request may be retried, so they are 503s.
+/// shutting down, statement timeout, a standby that cannot take writes — during a failover,
+/// or when the configured host is not the primary): the request may be retried, so they
+/// are 503s.
 pub fn is_unavailable(e: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     match e {
@@ -77,6 +79,9 @@ pub fn is_unavailable(e: &diesel::result::Error) -> bool {
                 "shutting down",
                 "statement timeout",
                 "canceling statement",
+                "read-only transaction",
+                "recovery is in progress",
+                "during recovery",
             ]
             .iter()
             .any(|m| message.contains(m))

@@ -190,6 +190,9 @@ where
             }
         };
         let result = f(&mut conn);
+        if result.is_err() {
+            discard_if_unusable(&mut conn);
+        }
         (result, Some(conn))
     })
     .await
@@ -202,6 +205,49 @@ where
         }
     }
     result
+}
+
+/// After a failed call: a connection whose server is gone, or is a standby (a primary
+/// demoted in a failover, or a host name that now points at a standby), is marked broken, so
+/// the pool closes it instead of handing it out again and the next checkout connects anew
+/// — through a multi-host URL with `target_session_attrs=read-write`, to the new primary.
+/// A connection to a healthy primary is kept (one cheap round trip, on failures only).
+fn discard_if_unusable(conn: &mut PgConnection) {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if AnsiTransactionManager::is_broken_transaction_manager(conn) {
+        return;
+    }
+    let usable = matches!(server_role(conn), Ok(ServerRole::Primary));
+    if !usable {
+        AnsiTransactionManager::transaction_manager_status_mut(conn).set_in_error();
+    }
+}
+
+/// Whether the connected server takes writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerRole {
+    Primary,
+    /// A standby (in recovery) or a server whose sessions default to read-only.
+    ReadOnly,
+}
+
+pub fn server_role(conn: &mut PgConnection) -> diesel::QueryResult<ServerRole> {
+    use diesel::sql_types::Bool;
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Bool)]
+        read_only: bool,
+    }
+    let row: Row = diesel::sql_query(
+        "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' AS read_only",
+    )
+    .get_result(conn)?;
+    Ok(if row.read_only {
+        ServerRole::ReadOnly
+    } else {
+        ServerRole::Primary
+    })
 }
 
 /// Whether PostgreSQL refused a value the client sent: a character it cannot store (NUL),

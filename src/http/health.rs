@@ -1,8 +1,7 @@
 use actix_web::{web, HttpResponse};
-use diesel::RunQueryDsl;
 use diesel_migrations::MigrationHarness;
 
-use crate::db::{run_blocking, DbError, MIGRATIONS};
+use crate::db::{run_blocking, server_role, DbError, ServerRole, MIGRATIONS};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -19,14 +18,17 @@ async fn healthz() -> HttpResponse {
 enum Readiness {
     Ready,
     MigrationsPending,
+    ReadOnly,
 }
 
-/// The database answers and its schema is the one this build expects.
+/// The database answers, takes writes, and its schema is the one this build expects. A node
+/// connected to a standby (no promotion yet, or a host that is not the primary) is not
+/// ready: its writes would fail.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let result = run_blocking(&state.pool, |conn| {
-        diesel::sql_query("SELECT 1")
-            .execute(conn)
-            .map_err(DbError::from)?;
+        if server_role(conn).map_err(DbError::from)? == ServerRole::ReadOnly {
+            return Ok(Readiness::ReadOnly);
+        }
         let pending = conn
             .has_pending_migration(MIGRATIONS)
             .map_err(|e| DbError::Blocking(e.to_string()))?;
@@ -41,6 +43,8 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(Readiness::Ready) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
         Ok(Readiness::MigrationsPending) => HttpResponse::ServiceUnavailable()
             .json(serde_json::json!({"status": "migrations pending"})),
+        Ok(Readiness::ReadOnly) => HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "database read-only"})),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable()

@@ -17,6 +17,7 @@ mod delegation_properties;
 mod dialects;
 mod differential;
 mod discovery;
+mod distribution;
 mod effective_properties;
 mod end_user_groups;
 mod errors;
