@@ -4,7 +4,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::db::{is_invalid_input, is_unique_violation, DbError};
+use crate::db::{is_invalid_input, is_unique_violation, DbError, FromDatabase};
 use crate::scim::ScimError;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -27,6 +27,15 @@ pub enum ScimApiError {
 impl From<diesel::result::Error> for ScimApiError {
     fn from(e: diesel::result::Error) -> Self {
         ScimApiError::Db(DbError::Query(e))
+    }
+}
+
+impl FromDatabase for ScimApiError {
+    fn database_error(&self) -> Option<&diesel::result::Error> {
+        match self {
+            ScimApiError::Db(e) => e.database_error(),
+            _ => None,
+        }
     }
 }
 
@@ -172,6 +181,15 @@ pub enum AdminError {
 impl From<diesel::result::Error> for AdminError {
     fn from(e: diesel::result::Error) -> Self {
         AdminError::Db(DbError::Query(e))
+    }
+}
+
+impl FromDatabase for AdminError {
+    fn database_error(&self) -> Option<&diesel::result::Error> {
+        match self {
+            AdminError::Db(e) => e.database_error(),
+            _ => None,
+        }
     }
 }
 
@@ -370,6 +388,15 @@ pub enum OidcError {
 impl From<diesel::result::Error> for OidcError {
     fn from(e: diesel::result::Error) -> Self {
         OidcError::Db(DbError::Query(e))
+    }
+}
+
+impl FromDatabase for OidcError {
+    fn database_error(&self) -> Option<&diesel::result::Error> {
+        match self {
+            OidcError::Db(e) => e.database_error(),
+            _ => None,
+        }
     }
 }
 

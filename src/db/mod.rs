@@ -171,7 +171,7 @@ pub async fn run_blocking<F, T, E>(pool: &PgPool, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
-    E: From<DbError> + Send + 'static,
+    E: From<DbError> + FromDatabase + Send + 'static,
 {
     let pool = pool.clone();
     let (held, slot) = take_request_connection();
@@ -190,8 +190,10 @@ where
             }
         };
         let result = f(&mut conn);
-        if result.is_err() {
-            discard_if_unusable(&mut conn);
+        if let Err(e) = &result {
+            if e.database_error().is_some_and(may_mean_unusable) {
+                discard_if_unusable(&mut conn);
+            }
         }
         (result, Some(conn))
     })
@@ -205,6 +207,39 @@ where
         }
     }
     result
+}
+
+/// An interface error that may carry a failure the database reported.
+pub trait FromDatabase {
+    fn database_error(&self) -> Option<&diesel::result::Error>;
+}
+
+impl FromDatabase for DbError {
+    fn database_error(&self) -> Option<&diesel::result::Error> {
+        match self {
+            DbError::Query(e) => Some(e),
+            DbError::Pool(_) | DbError::Blocking(_) => None,
+        }
+    }
+}
+
+/// Whether a failed statement could mean the server went away or stopped taking writes.
+/// Refusals of the request's own data (no such row, a duplicate, a value that cannot be
+/// stored) cannot, so they cost no extra round trip.
+fn may_mean_unusable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(
+            DatabaseErrorKind::UniqueViolation
+            | DatabaseErrorKind::ForeignKeyViolation
+            | DatabaseErrorKind::NotNullViolation
+            | DatabaseErrorKind::CheckViolation,
+            _,
+        ) => false,
+        Error::DatabaseError(..) => !is_invalid_input(e),
+        Error::BrokenTransactionManager => true,
+        _ => false,
+    }
 }
 
 /// After a failed call: a connection whose server is gone, or is a standby (a primary
