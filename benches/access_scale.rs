@@ -107,6 +107,10 @@ async fn main() {
         ),
     );
     execute(&mut conn, "CREATE INDEX ON numbered_groups (n)");
+    // Temporary tables are never analysed automatically; without statistics the joins
+    // below can be planned as nested loops over the whole of both tables.
+    execute(&mut conn, "ANALYZE numbered_users");
+    execute(&mut conn, "ANALYZE numbered_groups");
     // Each user is in three groups spread over all of them.
     execute(
         &mut conn,
@@ -146,6 +150,7 @@ async fn main() {
              SELECT id, row_number() OVER (ORDER BY name) - 1 AS n FROM end_user_groups WHERE tenant_id = '{t}'"
         ),
     );
+    execute(&mut conn, "ANALYZE numbered_eugs");
     // Every end-user group holds one role on one of the applications …
     execute(
         &mut conn,

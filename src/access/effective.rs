@@ -436,14 +436,17 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
          WHERE NOT EXISTS (SELECT 1 FROM desired d WHERE d.user_id = l.user_id) \
            AND NOT EXISTS (SELECT 1 FROM effective_roles x WHERE x.tenant_id = $1 \
                            AND x.user_id = l.user_id AND ({scope_on_x}) IS NOT TRUE) \
-           AND NOT EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = $1 \
-                           AND e.txid = pg_current_xact_id()::text::bigint \
-                           AND e.subject_user_id = l.user_id AND e.event_type = 'session.revoked')"
+           AND NOT {already}",
+        already = crate::events::session_revoked_in_this_transaction("$1", "l.user_id")
     );
     // One statement: the paths that no longer hold go, the new ones come, the roles each
-    // user gained and lost are worked out from them (a role still held by another path is
-    // neither), and those are written as `access.changed` events — plus `session.revoked`
-    // for a user left holding nothing. Sibling CTEs all see the table as it was before.
+    // user gained and lost are worked out (a role still held by another path is neither),
+    // and those are written as `access.changed` events — plus `session.revoked` for a user
+    // left holding nothing. Sibling CTEs all see the table as it was before. Gains and
+    // losses are set differences of the roles held before and after, computed by hashing:
+    // probing the table once per added row would also visit every row this statement
+    // inserted (invisible to it, but on the same pages), which made a full recomputation of
+    // 200,000 users run for hours.
     let changes = format!(
         "WITH {desired}, \
          removed AS ( \
@@ -462,16 +465,15 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
            ON CONFLICT DO NOTHING \
            RETURNING user_id, environment_id, application_id, role_id \
          ), \
+         before AS ( \
+           SELECT x.user_id, x.environment_id, x.application_id, x.role_id FROM effective_roles x \
+           WHERE x.tenant_id = $1 {user_filter} AND {scope_on_x} \
+         ), \
+         after AS (SELECT d.user_id, d.environment_id, d.application_id, d.role_id FROM desired d), \
          role_changes AS MATERIALIZED ( \
-           SELECT 'gain'::text AS kind, k.* FROM (SELECT DISTINCT * FROM added) k \
-           WHERE NOT EXISTS (SELECT 1 FROM effective_roles x WHERE x.tenant_id = $1 AND x.user_id = k.user_id \
-               AND x.environment_id = k.environment_id AND x.application_id IS NOT DISTINCT FROM k.application_id \
-               AND x.role_id = k.role_id) \
+           SELECT 'gain'::text AS kind, k.* FROM (SELECT * FROM after EXCEPT SELECT * FROM before) k \
            UNION ALL \
-           SELECT 'loss', k.* FROM (SELECT DISTINCT * FROM removed) k \
-           WHERE NOT EXISTS (SELECT 1 FROM desired d WHERE d.user_id = k.user_id \
-               AND d.environment_id = k.environment_id AND d.application_id IS NOT DISTINCT FROM k.application_id \
-               AND d.role_id = k.role_id) \
+           SELECT 'loss', k.* FROM (SELECT * FROM before EXCEPT SELECT * FROM after) k \
          ), \
          {access_events}",
         desired = desired_sql(pending.all_users, scope),

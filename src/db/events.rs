@@ -53,8 +53,13 @@ pub struct EventRow {
     pub data: Value,
 }
 
-/// The tenant's events after `(txid, id)` in feed order, only of transactions older than
-/// every transaction still running (see the migration): one range of the primary key.
+/// How many users one outbox row may name (`subject_user_ids`); also the factor between a
+/// row's id and the ids of the events it holds (`id * USERS_PER_ROW + position - 1`).
+pub const USERS_PER_ROW: i64 = 1_000;
+
+/// The tenant's events after `(txid, event id)` in feed order, one per user of a row that
+/// names several, only of transactions older than every transaction still running (see the
+/// migration): one range of the primary key, each row expanded in place.
 pub fn after(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -62,15 +67,20 @@ pub fn after(
     types: Option<&[String]>,
     limit: i64,
 ) -> QueryResult<Vec<EventRow>> {
-    diesel::sql_query(
-        "SELECT txid, id, event_type, created_at, actor, subject_user_id, subject_group_id, data \
-         FROM events \
-         WHERE tenant_id = $1 AND (txid, id) > ($2, $3) \
-           AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-           AND ($4::text[] IS NULL OR event_type = ANY ($4)) \
-         ORDER BY txid, id \
-         LIMIT $5",
-    )
+    const N: i64 = USERS_PER_ROW;
+    diesel::sql_query(format!(
+        "SELECT e.txid, e.id * {N} + s.n - 1 AS id, e.event_type, e.created_at, e.actor, \
+                coalesce(s.user_id, e.subject_user_id) AS subject_user_id, e.subject_group_id, e.data \
+         FROM events e \
+         CROSS JOIN LATERAL unnest(coalesce(e.subject_user_ids, ARRAY[NULL::uuid])) \
+              WITH ORDINALITY AS s (user_id, n) \
+         WHERE e.tenant_id = $1 AND (e.txid, e.id) >= ($2, $3 / {N}) \
+           AND (e.txid, e.id * {N} + s.n - 1) > ($2, $3) \
+           AND e.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+           AND ($4::text[] IS NULL OR e.event_type = ANY ($4)) \
+         ORDER BY e.txid, e.id, s.n \
+         LIMIT $5"
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<BigInt, _>(position.0)
     .bind::<BigInt, _>(position.1)

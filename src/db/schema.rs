@@ -140,6 +140,7 @@ diesel::table! {
         subject_user_id -> Nullable<Uuid>,
         subject_group_id -> Nullable<Uuid>,
         data -> Jsonb,
+        subject_user_ids -> Nullable<Array<Nullable<Uuid>>>,
     }
 }
 

@@ -268,13 +268,12 @@ pub fn revoke_sessions(
     user_id: Uuid,
     reason: &str,
 ) -> QueryResult<()> {
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "INSERT INTO events (tenant_id, event_type, actor, subject_user_id, data) \
          SELECT $1, 'session.revoked', $3, $2, jsonb_build_object('reason', $4::text) \
-         WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = $1 \
-             AND e.txid = pg_current_xact_id()::text::bigint \
-             AND e.subject_user_id = $2 AND e.event_type = 'session.revoked')",
-    )
+         WHERE NOT {}",
+        session_revoked_in_this_transaction("$1", "$2")
+    ))
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<SqlUuid, _>(user_id)
     .bind::<Text, _>(actor)
@@ -306,18 +305,25 @@ pub fn user_loses_everything(
     .map(|_| ())
 }
 
-/// CTEs that write one `access.changed` event per user and environment found in a CTE
-/// `role_changes (kind 'gain' | 'loss', user_id, environment_id, application_id, role_id)`,
-/// each item naming the role and its privileges, and — when `revoked` (a query of
-/// `user_id`s) is given — a `session.revoked` after them for each of those users. Ends with
-/// a CTE, for a `WITH` list.
+/// CTEs that write the `access.changed` events for a CTE `role_changes (kind 'gain' |
+/// 'loss', user_id, environment_id, application_id, role_id)` — one event per user and
+/// environment, each item naming the role and its privileges — and, when `revoked` (a query
+/// of `user_id`s) is given, a `session.revoked` after them for each of those users. Users
+/// whose changes are the same share an outbox row of up to `USERS_PER_ROW` ids (the feed
+/// hands out one event per user), so a change reaching 100,000 users writes about a hundred
+/// rows and builds each event body once. Ends with a CTE, for a `WITH` list.
 pub fn access_events_sql(tenant: &str, actor: &str, revoked: Option<&str>) -> String {
+    let n = rows::USERS_PER_ROW;
     let item = "jsonb_build_object('application_id', c.application_id, 'role_id', c.role_id, \
                 'role', ri.name, 'privileges', coalesce(ri.privileges, '[]'))";
     let revocations = match revoked {
         Some(users) => format!(
-            "UNION ALL SELECT r.user_id, 1, NULL::uuid, 'session.revoked', \
-                    jsonb_build_object('reason', 'no access left') FROM ({users}) r"
+            "UNION ALL \
+             SELECT 1, NULL::uuid, NULL::text[], (k.i - 1) / {n}, \
+                    array_agg(k.user_id ORDER BY k.user_id), 'session.revoked', \
+                    jsonb_build_object('reason', 'no access left') \
+             FROM (SELECT r.user_id, row_number() OVER (ORDER BY r.user_id) AS i FROM ({users}) r) k \
+             GROUP BY (k.i - 1) / {n}"
         ),
         None => String::new(),
     };
@@ -328,23 +334,59 @@ pub fn access_events_sql(tenant: &str, actor: &str, revoked: Option<&str>) -> St
                                           WHERE rp.tenant_id = {tenant} AND rp.role_id = r.id), '[]') AS privileges \
            FROM roles r WHERE r.tenant_id = {tenant} AND r.id IN (SELECT role_id FROM role_changes) \
          ), \
-         access_rows AS ( \
-           SELECT c.user_id, 0 AS ord, c.environment_id, 'access.changed' AS event_type, \
-                  jsonb_build_object('environment_id', c.environment_id, \
+         change_sets AS MATERIALIZED ( \
+           SELECT c.user_id, c.environment_id, \
+                  array_agg(c.kind || ' ' || coalesce(c.application_id::text, '-') || ' ' || c.role_id::text \
+                            ORDER BY c.kind, c.application_id NULLS FIRST, c.role_id) AS change_key \
+           FROM role_changes c GROUP BY c.user_id, c.environment_id \
+         ), \
+         batches AS MATERIALIZED ( \
+           SELECT s.environment_id, s.change_key, s.chunk, array_agg(s.user_id ORDER BY s.user_id) AS users \
+           FROM (SELECT cs.*, (row_number() OVER (PARTITION BY cs.environment_id, cs.change_key \
+                                                 ORDER BY cs.user_id) - 1) / {n} AS chunk \
+                 FROM change_sets cs) s \
+           GROUP BY s.environment_id, s.change_key, s.chunk \
+         ), \
+         batch_data AS ( \
+           SELECT b.environment_id, b.change_key, \
+                  jsonb_build_object('environment_id', b.environment_id, \
                     'gained', coalesce(jsonb_agg({item} ORDER BY c.application_id NULLS FIRST, c.role_id) \
                                        FILTER (WHERE c.kind = 'gain'), '[]'), \
                     'lost', coalesce(jsonb_agg({item} ORDER BY c.application_id NULLS FIRST, c.role_id) \
                                      FILTER (WHERE c.kind = 'loss'), '[]')) AS data \
-           FROM role_changes c LEFT JOIN role_info ri ON ri.id = c.role_id \
-           GROUP BY c.user_id, c.environment_id \
+           FROM (SELECT DISTINCT ON (environment_id, change_key) environment_id, change_key, \
+                        users[1] AS sample FROM batches) b \
+           JOIN role_changes c ON c.user_id = b.sample AND c.environment_id = b.environment_id \
+           LEFT JOIN role_info ri ON ri.id = c.role_id \
+           GROUP BY b.environment_id, b.change_key \
+         ), \
+         access_rows AS ( \
+           SELECT 0 AS ord, b.environment_id, b.change_key, b.chunk, b.users, \
+                  'access.changed' AS event_type, d.data \
+           FROM batches b \
+           JOIN batch_data d ON d.environment_id = b.environment_id AND d.change_key = b.change_key \
            {revocations} \
          ), \
          access_events AS ( \
-           INSERT INTO events (tenant_id, event_type, actor, subject_user_id, data) \
-           SELECT {tenant}, event_type, {actor}, user_id, data FROM access_rows \
-           ORDER BY user_id, ord, environment_id \
+           INSERT INTO events (tenant_id, event_type, actor, subject_user_id, subject_user_ids, data) \
+           SELECT {tenant}, event_type, {actor}, \
+                  CASE WHEN cardinality(users) = 1 THEN users[1] END, \
+                  CASE WHEN cardinality(users) > 1 THEN users END, data \
+           FROM access_rows \
+           ORDER BY ord, environment_id, change_key, chunk \
            RETURNING 1 \
          )"
+    )
+}
+
+/// Whether user `user` (an SQL expression) already has a `session.revoked` event in this
+/// transaction, alone or in a shared row.
+pub fn session_revoked_in_this_transaction(tenant: &str, user: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM events e \
+                 CROSS JOIN LATERAL unnest(coalesce(e.subject_user_ids, ARRAY[e.subject_user_id])) AS s (user_id) \
+                 WHERE e.tenant_id = {tenant} AND e.txid = pg_current_xact_id()::text::bigint \
+                   AND e.event_type = 'session.revoked' AND s.user_id = {user})"
     )
 }
 

@@ -879,26 +879,19 @@ fn snapshot(conn: &mut PgConnection, tenant: Uuid) -> Vec<PathRow> {
     effective::maintained(conn, tenant).expect("maintained")
 }
 
-/// The tenant's events after `after` (an event id), in feed order: (id, type, subject
-/// user, data).
+/// The tenant's events after `after` (an event id), in feed order, read as the feed reads
+/// them (a row naming several users is one event per user): (id, type, subject user, data).
 fn event_ids(
     conn: &mut PgConnection,
     tenant: Uuid,
     after: i64,
 ) -> Vec<(i64, String, Option<Uuid>, serde_json::Value)> {
-    use rolegate::db::schema::events;
-    events::table
-        .filter(events::tenant_id.eq(tenant))
-        .filter(events::id.gt(after))
-        .order((events::txid, events::id))
-        .select((
-            events::id,
-            events::event_type,
-            events::subject_user_id,
-            events::data,
-        ))
-        .load(conn)
+    rolegate::db::events::after(conn, tenant, (-1, -1), None, i64::MAX)
         .expect("events")
+        .into_iter()
+        .filter(|e| e.id > after)
+        .map(|e| (e.id, e.event_type, e.subject_user_id, e.data))
+        .collect()
 }
 
 /// (user, environment, application, role)

@@ -444,3 +444,152 @@ async fn a_wait_ends_when_nothing_comes_or_the_token_is_revoked() {
     assert_eq!(waiting.await.expect("the waiting read"), 401);
     assert!(revoked.elapsed() < Duration::from_secs(3));
 }
+
+/// Reads every event after `after` with pages of `limit`: (id, type, subject user, data).
+async fn events_after(
+    app: &TestApp,
+    mut after: String,
+    limit: usize,
+) -> (Vec<(String, String, String, Value)>, String) {
+    let mut out = Vec::new();
+    loop {
+        let page = feed(app, &format!("after={after}&limit={limit}")).await;
+        let events = page["events"].as_array().expect("events").clone();
+        after = page["next_cursor"].as_str().expect("cursor").to_string();
+        if events.is_empty() {
+            return (out, after);
+        }
+        assert!(events.len() <= limit);
+        for e in events {
+            out.push((
+                e["id"].as_str().expect("id").to_string(),
+                e["type"].as_str().expect("type").to_string(),
+                e["subject"]["user_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                e["data"].clone(),
+            ));
+        }
+    }
+}
+
+/// A change reaching more users than one outbox row holds: the feed still hands out one
+/// event per user, each once and in order, in pages that cut through rows, while the outbox
+/// holds a row per thousand users; losing the only role ends every one of their sessions.
+#[tokio::test]
+async fn a_change_reaching_many_users_is_one_event_per_user_from_few_rows() {
+    use diesel::prelude::*;
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let crm = application(&app, &model.production, "CRM").await;
+    let group = app.create_group("everyone", &[]).await;
+    let mut conn = PgConnection::establish(&app.database_url).expect("connects");
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+    }
+    // Written directly: their creation is not what this test is about.
+    let mut seeded: Vec<String> = diesel::sql_query(format!(
+        "WITH u AS (INSERT INTO users (tenant_id, id, user_name) \
+                    SELECT '{t}', gen_random_uuid(), 'bulk' || g FROM generate_series(1, 2500) g \
+                    RETURNING id), \
+              m AS (INSERT INTO group_members (tenant_id, group_id, user_id) \
+                    SELECT '{t}', '{group}', id FROM u) \
+         SELECT id::text AS id FROM u",
+        t = app.tenant_id
+    ))
+    .load::<Id>(&mut conn)
+    .expect("seeded")
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
+    seeded.sort();
+    let sales = create(
+        &app,
+        "/end-user-groups",
+        json!({"environment_id": model.production, "name": "Sales"}),
+    )
+    .await;
+    let seller = create(
+        &app,
+        "/roles",
+        json!({"name": "Seller", "scope": "application", "privileges": ["application.content.view"]}),
+    )
+    .await;
+    assign(
+        &app,
+        json!({"type": "end_user_group", "id": sales}),
+        &seller,
+        json!({"application_id": crm}),
+    )
+    .await;
+    let start = feed(&app, "limit=1000").await["next_cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_string();
+    let outbox_rows = |conn: &mut PgConnection, event_type: &str| -> i64 {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM events WHERE tenant_id = '{}' AND event_type = '{event_type}'",
+            app.tenant_id
+        ))
+        .get_result::<Count>(conn)
+        .expect("count")
+        .n
+    };
+
+    let reply = app
+        .admin(
+            Method::POST,
+            "/group-mappings",
+            Some(&json!({"idp_group_id": group, "end_user_group_id": sales})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let (granted, cursor) = events_after(&app, start, 300).await;
+    assert_eq!(granted.len(), 2500);
+    assert!(granted.iter().all(|e| e.1 == "access.changed"));
+    let gained = json!({"environment_id": model.production, "lost": [], "gained": [{
+        "application_id": crm, "role_id": seller, "role": "Seller",
+        "privileges": ["application.content.view"]}]});
+    assert!(granted.iter().all(|e| e.3 == gained), "{:?}", granted[0]);
+    let mut subjects: Vec<String> = granted.iter().map(|e| e.2.clone()).collect();
+    subjects.sort();
+    assert_eq!(subjects, seeded, "each user once");
+    let mut ids: Vec<i64> = granted
+        .iter()
+        .map(|e| e.0.parse().expect("number"))
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids follow the feed");
+    ids.dedup();
+    assert_eq!(ids.len(), 2500);
+    assert_eq!(outbox_rows(&mut conn, "access.changed"), 3);
+
+    let reply = app
+        .admin(
+            Method::DELETE,
+            &format!("/group-mappings/{group}/{sales}"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    let (revoked, _) = events_after(&app, cursor, 700).await;
+    assert_eq!(revoked.len(), 5000);
+    let lost = json!({"environment_id": model.production, "gained": [], "lost": gained["gained"]});
+    for user in &seeded {
+        let mine: Vec<&(String, String, String, Value)> =
+            revoked.iter().filter(|e| &e.2 == user).collect();
+        assert_eq!(mine.len(), 2, "{user}: {mine:?}");
+        assert_eq!((mine[0].1.as_str(), &mine[0].3), ("access.changed", &lost));
+        assert_eq!(mine[1].1, "session.revoked");
+        assert_eq!(mine[1].3, json!({"reason": "no access left"}));
+    }
+    assert_eq!(outbox_rows(&mut conn, "access.changed"), 6);
+    assert_eq!(outbox_rows(&mut conn, "session.revoked"), 3);
+}
