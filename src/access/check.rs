@@ -13,8 +13,9 @@ pub const MAX_CHECKS: usize = 100;
 const MAX_TEXT: usize = 256;
 
 /// One check as a client sends it (query string or JSON).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CheckRequest {
     pub user_id: Option<Uuid>,
     #[serde(alias = "userName")]

@@ -277,3 +277,147 @@ async fn malformed_checks_are_400() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["results"].as_array().map(Vec::len), Some(100));
 }
+
+async fn effective(app: &TestApp, token: &str, user: &str, query: &str) -> Reply {
+    Reply::from(
+        app.client
+            .get(format!(
+                "{}/api/v1/users/{user}/effective-roles{query}",
+                app.address
+            ))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("answered"),
+    )
+    .await
+}
+
+/// A check token reads a user's effective roles: the admin API's document, as fresh; only
+/// in its own tenant, and no other token reads it there.
+#[tokio::test]
+async fn a_check_token_reads_effective_roles_as_the_admin_api_shows_them() {
+    let f = fixture().await;
+    let mine = effective(&f.app, &f.token, &f.alice, "").await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert_eq!(mine.header("cache-control"), Some("no-store"));
+    let admin = f
+        .app
+        .admin(
+            Method::GET,
+            &format!("/users/{}/effective-roles", f.alice),
+            None,
+        )
+        .await;
+    assert_eq!(mine.body, admin.body);
+    let apps = mine.body["environments"][0]["applications"].to_string();
+    assert!(apps.contains("Seller") && apps.contains(&f.crm), "{apps}");
+    let scoped = effective(
+        &f.app,
+        &f.token,
+        &f.alice,
+        &format!("?environment_id={}", f.model.production),
+    )
+    .await;
+    assert_eq!(scoped.body, mine.body);
+
+    // Fresh: the role goes, and the next read no longer shows it.
+    let reply = f
+        .app
+        .admin(Method::DELETE, &format!("/assignments/{}", f.grant), None)
+        .await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    let after = effective(&f.app, &f.token, &f.alice, "").await;
+    assert!(!after.body.to_string().contains("Seller"), "{}", after.body);
+
+    assert_eq!(
+        effective(&f.app, &f.token, &uuid::Uuid::new_v4().to_string(), "")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        effective(&f.app, &f.token, "not-a-uuid", "").await.status,
+        400
+    );
+    assert_eq!(
+        effective(&f.app, &f.token, &f.alice, "?colour=blue")
+            .await
+            .status,
+        400
+    );
+    for other in [&f.app.token, &f.app.admin_token] {
+        assert_eq!(effective(&f.app, other, &f.alice, "").await.status, 401);
+    }
+    let other_tenant = {
+        let mut conn = f.app.pool.get().expect("connection");
+        rolegate::provisioning::tenants::create(&mut conn, "other", "test")
+            .expect("tenant")
+            .id
+    };
+    let (other, _) = check_token(&f.app, other_tenant);
+    assert_eq!(effective(&f.app, &other, &f.alice, "").await.status, 404);
+}
+
+/// The application API's OpenAPI document lists exactly the routes it serves.
+#[tokio::test]
+async fn the_application_api_documents_its_routes() {
+    let app = spawn_app().await;
+    let reply = Reply::from(
+        app.client
+            .get(format!("{}/api/v1/openapi.json", app.address))
+            .send()
+            .await
+            .expect("answered"),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let doc = &reply.body;
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    let mut operations: Vec<String> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .expect("item")
+                .keys()
+                .map(move |method| format!("{method} {path}"))
+        })
+        .collect();
+    operations.sort();
+    assert_eq!(
+        operations,
+        [
+            "get /api/v1/check",
+            "get /api/v1/openapi.json",
+            "get /api/v1/users/{id}/effective-roles",
+            "post /api/v1/check",
+        ]
+    );
+    for schema in [
+        "CheckAnswer",
+        "CheckBatch",
+        "CheckResults",
+        "EffectiveAccess",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} is described"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["check_token"]["scheme"],
+        "bearer"
+    );
+    let params: Vec<&str> = doc["paths"]["/api/v1/check"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(
+        params.contains(&"user_id") && params.contains(&"privilege"),
+        "{params:?}"
+    );
+}
