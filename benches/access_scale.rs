@@ -322,8 +322,8 @@ async fn main() {
     let preview_time = preview_started.elapsed();
     // The change events the three grants and revokes wrote: one per user and round each.
     let access_events: Vec<Text> = diesel::sql_query(format!(
-        "SELECT count(*)::text AS text FROM events WHERE tenant_id = '{t}' \
-         AND event_type = 'access.changed'"
+        "SELECT coalesce(sum(coalesce(cardinality(subject_user_ids), 1)), 0)::text AS text \
+         FROM events WHERE tenant_id = '{t}' AND event_type = 'access.changed'"
     ))
     .load(&mut conn)
     .expect("count");

@@ -327,6 +327,10 @@ pub struct Diff {
     pub losses: Vec<RoleChange>,
 }
 
+/// The nil UUID in SQL: `via_group_id` of a path not through an IdP group, and what a NULL
+/// application is compared as.
+const NIL: &str = "'00000000-0000-0000-0000-000000000000'::uuid";
+
 /// The paths every eligible user of `$1` should hold, restricted by `users` and `scope`
 /// (SQL fragments over bind parameters $2 = environment, $3 = application).
 fn desired_sql(all_users: bool, scope: &Scope) -> String {
@@ -351,7 +355,6 @@ fn desired_sql(all_users: bool, scope: &Scope) -> String {
         users("c.user_id"),
         users("u.id"),
     );
-    const NIL: &str = "'00000000-0000-0000-0000-000000000000'::uuid";
     format!(
         "paths AS ( \
            SELECT a.user_id, a.id AS assignment_id, {NIL} AS via_group_id, \
@@ -442,11 +445,12 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
     // One statement: the paths that no longer hold go, the new ones come, the roles each
     // user gained and lost are worked out (a role still held by another path is neither),
     // and those are written as `access.changed` events — plus `session.revoked` for a user
-    // left holding nothing. Sibling CTEs all see the table as it was before. Gains and
-    // losses are set differences of the roles held before and after, computed by hashing:
-    // probing the table once per added row would also visit every row this statement
-    // inserted (invisible to it, but on the same pages), which made a full recomputation of
-    // 200,000 users run for hours.
+    // left holding nothing. Sibling CTEs all see the table as it was before. A gain is an
+    // added path whose role was not held before, a loss a removed path whose role is not
+    // desired; both are hash anti-joins (NULL applications compared through coalesce, which
+    // hashes where IS NOT DISTINCT FROM cannot), and an empty side is never hashed. Probing
+    // the table once per added row instead made a full recomputation of 200,000 users run
+    // for hours.
     let changes = format!(
         "WITH {desired}, \
          removed AS ( \
@@ -465,15 +469,20 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
            ON CONFLICT DO NOTHING \
            RETURNING user_id, environment_id, application_id, role_id \
          ), \
-         before AS ( \
+         before AS MATERIALIZED ( \
            SELECT x.user_id, x.environment_id, x.application_id, x.role_id FROM effective_roles x \
            WHERE x.tenant_id = $1 {user_filter} AND {scope_on_x} \
          ), \
-         after AS (SELECT d.user_id, d.environment_id, d.application_id, d.role_id FROM desired d), \
          role_changes AS MATERIALIZED ( \
-           SELECT 'gain'::text AS kind, k.* FROM (SELECT * FROM after EXCEPT SELECT * FROM before) k \
+           SELECT 'gain'::text AS kind, k.* FROM (SELECT DISTINCT * FROM added) k \
+           WHERE NOT EXISTS (SELECT 1 FROM before b WHERE b.user_id = k.user_id \
+               AND b.environment_id = k.environment_id AND b.role_id = k.role_id \
+               AND coalesce(b.application_id, {NIL}) = coalesce(k.application_id, {NIL})) \
            UNION ALL \
-           SELECT 'loss', k.* FROM (SELECT * FROM before EXCEPT SELECT * FROM after) k \
+           SELECT 'loss', k.* FROM (SELECT DISTINCT * FROM removed) k \
+           WHERE NOT EXISTS (SELECT 1 FROM desired d WHERE d.user_id = k.user_id \
+               AND d.environment_id = k.environment_id AND d.role_id = k.role_id \
+               AND coalesce(d.application_id, {NIL}) = coalesce(k.application_id, {NIL})) \
          ), \
          {access_events}",
         desired = desired_sql(pending.all_users, scope),

@@ -59,7 +59,10 @@ pub const USERS_PER_ROW: i64 = 1_000;
 
 /// The tenant's events after `(txid, event id)` in feed order, one per user of a row that
 /// names several, only of transactions older than every transaction still running (see the
-/// migration): one range of the primary key, each row expanded in place.
+/// migration). One range of the primary key, stopped after at most `limit + 1` rows (each
+/// holds at least one event after the cursor but the cursor's own row); of each row only the
+/// slice of ids the page can still take is expanded, so a page costs the same however large
+/// the rows around it are.
 pub fn after(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -69,16 +72,40 @@ pub fn after(
 ) -> QueryResult<Vec<EventRow>> {
     const N: i64 = USERS_PER_ROW;
     diesel::sql_query(format!(
-        "SELECT e.txid, e.id * {N} + s.n - 1 AS id, e.event_type, e.created_at, e.actor, \
-                coalesce(s.user_id, e.subject_user_id) AS subject_user_id, e.subject_group_id, e.data \
-         FROM events e \
-         CROSS JOIN LATERAL unnest(coalesce(e.subject_user_ids, ARRAY[NULL::uuid])) \
-              WITH ORDINALITY AS s (user_id, n) \
-         WHERE e.tenant_id = $1 AND (e.txid, e.id) >= ($2, $3 / {N}) \
-           AND (e.txid, e.id * {N} + s.n - 1) > ($2, $3) \
-           AND e.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-           AND ($4::text[] IS NULL OR e.event_type = ANY ($4)) \
-         ORDER BY e.txid, e.id, s.n \
+        "WITH candidate AS ( \
+           SELECT e.txid, e.id, e.event_type, e.created_at, e.actor, e.subject_user_id, \
+                  e.subject_group_id, e.subject_user_ids, e.data, \
+                  CASE WHEN e.subject_user_ids IS NOT NULL AND (e.txid, e.id) = ($2, $3 / {N}) \
+                       THEN ($3 % {N} + 2)::int ELSE 1 END AS first_n \
+           FROM events e \
+           WHERE e.tenant_id = $1 AND (e.txid, e.id) >= ($2, $3 / {N}) \
+             AND e.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             AND ($4::text[] IS NULL OR e.event_type = ANY ($4)) \
+           ORDER BY e.txid, e.id \
+           LIMIT $5 + 1 \
+         ), \
+         counted AS ( \
+           SELECT c.*, CASE WHEN c.subject_user_ids IS NULL \
+                            THEN CASE WHEN (c.txid, c.id * {N}) > ($2, $3) THEN 1 ELSE 0 END \
+                            ELSE greatest(cardinality(c.subject_user_ids) - c.first_n + 1, 0) END AS remaining \
+           FROM candidate c \
+         ), \
+         placed AS ( \
+           SELECT c.*, sum(c.remaining) OVER (ORDER BY c.txid, c.id ROWS UNBOUNDED PRECEDING) \
+                       - c.remaining AS before_me \
+           FROM counted c \
+         ) \
+         SELECT p.txid, p.id * {N} + s.n - 1 AS id, p.event_type, p.created_at, p.actor, \
+                coalesce(s.user_id, p.subject_user_id) AS subject_user_id, p.subject_group_id, p.data \
+         FROM placed p \
+         CROSS JOIN LATERAL ( \
+           SELECT u.user_id, p.first_n + u.ord - 1 AS n \
+           FROM unnest(coalesce( \
+                  p.subject_user_ids[p.first_n : p.first_n + least($5 - p.before_me, {N})::int - 1], \
+                  ARRAY[NULL::uuid])) WITH ORDINALITY AS u (user_id, ord) \
+         ) s \
+         WHERE p.remaining > 0 AND p.before_me < $5 \
+         ORDER BY p.txid, p.id, s.n \
          LIMIT $5"
     ))
     .bind::<SqlUuid, _>(tenant_id)

@@ -886,7 +886,7 @@ fn event_ids(
     tenant: Uuid,
     after: i64,
 ) -> Vec<(i64, String, Option<Uuid>, serde_json::Value)> {
-    rolegate::db::events::after(conn, tenant, (-1, -1), None, i64::MAX)
+    rolegate::db::events::after(conn, tenant, (-1, -1), None, 1 << 40)
         .expect("events")
         .into_iter()
         .filter(|e| e.id > after)
