@@ -22,6 +22,17 @@ fn check_token(app: &TestApp, tenant: uuid::Uuid) -> (String, uuid::Uuid) {
     (issued.secret, issued.token.id)
 }
 
+/// A check token of a second tenant.
+fn other_tenant_check_token(app: &TestApp) -> String {
+    let other_tenant = {
+        let mut conn = app.pool.get().expect("connection");
+        rolegate::provisioning::tenants::create(&mut conn, "other", "test")
+            .expect("tenant")
+            .id
+    };
+    check_token(app, other_tenant).0
+}
+
 async fn get(app: &TestApp, token: &str, query: &str) -> Reply {
     Reply::from(
         app.client
@@ -223,13 +234,7 @@ async fn a_check_token_does_only_checks_and_only_in_its_tenant() {
         .await;
     assert_eq!(admin.status, 401);
     // Another tenant's check token learns nothing about this tenant's users.
-    let other_tenant = {
-        let mut conn = f.app.pool.get().expect("connection");
-        rolegate::provisioning::tenants::create(&mut conn, "other", "test")
-            .expect("tenant")
-            .id
-    };
-    let (other, _) = check_token(&f.app, other_tenant);
+    let other = other_tenant_check_token(&f.app);
     assert_eq!(get(&f.app, &other, &query).await.body["allowed"], false);
     // Revoked: refused at once.
     {
@@ -349,13 +354,7 @@ async fn a_check_token_reads_effective_roles_as_the_admin_api_shows_them() {
     for other in [&f.app.token, &f.app.admin_token] {
         assert_eq!(effective(&f.app, other, &f.alice, "").await.status, 401);
     }
-    let other_tenant = {
-        let mut conn = f.app.pool.get().expect("connection");
-        rolegate::provisioning::tenants::create(&mut conn, "other", "test")
-            .expect("tenant")
-            .id
-    };
-    let (other, _) = check_token(&f.app, other_tenant);
+    let other = other_tenant_check_token(&f.app);
     assert_eq!(effective(&f.app, &other, &f.alice, "").await.status, 404);
 }
 

@@ -879,19 +879,43 @@ fn snapshot(conn: &mut PgConnection, tenant: Uuid) -> Vec<PathRow> {
     effective::maintained(conn, tenant).expect("maintained")
 }
 
-/// The tenant's events after `after` (an event id), in feed order, read as the feed reads
-/// them (a row naming several users is one event per user): (id, type, subject user, data).
+/// The tenant's committed events after `after` (an event id), in feed order, a row naming
+/// several users expanded as the feed expands it: (id, type, subject user, data). Read from
+/// the table, without the feed's wait for older transactions (other tests' databases share
+/// the cluster, and their transactions would hold the feed back).
 fn event_ids(
     conn: &mut PgConnection,
     tenant: Uuid,
     after: i64,
 ) -> Vec<(i64, String, Option<Uuid>, serde_json::Value)> {
-    rolegate::db::events::after(conn, tenant, (-1, -1), None, 1 << 40)
-        .expect("events")
-        .into_iter()
-        .filter(|e| e.id > after)
-        .map(|e| (e.id, e.event_type, e.subject_user_id, e.data))
-        .collect()
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        event_type: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+        user_id: Option<Uuid>,
+        #[diesel(sql_type = diesel::sql_types::Jsonb)]
+        data: serde_json::Value,
+    }
+    diesel::sql_query(format!(
+        "SELECT e.id * {n} + s.n - 1 AS id, e.event_type, \
+                coalesce(s.user_id, e.subject_user_id) AS user_id, e.data \
+         FROM events e \
+         CROSS JOIN LATERAL unnest(coalesce(e.subject_user_ids, ARRAY[NULL::uuid])) \
+              WITH ORDINALITY AS s (user_id, n) \
+         WHERE e.tenant_id = $1 AND e.id * {n} + s.n - 1 > $2 \
+         ORDER BY e.txid, e.id, s.n",
+        n = rolegate::db::events::USERS_PER_ROW
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(tenant)
+    .bind::<diesel::sql_types::BigInt, _>(after)
+    .load::<Row>(conn)
+    .expect("events")
+    .into_iter()
+    .map(|r| (r.id, r.event_type, r.user_id, r.data))
+    .collect()
 }
 
 /// (user, environment, application, role)

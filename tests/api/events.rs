@@ -9,7 +9,36 @@ use serde_json::{json, Value};
 use crate::access::{application, assign, create, Model};
 use crate::helpers::{patch_ops, spawn_app, spawn_app_with, Options, TestApp, USER_SCHEMA};
 
+/// Waits until no committed event of the tenant is held back. The feed shows an event only
+/// once every older transaction has ended — in the whole cluster, and the other tests'
+/// databases share this one — so a read right after a commit may not show it yet.
+async fn settle(app: &TestApp) {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Held {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = PgConnection::establish(&app.database_url).expect("connects");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let held = diesel::sql_query(
+            "SELECT count(*) AS n FROM events WHERE tenant_id = $1 \
+             AND txid >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(app.tenant_id)
+        .get_result::<Held>(&mut conn)
+        .expect("count")
+        .n;
+        if held == 0 || Instant::now() > deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn feed(app: &TestApp, query: &str) -> Value {
+    settle(app).await;
     let reply = app
         .admin(Method::GET, &format!("/events?{query}"), None)
         .await;
