@@ -256,16 +256,8 @@ def main():
         ready_after = [ops.call(n.base, None, "GET", "/readyz")[0] for n in nodes]
         ops.check(ready_after == [200, 200], f"/readyz is ready again on both nodes ({ready_after})")
     finally:
-        for node in nodes:
-            node.stop()
-        for server in servers:
-            try:
-                server.stop("fast")
-            except subprocess.CalledProcessError:
-                pass
-        shutil.rmtree(root, ignore_errors=True)
-    print(f"failover: {'FAILED ' + str(len(ops.FAILURES)) if ops.FAILURES else 'all checks passed'}")
-    sys.exit(1 if ops.FAILURES else 0)
+        ops.clean_up(root, nodes, servers)
+    ops.finish("failover")
 
 
 if __name__ == "__main__":

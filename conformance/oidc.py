@@ -12,7 +12,6 @@ import base64
 import http.cookiejar
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ import urllib.request
 
 import jwt
 
-from operations import FAILURES, Cluster, Node, call, check, create_token, free_port
+from operations import Cluster, Node, call, check, clean_up, create_token, finish, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET_KEY = base64.b64encode(os.urandom(32)).decode()
@@ -270,18 +269,10 @@ def main():
             status, body = login(node, "alice")
             check(status == 200, f"login through {node.base} still works without a restart ({status})")
     finally:
-        for node in nodes:
-            node.stop()
         if provider:
             provider.stop()
-        if cluster:
-            try:
-                cluster.stop()
-            except subprocess.CalledProcessError:
-                pass
-        shutil.rmtree(root, ignore_errors=True)
-    print(f"oidc: {'FAILED ' + str(len(FAILURES)) if FAILURES else 'all checks passed'}")
-    sys.exit(1 if FAILURES else 0)
+        clean_up(root, nodes, [cluster])
+    finish("oidc")
 
 
 if __name__ == "__main__":

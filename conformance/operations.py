@@ -33,6 +33,26 @@ def check(condition, message):
         FAILURES.append(message)
 
 
+def finish(script):
+    """Prints the script's verdict and exits with it."""
+    print(f"{script}: {'FAILED ' + str(len(FAILURES)) if FAILURES else 'all checks passed'}")
+    sys.exit(1 if FAILURES else 0)
+
+
+def clean_up(root, nodes=(), clusters=()):
+    """Stops what a script started, whatever state it is in, and removes its directory."""
+    for node in nodes:
+        node.stop()
+    for cluster in clusters:
+        if cluster is None:
+            continue
+        try:
+            cluster.stop()
+        except Exception:  # noqa: BLE001 - an already stopped server is fine here
+            pass
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -367,14 +387,8 @@ def main():
         command_line(binary, root, cluster)
         sigterm(binary, root)
     finally:
-        if cluster:
-            try:
-                cluster.stop()
-            except subprocess.CalledProcessError:
-                pass
-        shutil.rmtree(root, ignore_errors=True)
-    print(f"operations: {'FAILED ' + str(len(FAILURES)) if FAILURES else 'all checks passed'}")
-    sys.exit(1 if FAILURES else 0)
+        clean_up(root, clusters=[cluster])
+    finish("operations")
 
 
 if __name__ == "__main__":

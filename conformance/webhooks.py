@@ -9,7 +9,6 @@ Usage: webhooks.py path/to/rolegate   (needs PyJWT with cryptography)
 import base64
 import json
 import os
-import shutil
 import sys
 import tempfile
 import threading
@@ -208,17 +207,8 @@ def main():
               f"all delivered {done_at - killed_at:.1f} s after the kill (a dead node's lease runs out "
               f"within 30 s)", flush=True)
     finally:
-        for n in nodes:
-            if n.process.poll() is None:
-                n.stop()
-        if cluster:
-            try:
-                cluster.stop()
-            except Exception:  # noqa: BLE001
-                pass
-        shutil.rmtree(root, ignore_errors=True)
-    print(f"webhooks: {'FAILED ' + str(len(ops.FAILURES)) if ops.FAILURES else 'all checks passed'}")
-    sys.exit(1 if ops.FAILURES else 0)
+        ops.clean_up(root, nodes, [cluster])
+    ops.finish("webhooks")
 
 
 if __name__ == "__main__":

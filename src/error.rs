@@ -4,7 +4,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::db::{is_invalid_input, is_unique_violation, DbError, FromDatabase};
+use crate::db::{is_invalid_input, is_unavailable, is_unique_violation, DbError, FromDatabase};
 use crate::scim::ScimError;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -65,38 +65,6 @@ impl ScimApiError {
                 "this tenant has too many requests in progress; retry later",
             ),
         }
-    }
-}
-
-/// Errors meaning "the database is not answering right now" (lost connection, server
-/// shutting down, statement timeout, a standby that cannot take writes — during a failover,
-/// or when the configured host is not the primary): the request may be retried, so they
-/// are 503s.
-pub fn is_unavailable(e: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match e {
-        Error::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _,
-        ) => true,
-        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
-            let message = info.message().to_ascii_lowercase();
-            [
-                "terminating connection",
-                "server closed the connection",
-                "connection",
-                "shutting down",
-                "statement timeout",
-                "canceling statement",
-                "read-only transaction",
-                "recovery is in progress",
-                "during recovery",
-            ]
-            .iter()
-            .any(|m| message.contains(m))
-        }
-        Error::BrokenTransactionManager => true,
-        _ => false,
     }
 }
 

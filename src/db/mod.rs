@@ -191,7 +191,7 @@ where
         };
         let result = f(&mut conn);
         if let Err(e) = &result {
-            if e.database_error().is_some_and(may_mean_unusable) {
+            if e.database_error().is_some_and(is_unavailable) {
                 discard_if_unusable(&mut conn);
             }
         }
@@ -220,25 +220,6 @@ impl FromDatabase for DbError {
             DbError::Query(e) => Some(e),
             DbError::Pool(_) | DbError::Blocking(_) => None,
         }
-    }
-}
-
-/// Whether a failed statement could mean the server went away or stopped taking writes.
-/// Refusals of the request's own data (no such row, a duplicate, a value that cannot be
-/// stored) cannot, so they cost no extra round trip.
-fn may_mean_unusable(e: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match e {
-        Error::DatabaseError(
-            DatabaseErrorKind::UniqueViolation
-            | DatabaseErrorKind::ForeignKeyViolation
-            | DatabaseErrorKind::NotNullViolation
-            | DatabaseErrorKind::CheckViolation,
-            _,
-        ) => false,
-        Error::DatabaseError(..) => !is_invalid_input(e),
-        Error::BrokenTransactionManager => true,
-        _ => false,
     }
 }
 
@@ -283,6 +264,41 @@ pub fn server_role(conn: &mut PgConnection) -> diesel::QueryResult<ServerRole> {
     } else {
         ServerRole::Primary
     })
+}
+
+/// Errors meaning "the database is not answering right now" (lost connection, server
+/// shutting down, statement timeout, a standby that cannot take writes — during a failover,
+/// or when the configured host is not the primary): the request may be retried, so they
+/// are 503s.
+pub fn is_unavailable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection
+            | DatabaseErrorKind::UnableToSendCommand
+            // A write sent to a standby (SQLSTATE 25006).
+            | DatabaseErrorKind::ReadOnlyTransaction,
+            _,
+        ) => true,
+        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            let message = info.message().to_ascii_lowercase();
+            [
+                "terminating connection",
+                "server closed the connection",
+                "connection",
+                "shutting down",
+                "statement timeout",
+                "canceling statement",
+                "read-only transaction",
+                "recovery is in progress",
+                "during recovery",
+            ]
+            .iter()
+            .any(|m| message.contains(m))
+        }
+        Error::BrokenTransactionManager => true,
+        _ => false,
+    }
 }
 
 /// Whether PostgreSQL refused a value the client sent: a character it cannot store (NUL),
