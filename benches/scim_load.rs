@@ -1,9 +1,12 @@
 //! Load benchmark over loopback: the real server in-process, a private PostgreSQL cluster
 //! (or `DATABASE_URL`), seeded with SQL, then a bounded number of HTTP requests per case.
 //!
-//! Run: `cargo bench --bench scim_load` (optionally `-- --requests N`).
+//! Run: `cargo bench --bench scim_load` (optionally `-- --requests N`); with `-- --wrk`
+//! the ratio cases are driven by `wrk` instead (16 connections, `--seconds S` each).
 
 mod common;
+#[path = "common/wrk.rs"]
+mod wrk;
 
 use common::{execute, BenchDatabase};
 
@@ -206,6 +209,64 @@ async fn main() {
     }
     let crm = crm.as_str().unwrap_or_default().to_string();
     let check_url = base.replace("/scim/v2", "/api/v1/check");
+
+    if std::env::args().any(|a| a == "--wrk") {
+        let seconds = common::arg("--seconds", 10) as u64;
+        let host = base.replace("/scim/v2", "");
+        let ids: Vec<String> = members.iter().map(Uuid::to_string).collect();
+        let holders = wrk::lua_list(&ids[..400]);
+        let ids = wrk::lua_list(&ids);
+        let get = format!(
+            "ids = {ids}\nlocal i = 0\nwrk.headers[\"Authorization\"] = \"{auth}\"\n\
+             request = function() i = i % #ids + 1 return wrk.format(\"GET\", \"/scim/v2/Users/\" .. ids[i]) end\n"
+        );
+        // Each wrk thread numbers its own users, so every userName is new.
+        let post = format!(
+            "local made = 0\nfunction setup(thread) made = made + 1 thread:set(\"tid\", made) end\n\
+             local n = 0\nwrk.method = \"POST\"\n\
+             wrk.headers[\"Authorization\"] = \"{auth}\"\nwrk.headers[\"Content-Type\"] = \"application/scim+json\"\n\
+             request = function() n = n + 1 local name = \"wrk\" .. tid .. \"-\" .. n .. \"@example.com\"\n\
+             return wrk.format(nil, \"/scim/v2/Users\", nil, '{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"' .. name .. '\",\"name\":{{\"givenName\":\"New\",\"familyName\":\"User\"}},\"emails\":[{{\"value\":\"' .. name .. '\",\"type\":\"work\",\"primary\":true}}]}}') end\n"
+        );
+        let check = format!(
+            "ids = {holders}\nlocal i = 0\nwrk.headers[\"Authorization\"] = \"Bearer {checker}\"\n\
+             request = function() i = i % #ids + 1 return wrk.format(\"GET\", \"/api/v1/check?user_id=\" .. ids[i] .. \"&privilege=application.content.view&application_id={crm}\") end\n"
+        );
+        let mut runs = Vec::new();
+        for (name, script, connections, threads) in [
+            ("GET /Users/{id}", get, 16, 2),
+            ("POST /Users", post, 16, 2),
+            ("GET /api/v1/check", check.clone(), 16, 2),
+            ("GET /api/v1/check, one client", check, 1, 1),
+        ] {
+            let host = host.clone();
+            runs.push(
+                tokio::task::spawn_blocking(move || {
+                    wrk::run(name, &host, &script, connections, threads, seconds)
+                })
+                .await
+                .expect("wrk run"),
+            );
+        }
+        println!("| case (wrk, {seconds} s) | connections | requests | req/s | p50 ms | p99 ms |");
+        println!("|---|---|---|---|---|---|");
+        for r in &runs {
+            println!("{}", r.row());
+        }
+        let limit = |var: &str| std::env::var(var).ok().and_then(|v| v.parse::<f64>().ok());
+        if let (Some(select), Some(insert)) = (limit("PG_SELECT_TPS"), limit("PG_INSERT_TPS")) {
+            println!("\npgbench -S {select:.0} tps, single-row insert {insert:.0} tps");
+            println!(
+                "ratios: GET /Users/{{id}} {:.2} of select, POST /Users {:.2} of insert, check {:.2} of select",
+                runs[0].rate / select,
+                runs[1].rate / insert,
+                runs[2].rate / select
+            );
+        }
+        drop(conn);
+        drop(database);
+        return;
+    }
 
     let mut results = Vec::new();
     results.push(

@@ -53,6 +53,8 @@ pub enum Privilege {
     ApplicationSettings,
     /// Deleting a project.
     ApplicationDelete,
+    /// Deploying a project to another environment.
+    Deploy,
 }
 
 impl Privilege {
@@ -73,6 +75,7 @@ impl Privilege {
             Privilege::ApplicationAccess => "application.access.manage",
             Privilege::ApplicationSettings => "application.settings.manage",
             Privilege::ApplicationDelete => "application.application.delete",
+            Privilege::Deploy => "application.deployments.deploy",
         }
     }
 }
@@ -109,6 +112,10 @@ pub enum Requirement {
     Assignment,
     /// A user's own record and access, or [`Privilege::Collaborators`] tenant-wide.
     SelfOr(Privilege),
+    /// Deploying a project (Workato): Deploy on the source project (or full management of
+    /// projects in its environment), and in the target either Create project (a new
+    /// project) or Deploy on the same-name project already there.
+    Deploy,
 }
 
 /// Who may change a project's access: its Project admins, or whoever controls the access
@@ -145,6 +152,11 @@ impl Requirement {
             Requirement::SelfOr(p) => {
                 json!({"any_of": [{"privilege": "own record", "scope": "self"}, one(p, "tenant")]})
             }
+            Requirement::Deploy => json!({
+                "source": {"any_of": [one(Privilege::Deploy, "application"), one(Privilege::ManageProjects, "environment")]},
+                "target_new": one(Privilege::CreateProjects, "environment"),
+                "target_existing": {"any_of": [one(Privilege::Deploy, "application"), one(Privilege::ManageProjects, "environment")]},
+            }),
         }
     }
 }
@@ -276,6 +288,22 @@ impl AdminContext {
                 application,
             ),
             (Requirement::Assignment, _) => tenant_wide(conn, Privilege::Collaborators),
+            (
+                Requirement::Deploy,
+                Target::Application {
+                    environment,
+                    application,
+                },
+            ) => on_application(
+                conn,
+                Privilege::Deploy,
+                Privilege::ManageProjects,
+                environment,
+                application,
+            ),
+            (Requirement::Deploy, Target::Environment(env)) => {
+                in_environment(conn, Privilege::CreateProjects, env)
+            }
             (
                 Requirement::ProjectVisible,
                 Target::Application {

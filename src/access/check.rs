@@ -6,7 +6,7 @@ use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db::authorization::{check_privileges, CheckRow};
+use crate::db::authorization::{check_one_by_id, check_privileges, CheckRow};
 
 /// Checks one request may carry.
 pub const MAX_CHECKS: usize = 100;
@@ -121,6 +121,19 @@ pub fn run(
     tenant_id: Uuid,
     checks: &[Check],
 ) -> diesel::QueryResult<Vec<bool>> {
+    if let [Check {
+        user: UserRef::Id(user),
+        privilege,
+        scope,
+    }] = checks
+    {
+        let (environment, application) = match *scope {
+            CheckScope::Application(a) => (None, Some(a)),
+            CheckScope::Environment(e) => (Some(e), None),
+        };
+        return check_one_by_id(conn, tenant_id, *user, privilege, environment, application)
+            .map(|allowed| vec![allowed]);
+    }
     let rows: Vec<CheckRow> = checks
         .iter()
         .map(|c| {

@@ -139,6 +139,10 @@ pub struct Pending {
     all_users: bool,
     users: HashSet<Uuid>,
     scope: Option<Scope>,
+    /// For a dry run: users whose privileges the preview compares before and after,
+    /// besides the marked ones (the holders of a role whose privileges change).
+    previewing: bool,
+    watched: HashSet<Uuid>,
     /// What caused it, for metrics.
     pub cause: &'static str,
     /// Who made the change, for the events it writes.
@@ -158,6 +162,8 @@ impl Pending {
             all_users: false,
             users: HashSet::new(),
             scope: None,
+            previewing: false,
+            watched: HashSet::new(),
             cause,
             actor: actor.to_string(),
         }
@@ -183,17 +189,50 @@ impl Pending {
         if self.all_users {
             return Ok(());
         }
-        let t = self.tenant_id;
-        let found: Vec<UserId> = match users {
-            Users::All => {
+        match self.resolve(conn, users)? {
+            None => {
                 self.all_users = true;
                 self.users.clear();
-                return Ok(());
             }
-            Users::Ids(ids) => {
-                self.users.extend(ids.iter().copied());
-                return Ok(());
+            Some(found) => self.users.extend(found),
+        }
+        Ok(())
+    }
+
+    /// Makes this the pending change of a dry run, whose preview lists privileges too.
+    pub fn previewing(mut self, dry_run: bool) -> Self {
+        self.previewing = dry_run;
+        self
+    }
+
+    /// In a dry run, adds `users` to those whose privileges the preview compares, for a
+    /// change that alters what a role grants without changing who holds it.
+    pub fn watch(&mut self, conn: &mut PgConnection, users: Users<'_>) -> QueryResult<()> {
+        if self.previewing {
+            if let Some(found) = self.resolve(conn, users)? {
+                self.watched.extend(found);
             }
+        }
+        Ok(())
+    }
+
+    /// The users a dry run's preview compares privileges for: the marked and watched ones
+    /// and everyone whose roles changed (a tenant-wide mark is not expanded).
+    pub fn preview_users(&self, diff: &Diff) -> Vec<Uuid> {
+        let mut users: HashSet<Uuid> = self.watched.clone();
+        users.extend(self.users.iter().copied());
+        users.extend(diff.gains.iter().chain(&diff.losses).map(|c| c.user_id));
+        let mut users: Vec<Uuid> = users.into_iter().collect();
+        users.sort();
+        users
+    }
+
+    /// The users `users` names, or `None` for every user of the tenant.
+    fn resolve(&self, conn: &mut PgConnection, users: Users<'_>) -> QueryResult<Option<Vec<Uuid>>> {
+        let t = self.tenant_id;
+        let found: Vec<UserId> = match users {
+            Users::All => return Ok(None),
+            Users::Ids(ids) => return Ok(Some(ids.to_vec())),
             Users::IdpGroupMembers(group) => diesel::sql_query(
                 "SELECT user_id FROM group_members WHERE tenant_id = $1 AND group_id = $2",
             )
@@ -225,8 +264,7 @@ impl Pending {
             .bind::<SqlUuid, _>(role)
             .load(conn)?,
         };
-        self.users.extend(found.into_iter().map(|r| r.user_id));
-        Ok(())
+        Ok(Some(found.into_iter().map(|r| r.user_id).collect()))
     }
 }
 
@@ -256,18 +294,16 @@ pub fn lock_tenant_shared(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResu
 /// Whether the tenant gives any application a default role for everyone else: the only
 /// path by which a user with no memberships and no assignments holds a role.
 pub fn has_everyone_else(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<bool> {
-    #[derive(QueryableByName)]
-    struct Found {
-        #[diesel(sql_type = Bool)]
-        found: bool,
-    }
-    diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM assignments WHERE tenant_id = $1 AND user_id IS NULL \
-         AND end_user_group_id IS NULL AND collaborator_group_id IS NULL) AS found",
-    )
-    .bind::<SqlUuid, _>(tenant_id)
-    .get_result::<Found>(conn)
-    .map(|f| f.found)
+    use crate::db::schema::assignments;
+    // Asked by every user creation: a prepared statement.
+    diesel::select(diesel::dsl::exists(
+        assignments::table
+            .filter(assignments::tenant_id.eq(tenant_id))
+            .filter(assignments::user_id.is_null())
+            .filter(assignments::end_user_group_id.is_null())
+            .filter(assignments::collaborator_group_id.is_null()),
+    ))
+    .get_result(conn)
 }
 
 /// One role gained or lost by one user somewhere.
@@ -413,7 +449,67 @@ fn scope_binds(scope: &Scope) -> (Option<Uuid>, Vec<Uuid>) {
 
 /// Brings the marked users' effective roles in the marked scope up to date. With
 /// `detailed`, also returns which roles (not just paths) each user gained or lost.
+///
+/// Then ToolJet's rule for its default groups: an End-user who can now build an
+/// application (an application role carrying `application.content.build` in that
+/// environment) becomes a Builder there — the assignment changes, is audited, and the
+/// users' roles are refreshed again, so the diff and the events show it too.
 pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> QueryResult<Diff> {
+    let mut diff = refresh_paths(conn, pending, detailed)?;
+    if pending.scope.is_none() || (!pending.all_users && pending.users.is_empty()) {
+        return Ok(diff);
+    }
+    if !crate::db::assignments::any_end_user(conn, pending.tenant_id)? {
+        return Ok(diff);
+    }
+    let users: Vec<Uuid> = pending.users.iter().copied().collect();
+    let promoted = crate::db::assignments::promote_building_end_users(
+        conn,
+        pending.tenant_id,
+        (!pending.all_users).then_some(users.as_slice()),
+    )?;
+    if promoted.is_empty() {
+        return Ok(diff);
+    }
+    for p in &promoted {
+        crate::db::audit::append(
+            conn,
+            crate::db::audit::NewAuditEntry {
+                tenant_id: pending.tenant_id,
+                actor: &pending.actor,
+                resource_type: "Assignment",
+                resource_id: p.id.to_string(),
+                operation: "update",
+                before: Some(
+                    serde_json::json!({"user_id": p.user_id, "environment_id": p.environment_id, "role_id": p.from_role_id}),
+                ),
+                after: Some(
+                    serde_json::json!({"user_id": p.user_id, "environment_id": p.environment_id, "role_id": p.to_role_id,
+                                               "reason": "an End-user who can build an application is a Builder"}),
+                ),
+            },
+        )?;
+    }
+    let mut again = Pending::new(pending.tenant_id, pending.cause, &pending.actor);
+    let environments: HashSet<Uuid> = promoted.iter().map(|p| p.environment_id).collect();
+    let scope = match environments.into_iter().collect::<Vec<_>>()[..] {
+        [one] => Scope::Environment(one),
+        _ => Scope::Tenant,
+    };
+    again.scope = Some(scope);
+    again.users = promoted.iter().map(|p| p.user_id).collect();
+    let more = refresh_paths(conn, &again, detailed)?;
+    diff.rows_added += more.rows_added;
+    diff.rows_removed += more.rows_removed;
+    diff.gains.extend(more.gains);
+    diff.losses.extend(more.losses);
+    diff.gains.sort();
+    diff.losses.sort();
+    Ok(diff)
+}
+
+/// The path maintenance of [`refresh`]: one set-based statement for the marked users.
+fn refresh_paths(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> QueryResult<Diff> {
     let Some(scope) = &pending.scope else {
         return Ok(Diff::default());
     };

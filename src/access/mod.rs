@@ -12,6 +12,7 @@ pub mod audit;
 pub mod authorization;
 pub mod check;
 pub mod collaborator_groups;
+pub mod deployments;
 pub mod effective;
 pub mod end_user_groups;
 pub mod environments;
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db::audit::{self as audit_log, NewAuditEntry};
+use crate::db::authorization::privileges_held;
 use crate::error::AdminError;
 use effective::Pending;
 pub use preview::Preview;
@@ -126,6 +128,8 @@ pub enum Outcome<T> {
 }
 
 enum Abort {
+    /// A dry run's change, applied and about to be undone, with what it did.
+    Rehearsed(preview::Rehearsal, Vec<Uuid>),
     Preview(Preview),
     Failed(AdminError),
 }
@@ -160,52 +164,85 @@ pub fn mutate<T>(
         }
         let (had_admin, mine_before) =
             effective::admin_environments(conn, ctx.tenant_id, ctx.user_id())?;
-        let mut pending = Pending::new(ctx.tenant_id, cause, &ctx.actor);
-        let value = change(conn, &mut pending)?;
-        ctx.ensure_authorized()?;
-        let diff = effective::refresh(conn, &pending, options.dry_run)?;
-        let (has_admin, mine_after) =
-            effective::admin_environments(conn, ctx.tenant_id, ctx.user_id())?;
-        if had_admin && !has_admin {
-            return Err(AdminError::Rule(
-                "last-admin",
-                "this change would leave the tenant without anyone holding admin access".into(),
-            )
-            .into());
+        let mut pending =
+            Pending::new(ctx.tenant_id, cause, &ctx.actor).previewing(options.dry_run);
+        let apply = |conn: &mut PgConnection| -> Result<T, Abort> {
+            let value = change(conn, &mut pending)?;
+            ctx.ensure_authorized()?;
+            let diff = effective::refresh(conn, &pending, options.dry_run)?;
+            let (has_admin, mine_after) =
+                effective::admin_environments(conn, ctx.tenant_id, ctx.user_id())?;
+            check_lockout(had_admin, has_admin, &mine_before, &mine_after, options)?;
+            if options.dry_run {
+                let users = pending.preview_users(&diff);
+                let after = privileges_held(conn, ctx.tenant_id, &users)?;
+                let rehearsal = preview::rehearse(conn, ctx.tenant_id, diff, after)?;
+                return Err(Abort::Rehearsed(rehearsal, users));
+            }
+            Ok(value)
+        };
+        if !options.dry_run {
+            return apply(conn);
         }
-        let lost: Vec<Uuid> = mine_before
-            .iter()
-            .filter(|e| !mine_after.contains(e))
-            .copied()
-            .collect();
-        if !lost.is_empty() && !options.confirm_self_lockout {
-            return Err(AdminError::Rule(
-                "self-lockout",
-                format!(
-                    "this change removes your own admin access in environment(s) {}; \
-                     repeat it with confirm_self_lockout=true to go ahead",
-                    lost.iter()
-                        .map(Uuid::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-            .into());
+        // A dry run applies the change under a savepoint, and reads the users' privileges
+        // again once it is undone: the preview compares the two.
+        match conn.transaction(apply) {
+            Err(Abort::Rehearsed(rehearsal, users)) => {
+                let before = privileges_held(conn, ctx.tenant_id, &users)?;
+                Err(Abort::Preview(preview::finish(
+                    conn,
+                    ctx.tenant_id,
+                    rehearsal,
+                    before,
+                )?))
+            }
+            other => other,
         }
-        if options.dry_run {
-            return Err(Abort::Preview(preview::describe(
-                conn,
-                ctx.tenant_id,
-                diff,
-            )?));
-        }
-        Ok(value)
     });
     match result {
         Ok(value) => Ok(Outcome::Applied(value)),
         Err(Abort::Preview(preview)) => Ok(Outcome::Preview(preview)),
         Err(Abort::Failed(e)) => Err(e),
+        Err(Abort::Rehearsed(..)) => Err(AdminError::Internal(
+            "a dry run ended without its preview".into(),
+        )),
     }
+}
+
+/// The lockout rules: nobody left with admin access, or the acting admin losing their own
+/// without confirming it.
+fn check_lockout(
+    had_admin: bool,
+    has_admin: bool,
+    mine_before: &[Uuid],
+    mine_after: &[Uuid],
+    options: MutationOptions,
+) -> Result<(), AdminError> {
+    if had_admin && !has_admin {
+        return Err(AdminError::Rule(
+            "last-admin",
+            "this change would leave the tenant without anyone holding admin access".into(),
+        ));
+    }
+    let lost: Vec<Uuid> = mine_before
+        .iter()
+        .filter(|e| !mine_after.contains(e))
+        .copied()
+        .collect();
+    if !lost.is_empty() && !options.confirm_self_lockout {
+        return Err(AdminError::Rule(
+            "self-lockout",
+            format!(
+                "this change removes your own admin access in environment(s) {}; \
+                 repeat it with confirm_self_lockout=true to go ahead",
+                lost.iter()
+                    .map(Uuid::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a name's length after trimming; `what` names it in the error.

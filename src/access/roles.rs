@@ -60,6 +60,9 @@ pub struct RoleView {
     #[serde(flatten)]
     pub role: Role,
     pub system: bool,
+    /// Whether the tenant may change the role's privileges (custom roles and ToolJet's
+    /// Builder).
+    pub privileges_editable: bool,
     pub privileges: Vec<String>,
 }
 
@@ -74,6 +77,8 @@ fn view(conn: &mut PgConnection, role: Role) -> Result<RoleView, AdminError> {
     let privileges = roles::privileges_of(conn, role.tenant_id, role.id)?;
     Ok(RoleView {
         system: role.is_system(),
+        privileges_editable: !role.is_system()
+            || role.system_key.as_deref() == Some(EDITABLE_SYSTEM_ROLE),
         role,
         privileges,
     })
@@ -114,6 +119,9 @@ fn checked_privileges(
     Ok(unique)
 }
 
+/// ToolJet's Builder: a system role whose privileges each tenant may edit.
+const EDITABLE_SYSTEM_ROLE: &str = "workspace_builder";
+
 fn find_custom(conn: &mut PgConnection, ctx: &AdminContext, id: Uuid) -> Result<Role, AdminError> {
     let role = roles::find(conn, ctx.tenant_id, id)?;
     if role.is_system() {
@@ -152,16 +160,37 @@ pub fn create(
     Ok(created)
 }
 
-/// Renames, re-describes or changes the privileges of a custom role. Holders keep the role;
-/// what they may do changes with it.
+/// Renames, re-describes or changes the privileges of a custom role (or only the privileges
+/// of ToolJet's Builder). Holders keep the role; what they may do changes with it.
 pub fn update(
     conn: &mut PgConnection,
     ctx: &AdminContext,
-    _pending: &mut Pending,
+    pending: &mut Pending,
     id: Uuid,
     input: &UpdateInput,
 ) -> Result<RoleView, AdminError> {
-    let role = find_custom(conn, ctx, id)?;
+    let role = roles::find(conn, ctx.tenant_id, id)?;
+    // ToolJet's Builder default group is the one system role a tenant may change, and only
+    // its privileges; its name and the other system roles are fixed.
+    let privileges_only =
+        input.name.is_none() && input.description.is_none() && input.scope.is_none();
+    let role = if role.system_key.as_deref() == Some(EDITABLE_SYSTEM_ROLE) && privileges_only {
+        role
+    } else if role.system_key.as_deref() == Some(EDITABLE_SYSTEM_ROLE) {
+        return Err(AdminError::Rule(
+            "system-role-immutable",
+            format!(
+                "{} keeps its name and description; only its privileges change",
+                role.name
+            ),
+        ));
+    } else {
+        find_custom(conn, ctx, id)?
+    };
+    if input.privileges.is_some() {
+        // Nobody gains or loses the role, but every holder may do something else.
+        pending.watch(conn, Users::RoleHolders(id))?;
+    }
     let before = view(conn, role)?;
     if input.scope.is_some_and(|s| s.as_str() != before.role.scope) {
         return Err(AdminError::Rule(

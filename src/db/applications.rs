@@ -60,6 +60,27 @@ pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<A
         .first(conn)
 }
 
+diesel::define_sql_function! {
+    /// The database's case folding (migration `unicode_case_folding`).
+    fn rolegate_fold(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// The environment's application of this name, ignoring case as names are unique.
+pub fn find_by_name(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    environment_id: Uuid,
+    name: &str,
+) -> QueryResult<Option<Application>> {
+    applications::table
+        .filter(applications::tenant_id.eq(tenant_id))
+        .filter(applications::environment_id.eq(environment_id))
+        .filter(rolegate_fold(applications::name).eq(rolegate_fold(name)))
+        .select(Application::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn update(
     conn: &mut PgConnection,
     tenant_id: Uuid,

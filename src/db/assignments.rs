@@ -229,3 +229,49 @@ pub fn set_role(
 pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<usize> {
     diesel::delete(assignments::table.find((tenant_id, id))).execute(conn)
 }
+
+/// An End-user's environment role that became Builder.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Promotion {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub user_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub environment_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub from_role_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub to_role_id: Uuid,
+}
+
+/// Makes Builders of the End-users among `users` (all when `None`) who can build an
+/// application in that environment (see `sql/promote_builders.sql`).
+pub fn promote_building_end_users(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    users: Option<&[Uuid]>,
+) -> QueryResult<Vec<Promotion>> {
+    use diesel::sql_types::{Array, Nullable, Uuid as SqlUuid};
+    diesel::sql_query(include_str!("sql/promote_builders.sql"))
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Nullable<Array<SqlUuid>>, _>(users)
+        .load(conn)
+}
+
+/// Whether any user of the tenant has ToolJet's End-user role somewhere (only then can a
+/// change make a Builder).
+pub fn any_end_user(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<bool> {
+    use super::schema::roles;
+    diesel::select(diesel::dsl::exists(
+        assignments::table
+            .inner_join(
+                roles::table.on(roles::tenant_id
+                    .eq(assignments::tenant_id)
+                    .and(roles::id.eq(assignments::role_id))),
+            )
+            .filter(assignments::tenant_id.eq(tenant_id))
+            .filter(roles::system_key.eq("workspace_end_user")),
+    ))
+    .get_result(conn)
+}

@@ -124,6 +124,38 @@ struct CheckAnswer {
     allowed: bool,
 }
 
+diesel::define_sql_function! {
+    /// One check by user id (migration `check_one_by_id`), a prepared statement.
+    fn check_privilege(
+        tenant: SqlUuid,
+        user: SqlUuid,
+        privilege: Text,
+        environment: Nullable<SqlUuid>,
+        application: Nullable<SqlUuid>,
+    ) -> Bool;
+}
+
+/// Answers one check of a user given by id: the same rule as [`check_privileges`], in a
+/// statement prepared once per connection (the batch function takes arrays and looks users
+/// up by three keys, which costs more than the answer).
+pub fn check_one_by_id(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    privilege: &str,
+    environment_id: Option<Uuid>,
+    application_id: Option<Uuid>,
+) -> QueryResult<bool> {
+    diesel::select(check_privilege(
+        tenant_id,
+        user_id,
+        privilege,
+        environment_id,
+        application_id,
+    ))
+    .get_result(conn)
+}
+
 /// Answers the checks in one statement, in order. An unknown user, application or
 /// environment is simply not allowed.
 pub fn check_privileges(
@@ -162,4 +194,29 @@ pub fn check_privileges(
         }
     }
     Ok(allowed)
+}
+
+/// One privilege a user holds in an environment (on an application, or environment-wide).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, QueryableByName)]
+pub struct HeldPrivilege {
+    #[diesel(sql_type = SqlUuid)]
+    pub user_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub environment_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub application_id: Option<Uuid>,
+    #[diesel(sql_type = Text)]
+    pub privilege_key: String,
+}
+
+/// Every privilege the users hold, anywhere in the tenant (for previews).
+pub fn privileges_held(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    users: &[Uuid],
+) -> QueryResult<Vec<HeldPrivilege>> {
+    diesel::sql_query(include_str!("sql/privileges_held.sql"))
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Array<SqlUuid>, _>(users)
+        .load(conn)
 }

@@ -251,6 +251,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    role_suggestions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        application_id -> Uuid,
+        role_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        end_user_group_id -> Nullable<Uuid>,
+        collaborator_group_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     roles (tenant_id, id) {
         tenant_id -> Uuid,
         id -> Uuid,
@@ -359,6 +372,7 @@ diesel::joinable!(events -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
 diesel::joinable!(oidc_providers -> tenants (tenant_id));
 diesel::joinable!(role_privileges -> privileges (privilege_key));
+diesel::joinable!(role_suggestions -> tenants (tenant_id));
 diesel::joinable!(roles -> system_roles (system_key));
 diesel::joinable!(roles -> tenants (tenant_id));
 diesel::joinable!(signing_keys -> tenants (tenant_id));
@@ -389,6 +403,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     oidc_providers,
     privileges,
     role_privileges,
+    role_suggestions,
     roles,
     signing_keys,
     system_role_privileges,

@@ -135,30 +135,29 @@ pub fn groups_of(
         .load(conn)
 }
 
-#[derive(QueryableByName)]
-struct UserWithGroups {
-    #[diesel(embed)]
-    record: UserRow,
-    /// `[[group id, display name], …]`, ordered as `groups_of` orders them.
-    #[diesel(sql_type = diesel::sql_types::Jsonb)]
-    member_of: Value,
+diesel::define_sql_function! {
+    /// `[[group id, display name], …]`: the SCIM groups a user is a direct member of, in
+    /// `groups_of`'s order (a plpgsql function, so its plan is kept per connection).
+    fn user_scim_groups(tenant: diesel::sql_types::Uuid, user: diesel::sql_types::Uuid) -> diesel::sql_types::Jsonb;
 }
 
-/// One user and the SCIM groups it is a direct member of, in one statement.
+/// One user and the SCIM groups it is a direct member of, in one statement — a prepared
+/// one: this is every SCIM read's statement, and planning it each time cost more than
+/// running it.
 pub fn find_with_groups(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     id: Uuid,
 ) -> QueryResult<(UserRow, Vec<(Uuid, String)>)> {
-    let found: UserWithGroups = diesel::sql_query(
-        "SELECT u.*, user_scim_groups(u.tenant_id, u.id) AS member_of \
-         FROM users u WHERE u.tenant_id = $1 AND u.id = $2",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
-    .bind::<diesel::sql_types::Uuid, _>(id)
-    .get_result(conn)?;
-    let groups = found
-        .member_of
+    let (record, member_of): (UserRow, Value) = users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .filter(users::id.eq(id))
+        .select((
+            UserRow::as_select(),
+            user_scim_groups(users::tenant_id, users::id),
+        ))
+        .get_result(conn)?;
+    let groups = member_of
         .as_array()
         .map(|pairs| {
             pairs
@@ -170,7 +169,7 @@ pub fn find_with_groups(
                 .collect()
         })
         .unwrap_or_default();
-    Ok((found.record, groups))
+    Ok((record, groups))
 }
 
 /// A user with its sort key, as list queries return it.

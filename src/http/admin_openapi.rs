@@ -166,7 +166,12 @@ fn components() -> Value {
     c = add::<access::settings::SettingsInput>(c);
     c = add::<access::preview::Named>(c);
     c = add::<access::preview::DescribedChange>(c);
+    c = add::<access::preview::PrivilegeChange>(c);
     c = add::<access::preview::Preview>(c);
+    c = add::<access::deployments::DeployInput>(c);
+    c = add::<access::deployments::Deployment>(c);
+    c = add::<access::deployments::AcceptInput>(c);
+    c = add::<db::role_suggestions::Suggestion>(c);
     c = add::<db::audit::AuditEntry>(c);
     c = add::<crate::events::Event>(c);
     c = add::<crate::events::FeedPage>(c);

@@ -11,8 +11,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{
     admin_applications, admin_assignments, admin_audit, admin_collaborator_groups,
-    admin_end_user_groups, admin_environments, admin_events, admin_group_mappings,
-    admin_oidc_providers, admin_openapi, admin_roles, admin_tokens, admin_users, admin_webhooks,
+    admin_deployments, admin_end_user_groups, admin_environments, admin_events,
+    admin_group_mappings, admin_oidc_providers, admin_openapi, admin_roles, admin_tokens,
+    admin_users, admin_webhooks,
 };
 use crate::access::authorization::Requirement;
 use crate::error::AdminError;
@@ -122,6 +123,7 @@ pub fn all() -> impl Iterator<Item = &'static Route> {
         admin_environments::ROUTES,
         admin_roles::ROUTES,
         admin_applications::ROUTES,
+        admin_deployments::ROUTES,
         admin_end_user_groups::ROUTES,
         admin_collaborator_groups::ROUTES,
         admin_group_mappings::ROUTES,

@@ -5,6 +5,7 @@ pub mod admin_applications;
 pub mod admin_assignments;
 pub mod admin_audit;
 pub mod admin_collaborator_groups;
+pub mod admin_deployments;
 pub mod admin_end_user_groups;
 pub mod admin_environments;
 pub mod admin_events;

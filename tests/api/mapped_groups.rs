@@ -305,3 +305,139 @@ async fn editing_the_roles_privileges_changes_what_every_holder_may_do() {
     assert_eq!(roles, ["Project operator".to_string()].into());
     assert_no_drift(&m.app);
 }
+
+/// `(user name, application name or "", gained, lost)` of a preview's privilege changes,
+/// sorted.
+fn privilege_changes(preview: &Value) -> Vec<(String, String, Vec<String>, Vec<String>)> {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut changes: Vec<_> = preview["privileges"]
+        .as_array()
+        .expect("privilege changes")
+        .iter()
+        .map(|c| {
+            (
+                c["user"]["name"].as_str().unwrap_or_default().to_string(),
+                c["application"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                strings(&c["gained"]),
+                strings(&c["lost"]),
+            )
+        })
+        .collect();
+    changes.sort();
+    changes
+}
+
+#[tokio::test]
+async fn a_dry_run_of_a_privilege_edit_names_every_holder_and_what_they_gain_and_lose() {
+    let m = Mapped::new().await;
+    // Bob may also view through a second role: he keeps that privilege whatever Seller does.
+    let viewer = create(
+        &m.app,
+        "/roles",
+        json!({"name": "Viewer", "scope": "application", "privileges": ["application.content.view"]}),
+    )
+    .await;
+    assign(
+        &m.app,
+        json!({"type": "user", "id": m.bob}),
+        &viewer,
+        json!({"application_id": m.crm}),
+    )
+    .await;
+    let audit_before = m.app.audit_trail().len();
+    let (view, build) = ("application.content.view", "application.content.build");
+
+    let preview = m
+        .app
+        .admin(
+            Method::PATCH,
+            &format!("/roles/{}?dry_run=true", m.seller),
+            Some(&json!({"privileges": [build]})),
+        )
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert_eq!(preview.body["dry_run"], true);
+    assert_eq!(
+        preview.body["gains"],
+        json!([]),
+        "nobody gains or loses a role"
+    );
+    assert_eq!(preview.body["losses"], json!([]));
+    let s = |v: &str| v.to_string();
+    assert_eq!(
+        privilege_changes(&preview.body),
+        vec![
+            (s("alice"), s("CRM"), vec![s(build)], vec![s(view)]),
+            (s("bob"), s("CRM"), vec![s(build)], vec![]),
+            (s("carol"), s("CRM"), vec![s(build)], vec![s(view)]),
+        ]
+    );
+    assert_eq!(preview.body["users_changing_privileges"], 3);
+    assert_eq!(
+        preview.body["privileges"][0]["environment"]["name"],
+        "Production"
+    );
+    // Nothing changed.
+    assert_eq!(
+        application_privileges(&effective(&m.app, &m.alice).await, &m.crm),
+        [s(view)].into()
+    );
+    assert_eq!(m.app.audit_trail().len(), audit_before);
+
+    // Deleting the role: holders lose it and what only it gave them.
+    let preview = m
+        .app
+        .admin(
+            Method::DELETE,
+            &format!("/roles/{}?dry_run=true", m.seller),
+            None,
+        )
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert_eq!(preview.body["users_losing"], 3);
+    assert_eq!(
+        privilege_changes(&preview.body),
+        vec![
+            (s("alice"), s("CRM"), vec![], vec![s(view)]),
+            (s("carol"), s("CRM"), vec![], vec![s(view)]),
+        ]
+    );
+    for (user, held) in [
+        (&m.alice, vec!["Seller"]),
+        (&m.bob, vec!["Seller", "Viewer"]),
+    ] {
+        let held: BTreeSet<String> = held.into_iter().map(String::from).collect();
+        assert_eq!(
+            application_roles(&effective(&m.app, user).await, &m.crm),
+            held
+        );
+    }
+    assert_no_drift(&m.app);
+
+    // Applied, the edit does what its preview said.
+    m.admin_ok(
+        Method::PATCH,
+        &format!("/roles/{}", m.seller),
+        Some(&json!({"privileges": [build]})),
+    )
+    .await;
+    assert_eq!(
+        application_privileges(&effective(&m.app, &m.bob).await, &m.crm),
+        [s(build), s(view)].into()
+    );
+    assert_eq!(
+        application_privileges(&effective(&m.app, &m.alice).await, &m.crm),
+        [s(build)].into()
+    );
+}

@@ -1,0 +1,1 @@
+DROP FUNCTION check_privilege(UUID, UUID, TEXT, UUID, UUID);
