@@ -152,11 +152,13 @@ impl Requirement {
             Requirement::SelfOr(p) => {
                 json!({"any_of": [{"privilege": "own record", "scope": "self"}, one(p, "tenant")]})
             }
-            Requirement::Deploy => json!({
-                "source": {"any_of": [one(Privilege::Deploy, "application"), one(Privilege::ManageProjects, "environment")]},
-                "target_new": one(Privilege::CreateProjects, "environment"),
-                "target_existing": {"any_of": [one(Privilege::Deploy, "application"), one(Privilege::ManageProjects, "environment")]},
-            }),
+            Requirement::Deploy => json!({"all_of": [
+                {"on": "source project",
+                 "any_of": [one(Privilege::Deploy, "application"), one(Privilege::ManageProjects, "environment")]},
+                {"on": "target environment: Create project for a new project, Deploy on the same-name project already there",
+                 "any_of": [one(Privilege::CreateProjects, "environment"), one(Privilege::Deploy, "application"),
+                            one(Privilege::ManageProjects, "environment")]},
+            ]}),
         }
     }
 }

@@ -515,6 +515,33 @@ pub fn case(f: &Fixture, method: &str, path: &str) -> Case {
             plain(format!("/admin-tokens/{}", f.subject_token_id), Body::None)
         }
         ("get", "/openapi.json") => plain("/openapi.json".into(), Body::None),
+        ("post", "/applications/{id}/deploy") => plain(
+            format!("/applications/{}/deploy", f.target_app),
+            json(json!({"environment_id": f.staging})),
+        ),
+        ("get", "/applications/{id}/role-suggestions") => plain(
+            format!("/applications/{}/role-suggestions", f.target_app),
+            Body::None,
+        ),
+        // No suggestion waits in the fixture: whoever may act gets past authorization to
+        // the unknown id.
+        ("post", "/applications/{id}/role-suggestions/accept") => Case {
+            also_ok: project_access_answering(422),
+            ..plain(
+                format!("/applications/{}/role-suggestions/accept", f.target_app),
+                json(json!({"ids": [f.target_app]})),
+            )
+        },
+        ("delete", "/applications/{id}/role-suggestions/{suggestion_id}") => Case {
+            also_ok: project_access_answering(404),
+            ..plain(
+                format!(
+                    "/applications/{}/role-suggestions/{}",
+                    f.target_app, f.target_app
+                ),
+                Body::None,
+            )
+        },
         ("get", "/webhooks") => plain("/webhooks".into(), Body::None),
         ("post", "/webhooks") => plain(
             "/webhooks".into(),
@@ -528,6 +555,14 @@ pub fn case(f: &Fixture, method: &str, path: &str) -> Case {
     }
 }
 
+/// The principals with the target project's access, each answering `status`.
+fn project_access_answering(status: u16) -> Vec<(Who, u16)> {
+    allowed(rolegate::access::authorization::PROJECT_ACCESS)
+        .into_iter()
+        .map(|who| (who, status))
+        .collect()
+}
+
 /// Who meets a requirement for the fixture's targets (the first environment, the target
 /// project, a user other than the caller).
 fn allowed(requirement: Requirement) -> Vec<Who> {
@@ -539,6 +574,8 @@ fn allowed(requirement: Requirement) -> Vec<Who> {
         Requirement::Application { .. } | Requirement::ProjectVisible | Requirement::Assignment => {
             vec![Owner, EnvironmentAdmin, ProjectAdminOfTarget]
         }
+        // Deploying the target project to Staging, where only the owner may create one.
+        Requirement::Deploy => vec![Owner],
     }
 }
 

@@ -15,6 +15,7 @@ mod concurrency;
 mod default_groups;
 mod delegation;
 mod delegation_properties;
+mod deployments;
 mod dialects;
 mod differential;
 mod discovery;

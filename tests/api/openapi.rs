@@ -67,6 +67,7 @@ async fn the_document_lists_every_admin_route_and_only_those() {
         assert!(
             requirement["scope"].is_string()
                 || requirement["any_of"].is_array()
+                || requirement["all_of"].is_array()
                 || requirement["application_roles"].is_object(),
             "{method} {path} states no requirement: {requirement}"
         );
