@@ -262,13 +262,16 @@ fn users(database: &Database, cmd: UsersCommand) -> anyhow::Result<()> {
             let body =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let ctx = AdminContext::internal(tenant, CLI_ACTOR);
+            // The invitation links point where users reach the server.
+            let public_url = std::env::var("ROLEGATE_PUBLIC_URL")
+                .unwrap_or_else(|_| "http://127.0.0.1:8080".to_string());
             let options = MutationOptions {
                 dry_run,
                 confirm_self_lockout: false,
             };
             let outcome =
                 access::mutate(&mut conn, &ctx, options, "user_import", |conn, pending| {
-                    access::users::import_csv(conn, &ctx, pending, &body)
+                    access::users::import_csv(conn, &ctx, pending, &body, &public_url)
                 })
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&outcome)?);

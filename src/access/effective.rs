@@ -368,6 +368,8 @@ pub struct Diff {
 const NIL: &str = "'00000000-0000-0000-0000-000000000000'::uuid";
 
 /// The paths every eligible user of `$1` should hold, restricted by `users` and `scope`
+/// (eligible: `active` status — an invited user holds nothing until accepting, an archived one
+/// nothing until unarchived and accepting again — and not deactivated by SCIM)
 /// (SQL fragments over bind parameters $2 = environment, $3 = application).
 fn desired_sql(all_users: bool, scope: &Scope) -> String {
     // Each path is read from its membership table restricted to the marked users, so the
@@ -417,7 +419,7 @@ fn desired_sql(all_users: bool, scope: &Scope) -> String {
          granted AS MATERIALIZED ( \
            SELECT p.* FROM paths p \
            JOIN users u ON u.tenant_id = $1 AND u.id = p.user_id \
-           WHERE u.status <> 'archived' AND u.active IS NOT FALSE \
+           WHERE u.status = 'active' AND u.active IS NOT FALSE \
              AND NOT EXISTS ( \
                SELECT 1 FROM environment_access_revocations r \
                WHERE r.tenant_id = $1 AND r.user_id = p.user_id AND r.environment_id = p.environment_id) \
@@ -429,7 +431,7 @@ fn desired_sql(all_users: bool, scope: &Scope) -> String {
            JOIN users u ON u.tenant_id = $1 AND {everyone} \
            WHERE a.tenant_id = $1 AND a.user_id IS NULL AND a.end_user_group_id IS NULL \
              AND a.collaborator_group_id IS NULL AND {a} \
-             AND u.status <> 'archived' AND u.active IS NOT FALSE \
+             AND u.status = 'active' AND u.active IS NOT FALSE \
              AND NOT EXISTS (SELECT 1 FROM granted g \
                              WHERE g.user_id = u.id AND g.application_id = a.application_id) \
              AND NOT EXISTS (SELECT 1 FROM environment_access_revocations r \

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::assignments;
 use super::authorization::Target;
 use super::effective::{Pending, Scope, Users};
+use super::invitations;
 use super::AdminContext;
 use crate::casefold;
 use crate::db::schema::{environment_access_revocations, users};
@@ -142,12 +143,34 @@ fn valid_email(email: &str) -> Result<String, AdminError> {
 
 /// Invites a user: status `invited`, userName and primary e-mail the address given, with
 /// optional environment roles and group memberships, all in the same transaction.
+/// A user just invited (or unarchived, which invites them again) with their link.
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
+pub struct Invited {
+    #[serde(flatten)]
+    pub user: UserView,
+    /// Opening it signs the user in with the tenant's OpenID Connect provider and accepts
+    /// the invitation; shown only in this answer.
+    pub invitation_url: String,
+    pub invitation_expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Invited {
+    fn new(user: UserView, link: invitations::InvitationLink) -> Self {
+        Invited {
+            user,
+            invitation_url: link.invitation_url,
+            invitation_expires_at: link.expires_at,
+        }
+    }
+}
+
 pub fn invite(
     conn: &mut PgConnection,
     ctx: &AdminContext,
     pending: &mut Pending,
     input: &InviteInput,
-) -> Result<UserView, AdminError> {
+    base_url: &str,
+) -> Result<Invited, AdminError> {
     let email = valid_email(&input.email)?;
     let name = input
         .name
@@ -212,7 +235,8 @@ pub fn invite(
         "end_user_groups": input.end_user_groups,
         "collaborator_groups": input.collaborator_groups,
     }})))?;
-    Ok(view)
+    let link = invitations::issue(conn, ctx.tenant_id, row.id, base_url)?;
+    Ok(Invited::new(view, link))
 }
 
 /// One row of a CSV import, as reported back.
@@ -224,6 +248,9 @@ pub struct ImportRow {
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<Uuid>,
+    /// The created user's invitation link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -263,6 +290,7 @@ pub fn import_csv(
     ctx: &AdminContext,
     pending: &mut Pending,
     body: &[u8],
+    base_url: &str,
 ) -> Result<ImportReport, AdminError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -306,6 +334,7 @@ pub fn import_csv(
                     email: String::new(),
                     outcome: "failed",
                     user_id: None,
+                    invitation_url: None,
                     error: Some(error),
                 });
                 continue;
@@ -369,16 +398,18 @@ pub fn import_csv(
                     end_user_groups: member_of,
                     collaborator_groups: Vec::new(),
                 },
+                base_url,
             )
         });
         match result {
-            Ok(user) => {
+            Ok(invited) => {
                 report.created += 1;
                 report.rows.push(ImportRow {
                     line,
                     email: row.email,
                     outcome: "created",
-                    user_id: Some(user.id),
+                    user_id: Some(invited.user.id),
+                    invitation_url: Some(invited.invitation_url),
                     error: None,
                 });
             }
@@ -398,6 +429,7 @@ pub fn import_csv(
                     email: row.email,
                     outcome: "failed",
                     user_id: None,
+                    invitation_url: None,
                     error: Some(error),
                 });
             }
@@ -454,6 +486,8 @@ pub fn archive(
     pending: &mut Pending,
     id: Uuid,
 ) -> Result<UserView, AdminError> {
+    // An archived user's link accepts nothing.
+    crate::db::invitations::revoke_open(conn, ctx.tenant_id, id)?;
     set_status(conn, ctx, pending, id, "archived", "archive")
 }
 
@@ -463,7 +497,8 @@ pub fn unarchive(
     ctx: &AdminContext,
     pending: &mut Pending,
     id: Uuid,
-) -> Result<UserView, AdminError> {
+    base_url: &str,
+) -> Result<Invited, AdminError> {
     let current = user_view(conn, ctx, id)?;
     if current.status != "archived" {
         return Err(AdminError::Rule(
@@ -471,7 +506,9 @@ pub fn unarchive(
             "the user is not archived".into(),
         ));
     }
-    set_status(conn, ctx, pending, id, "invited", "unarchive")
+    let view = set_status(conn, ctx, pending, id, "invited", "unarchive")?;
+    let link = invitations::issue(conn, ctx.tenant_id, id, base_url)?;
+    Ok(Invited::new(view, link))
 }
 
 /// Revokes (or restores) a user's access to one environment; nothing else of theirs changes.

@@ -13,6 +13,7 @@ pub mod events;
 pub mod filter;
 pub mod group_mappings;
 pub mod groups;
+pub mod invitations;
 pub mod oidc;
 pub mod query;
 pub mod role_suggestions;

@@ -176,6 +176,8 @@ pub struct LoginAttempt {
     pub return_to: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// Set when the login was started from an invitation's link.
+    pub invitation_id: Option<Uuid>,
 }
 
 /// Expired logins cleared per login start: bounded, so that a start after a flood never

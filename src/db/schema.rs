@@ -177,6 +177,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    invitations (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        secret_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     oidc_identities (tenant_id, provider_id, subject) {
         tenant_id -> Uuid,
         provider_id -> Uuid,
@@ -201,6 +214,7 @@ diesel::table! {
         return_to -> Nullable<Text>,
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
+        invitation_id -> Nullable<Uuid>,
     }
 }
 
@@ -370,6 +384,7 @@ diesel::joinable!(connector_tokens -> tenants (tenant_id));
 diesel::joinable!(environments -> tenants (tenant_id));
 diesel::joinable!(events -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
+diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(oidc_providers -> tenants (tenant_id));
 diesel::joinable!(role_privileges -> privileges (privilege_key));
 diesel::joinable!(role_suggestions -> tenants (tenant_id));
@@ -397,6 +412,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_mappings,
     group_members,
     groups,
+    invitations,
     oidc_identities,
     oidc_login_attempts,
     oidc_provider_environments,

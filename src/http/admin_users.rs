@@ -1,15 +1,16 @@
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::admin::{created_at, mutation, ok, read, respond, Admin, Mutation};
-use crate::access::assignments;
+use super::admin::{created_at, mutation, no_content, ok, read, respond, Admin, Mutation};
+use super::public_root;
 use crate::access::settings::{self, SettingsInput};
-use crate::access::users::{self, HoldersQuery, InviteInput, RoleInput, UserView};
+use crate::access::users::{self, HoldersQuery, InviteInput, Invited, RoleInput};
+use crate::access::{assignments, invitations};
 use crate::error::AdminError;
 use crate::state::AppState;
 
-use super::admin_routes::Answer::{Body, List};
+use super::admin_routes::Answer::{Body, Empty, List};
 use super::admin_routes::{Route, ENVIRONMENT_FILTER};
 use crate::access::authorization::{Privilege, Requirement};
 type Response = Result<HttpResponse, AdminError>;
@@ -22,9 +23,9 @@ pub const ROUTES: &[Route] = &[
         |r| r.to(invite),
         Requirement::Tenant(Privilege::Collaborators),
         "users",
-        "Invite a user",
+        "Invite a user: answers the user and their invitation link",
         Some("InviteInput"),
-        Body(201, "UserView"),
+        Body(201, "Invited"),
     ),
     Route::write(
         "post",
@@ -61,9 +62,29 @@ pub const ROUTES: &[Route] = &[
         |r| r.to(unarchive),
         Requirement::Tenant(Privilege::Collaborators),
         "users",
-        "Unarchive a user (invited again)",
+        "Unarchive a user (invited again, with a new link)",
         None,
-        Body(200, "UserView"),
+        Body(200, "Invited"),
+    ),
+    Route::write(
+        "post",
+        "/users/{id}/invitation",
+        |r| r.to(resend_invitation),
+        Requirement::Tenant(Privilege::Collaborators),
+        "users",
+        "Re-send an invited user's invitation: a new link, the previous one revoked",
+        None,
+        Body(200, "InvitationLink"),
+    ),
+    Route::write(
+        "delete",
+        "/users/{id}/invitation",
+        |r| r.to(revoke_invitation),
+        Requirement::Tenant(Privilege::Collaborators),
+        "users",
+        "Revoke an invited user's link (they stay invited)",
+        None,
+        Empty,
     ),
     Route::write(
         "put",
@@ -156,27 +177,31 @@ struct EnvironmentQuery {
 }
 
 async fn invite(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Admin(ctx): Admin,
     m: Mutation,
     input: web::Json<InviteInput>,
 ) -> Response {
+    let root = public_root(&req);
     let outcome = mutation(&state, ctx, m, "user", move |conn, ctx, pending| {
-        users::invite(conn, ctx, pending, &input)
+        users::invite(conn, ctx, pending, &input, &root)
     })
     .await?;
-    respond(outcome, created_at("users", |u: &UserView| u.id))
+    respond(outcome, created_at("users", |u: &Invited| u.user.id))
 }
 
 /// `text/csv` body; answers with a per-row report.
 async fn import(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Admin(ctx): Admin,
     m: Mutation,
     body: web::Bytes,
 ) -> Response {
+    let root = public_root(&req);
     let outcome = mutation(&state, ctx, m, "user_import", move |conn, ctx, pending| {
-        users::import_csv(conn, ctx, pending, &body)
+        users::import_csv(conn, ctx, pending, &body, &root)
     })
     .await?;
     respond(outcome, ok)
@@ -202,17 +227,50 @@ async fn archive(
 }
 
 async fn unarchive(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Admin(ctx): Admin,
     m: Mutation,
     id: web::Path<Uuid>,
 ) -> Response {
     let id = id.into_inner();
+    let root = public_root(&req);
     let outcome = mutation(&state, ctx, m, "user_status", move |conn, ctx, pending| {
-        users::unarchive(conn, ctx, pending, id)
+        users::unarchive(conn, ctx, pending, id, &root)
     })
     .await?;
     respond(outcome, ok)
+}
+
+/// Re-sends a user's invitation: a new link, the previous one revoked.
+async fn resend_invitation(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Admin(ctx): Admin,
+    m: Mutation,
+    id: web::Path<Uuid>,
+) -> Response {
+    let id = id.into_inner();
+    let root = public_root(&req);
+    let outcome = mutation(&state, ctx, m, "invitation", move |conn, ctx, _pending| {
+        invitations::resend(conn, ctx, id, &root)
+    })
+    .await?;
+    respond(outcome, ok)
+}
+
+async fn revoke_invitation(
+    state: web::Data<AppState>,
+    Admin(ctx): Admin,
+    m: Mutation,
+    id: web::Path<Uuid>,
+) -> Response {
+    let id = id.into_inner();
+    let outcome = mutation(&state, ctx, m, "invitation", move |conn, ctx, _pending| {
+        invitations::revoke(conn, ctx, id)
+    })
+    .await?;
+    respond(outcome, no_content)
 }
 
 async fn set_access(

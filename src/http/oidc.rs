@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(query_config())
             .app_data(path_config())
             .route("/.well-known/jwks.json", web::get().to(jwks))
+            .route("/invitations/{secret}", web::get().to(invitation))
             .route("/{provider}/login", web::get().to(login))
             .route("/{provider}/callback", web::get().to(callback)),
     )
@@ -99,19 +100,59 @@ async fn login(
     }
     let (tenant_id, provider) = path.into_inner();
     let root = public_root(&req);
-    let result = login::begin(&state, tenant_id, provider, &root, params.into_inner())
-        .await
-        .map(|url| {
-            let mut response = HttpResponse::Found();
-            response
-                .insert_header((header::LOCATION, url.as_str()))
-                .insert_header((header::CACHE_CONTROL, "no-store"));
-            if let Some(cookie) = browser_binding(&url, tenant_id, root.starts_with("https://")) {
-                response.cookie(cookie);
-            }
-            response.finish()
-        });
-    for_client(&req, result)
+    let result = login::begin(&state, tenant_id, provider, &root, params.into_inner()).await;
+    to_provider(&req, tenant_id, &root, result)
+}
+
+/// Sends the browser to the provider's authorization URL, bound to this browser.
+fn to_provider(
+    req: &HttpRequest,
+    tenant_id: Uuid,
+    root: &str,
+    authorize_url: Result<String, OidcError>,
+) -> HttpResponse {
+    let result = authorize_url.map(|url| {
+        let mut response = HttpResponse::Found();
+        response
+            .insert_header((header::LOCATION, url.as_str()))
+            .insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Some(cookie) = browser_binding(&url, tenant_id, root.starts_with("https://")) {
+            response.cookie(cookie);
+        }
+        response.finish()
+    });
+    for_client(req, result)
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InvitationParams {
+    /// Which login provider, when the tenant has several.
+    provider: Option<String>,
+}
+
+/// An invitation's link: a login with the tenant's provider that accepts the invitation.
+async fn invitation(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, String)>,
+    params: web::Query<InvitationParams>,
+) -> HttpResponse {
+    if let Some(refused) = over_login_limit(&req, &state) {
+        return for_client(&req, Err(refused));
+    }
+    let (tenant_id, secret) = path.into_inner();
+    let root = public_root(&req);
+    let chosen = params.into_inner().provider;
+    let started = run_blocking(&state.pool, move |conn| {
+        crate::oidc::invitations::start(conn, tenant_id, &secret, chosen)
+    })
+    .await;
+    let result = match started {
+        Ok((provider, params)) => login::begin(&state, tenant_id, provider, &root, params).await,
+        Err(e) => Err(e),
+    };
+    to_provider(&req, tenant_id, &root, result)
 }
 
 /// The cookie that binds a login to the browser that started it: named after its state

@@ -25,6 +25,8 @@ pub enum LinkedBy {
     Subject,
     ExternalId,
     VerifiedEmail,
+    /// The invited user, through their invitation's link.
+    Invitation,
     /// Created by this login.
     Created,
 }
@@ -144,11 +146,48 @@ fn check_may_log_in(conn: &mut PgConnection, user: &UserRow) -> Result<String, O
     Ok(status)
 }
 
+/// The invited user of an open invitation (both locked), when the login's verified
+/// e-mail is the invited address.
+fn invited_user(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    invitation_id: Uuid,
+    identity: &MappedIdentity,
+) -> Result<UserRow, OidcError> {
+    let invitation = crate::db::invitations::find_for_update(conn, tenant_id, invitation_id)?
+        .filter(|i| i.is_open(chrono::Utc::now()))
+        .ok_or_else(|| {
+            refused(
+                410,
+                "invitation_invalid",
+                "this invitation was already used, revoked or has expired; ask for a new one",
+            )
+        })?;
+    let user = user_rows::find_for_update(conn, tenant_id, invitation.user_id)?;
+    let invited_address = match (&identity.email, identity.email_verified) {
+        (Some(email), true) => rows::users_by_email(conn, tenant_id, email)?
+            .iter()
+            .any(|u| u.id == user.id),
+        _ => false,
+    };
+    if !invited_address {
+        return Err(refused(
+            403,
+            "invitation_email_mismatch",
+            "this account's verified e-mail is not the address the invitation was sent to",
+        ));
+    }
+    Ok(user)
+}
+
 /// Finds or creates the user and brings their claim groups and effective roles up to date.
+/// A login started from an invitation's link (`invitation`) signs in the invited user and
+/// accepts the invitation; an invited user signs in no other way.
 pub fn sign_in(
     conn: &mut PgConnection,
     provider: &ProviderRow,
     identity: &MappedIdentity,
+    invitation: Option<Uuid>,
 ) -> Result<SignedIn, OidcError> {
     let tenant_id = provider.tenant_id;
     conn.transaction(|conn| {
@@ -156,14 +195,36 @@ pub fn sign_in(
         // user row lock orders logins of one user), so logins run side by side while admin
         // changes and SCIM group pushes, which take the lock exclusively, wait for them.
         effective::lock_tenant_shared(conn, tenant_id)?;
+        let invited = invitation
+            .map(|id| invited_user(conn, tenant_id, id, identity))
+            .transpose()?;
         let known = rows::find_identity(conn, tenant_id, provider.id, &identity.subject)?;
-        let (user, linked_by, created_by_login) = match &known {
-            Some(link) => (
+        if let (Some(link), Some(invited)) = (&known, &invited) {
+            if link.user_id != invited.id {
+                return Err(refused(
+                    409,
+                    "account_linked_elsewhere",
+                    "this account already signs in as another user; an administrator must resolve it",
+                ));
+            }
+        }
+        let (user, linked_by, created_by_login) = match (&known, invited) {
+            (None, Some(invited)) => {
+                if rows::identity_of_user(conn, tenant_id, provider.id, invited.id)?.is_some() {
+                    return Err(refused(
+                        409,
+                        "account_linked_elsewhere",
+                        "the invited user is already linked to another account of this provider; an administrator must resolve it",
+                    ));
+                }
+                (invited, LinkedBy::Invitation, false)
+            }
+            (Some(link), _) => (
                 user_rows::find_for_update(conn, tenant_id, link.user_id)?,
                 LinkedBy::Subject,
                 link.created_by_login,
             ),
-            None => match find_existing(conn, tenant_id, identity)? {
+            (None, None) => match find_existing(conn, tenant_id, identity)? {
                 Some((user, how)) => {
                     if rows::identity_of_user(conn, tenant_id, provider.id, user.id)?.is_some() {
                         return Err(refused(
@@ -196,7 +257,17 @@ pub fn sign_in(
             },
         };
         let status = check_may_log_in(conn, &user)?;
+        if let Some(invitation) = invitation {
+            crate::db::invitations::mark_accepted(conn, tenant_id, invitation)?;
+        }
         if status == "invited" {
+            if invitation.is_none() {
+                return Err(refused(
+                    403,
+                    "invitation_not_accepted",
+                    "this user is invited: open the invitation link to accept it",
+                ));
+            }
             rows::set_user_status(conn, tenant_id, user.id, "active")?;
         }
         if created_by_login && linked_by == LinkedBy::Subject {
@@ -237,6 +308,7 @@ pub fn sign_in(
                 match linked_by {
                     LinkedBy::ExternalId => "external_id",
                     LinkedBy::VerifiedEmail => "verified_email",
+                    LinkedBy::Invitation => "invitation",
                     _ => "created",
                 },
             )?,

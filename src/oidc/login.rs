@@ -43,6 +43,9 @@ pub struct LoginParams {
     pub login_hint: Option<String>,
     /// One of the provider's `redirect_uris`: the session token is delivered there.
     pub return_to: Option<String>,
+    /// Set (never by a client) when the login starts from an invitation's link.
+    #[serde(skip)]
+    pub invitation_id: Option<Uuid>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -171,6 +174,7 @@ pub async fn begin(
         return_to: params.return_to,
         created_at: now,
         expires_at: now + Duration::minutes(LOGIN_TTL_MINUTES),
+        invitation_id: params.invitation_id,
     };
     run_blocking(&state.pool, move |conn| {
         rows::insert_attempt(conn, &attempt).map_err(OidcError::from)
@@ -377,13 +381,16 @@ pub async fn finish(
     let ttl = state.settings.session_ttl_seconds;
     let secrets = state.secrets.clone();
     let environment_id = attempt.environment_id;
+    let invitation = attempt.invitation_id;
     let (signed_in, session, token) = run_blocking(&state.pool, move |conn| {
         // One transaction: a login refused for the environment changes nothing either.
         conn.transaction(|conn| {
             environments::find(conn, tenant_id, environment_id)?;
-            let signed_in = match linking::sign_in(conn, &provider, &identity) {
+            let signed_in = match linking::sign_in(conn, &provider, &identity, invitation) {
                 // Two first logins of one person at once: the second sees the first's user.
-                Err(e) if e.is_conflict() => linking::sign_in(conn, &provider, &identity)?,
+                Err(e) if e.is_conflict() => {
+                    linking::sign_in(conn, &provider, &identity, invitation)?
+                }
                 other => other?,
             };
             let session = session::load(conn, tenant_id, signed_in.user_id, environment_id)?;

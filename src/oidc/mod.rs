@@ -3,6 +3,7 @@
 
 pub mod claims;
 pub mod discovery;
+pub mod invitations;
 pub mod keys;
 pub mod linking;
 pub mod login;

@@ -971,17 +971,26 @@ async fn environment_access_archiving_and_invitations() {
     )
     .await
     .assert_problem(400);
-    // The SCIM side sees the invited user too.
+    // The SCIM side sees the invited user too; the invitation has a link, and until it is
+    // accepted the user holds nothing (the Member role waits).
     assert_eq!(app.get(&format!("/Users/{ivy}")).await.status, 200);
+    assert!(invited.body["invitation_url"]
+        .as_str()
+        .is_some_and(|u| u.contains(&format!("/oidc/{}/invitations/", app.tenant_id))));
+    assert!(environment_roles(&effective(&app, &ivy).await, &model.production).is_empty());
+
+    // Environment access, with an active (SCIM) user.
+    let ray = app.create_user("ray@example.com").await;
+    crate::access::set_environment_role(&app, &ray, &model.production, &model.role("member")).await;
     assign(
         &app,
-        json!({"type": "user", "id": ivy}),
+        json!({"type": "user", "id": ray}),
         &model.role("builder"),
         json!({"application_id": crm}),
     )
     .await;
     assert_eq!(
-        environment_roles(&effective(&app, &ivy).await, &model.production),
+        environment_roles(&effective(&app, &ray).await, &model.production),
         vec!["Member"]
     );
 
@@ -989,48 +998,51 @@ async fn environment_access_archiving_and_invitations() {
     let revoked = app
         .admin(
             Method::DELETE,
-            &format!("/users/{ivy}/environments/{}/access", model.production),
+            &format!("/users/{ray}/environments/{}/access", model.production),
             None,
         )
         .await;
     assert_eq!(revoked.status, 200, "{}", revoked.body);
-    let access = effective(&app, &ivy).await;
+    let access = effective(&app, &ray).await;
     assert_eq!(access["environments"][0]["access"], "revoked");
     assert!(environment_roles(&access, &model.production).is_empty());
     assert!(application_roles(&access, &crm).is_empty());
     app.admin(
         Method::PUT,
-        &format!("/users/{ivy}/environments/{}/access", model.production),
+        &format!("/users/{ray}/environments/{}/access", model.production),
         None,
     )
     .await;
     assert_eq!(
-        application_roles(&effective(&app, &ivy).await, &crm),
+        application_roles(&effective(&app, &ray).await, &crm),
         set(&["Builder"])
     );
 
-    // Archived users keep their data and hold no roles; unarchived they are invited again.
+    // Archived users keep their data and hold no roles; unarchived they are invited again,
+    // with a new link, and hold nothing until they accept it.
     let archived = app
-        .admin(Method::POST, &format!("/users/{ivy}/archive"), None)
+        .admin(Method::POST, &format!("/users/{ray}/archive"), None)
         .await;
     assert_eq!(archived.body["status"], "archived");
-    assert!(application_roles(&effective(&app, &ivy).await, &crm).is_empty());
+    assert!(application_roles(&effective(&app, &ray).await, &crm).is_empty());
     let assignments = app
-        .admin(Method::GET, &format!("/assignments?user_id={ivy}"), None)
+        .admin(Method::GET, &format!("/assignments?user_id={ray}"), None)
         .await;
     assert_eq!(
         assignments.body["assignments"].as_array().map(Vec::len),
         Some(2)
     );
     let unarchived = app
-        .admin(Method::POST, &format!("/users/{ivy}/unarchive"), None)
+        .admin(Method::POST, &format!("/users/{ray}/unarchive"), None)
         .await;
     assert_eq!(unarchived.body["status"], "invited");
-    assert_eq!(
-        application_roles(&effective(&app, &ivy).await, &crm),
-        set(&["Builder"])
+    assert!(
+        unarchived.body["invitation_url"].is_string(),
+        "{}",
+        unarchived.body
     );
-    app.admin(Method::POST, &format!("/users/{ivy}/unarchive"), None)
+    assert!(application_roles(&effective(&app, &ray).await, &crm).is_empty());
+    app.admin(Method::POST, &format!("/users/{ray}/unarchive"), None)
         .await
         .assert_rule(409, "not-archived");
 }
@@ -1100,9 +1112,15 @@ async fn csv_import_reports_every_row() {
         .as_str()
         .expect("id")
         .to_string();
+    // Invited: the Member role waits for the invitation to be accepted.
+    assert!(environment_roles(&effective(&app, &amy).await, &model.production).is_empty());
+    assert!(report["rows"][0]["invitation_url"].is_string(), "{report}");
+    let assignments = app
+        .admin(Method::GET, &format!("/assignments?user_id={amy}"), None)
+        .await;
     assert_eq!(
-        environment_roles(&effective(&app, &amy).await, &model.production),
-        vec!["Member"]
+        assignments.body["assignments"].as_array().map(Vec::len),
+        Some(1)
     );
     // A failed row left nothing behind (cy's user was not kept).
     let cy = app

@@ -515,6 +515,11 @@ pub fn case(f: &Fixture, method: &str, path: &str) -> Case {
             plain(format!("/admin-tokens/{}", f.subject_token_id), Body::None)
         }
         ("get", "/openapi.json") => plain("/openapi.json".into(), Body::None),
+        // The subject is not invited: whoever may act gets past authorization to the rule.
+        ("post", "/users/{id}/invitation") | ("delete", "/users/{id}/invitation") => Case {
+            also_ok: vec![(Who::Owner, 409), (Who::EnvironmentAdmin, 409)],
+            ..plain(format!("/users/{}/invitation", f.subject), Body::None)
+        },
         ("post", "/applications/{id}/deploy") => plain(
             format!("/applications/{}/deploy", f.target_app),
             json(json!({"environment_id": f.staging})),

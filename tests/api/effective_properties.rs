@@ -787,7 +787,7 @@ fn apply(
                     if archive {
                         admin_users::archive(c, &ctx, p, u).map(|_| ())
                     } else {
-                        admin_users::unarchive(c, &ctx, p, u).map(|_| ())
+                        admin_users::unarchive(c, &ctx, p, u, "http://127.0.0.1").map(|_| ())
                     }
                 });
             }
@@ -846,7 +846,9 @@ fn apply(
                 external_id: None,
                 groups: Some(groups),
             };
-            return outcome(rolegate::oidc::linking::sign_in(conn, &provider, &identity));
+            return outcome(rolegate::oidc::linking::sign_in(
+                conn, &provider, &identity, None,
+            ));
         }
         Op::CrossTenantAssign(u, a) => {
             let strangers = ids(

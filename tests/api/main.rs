@@ -28,6 +28,7 @@ mod fairness;
 mod fake_provider;
 mod group_mappings;
 mod groups;
+mod invitations;
 mod listing;
 mod mapped_groups;
 mod oidc;

@@ -9,19 +9,19 @@ use crate::access::{application, assign, create, Model};
 use crate::fake_provider::{FakeProvider, Forgery};
 use crate::helpers::{spawn_app, spawn_app_with, Options, TestApp};
 
-struct Login {
-    state: String,
-    nonce: String,
-    challenge: String,
-    location: String,
+pub struct Login {
+    pub state: String,
+    pub nonce: String,
+    pub challenge: String,
+    pub location: String,
 }
 
-struct Setup {
-    app: TestApp,
-    idp: FakeProvider,
-    provider_id: String,
-    path: String,
-    no_redirects: reqwest::Client,
+pub struct Setup {
+    pub app: TestApp,
+    pub idp: FakeProvider,
+    pub provider_id: String,
+    pub path: String,
+    pub no_redirects: reqwest::Client,
 }
 
 async fn setup_with(mapping: Value, jit: bool) -> Setup {
@@ -59,11 +59,11 @@ async fn setup_on(app: TestApp, idp: FakeProvider, mapping: Value, jit: bool) ->
     }
 }
 
-async fn setup() -> Setup {
+pub async fn setup() -> Setup {
     setup_with(json!({"external_id": ["oid"]}), true).await
 }
 
-fn param(url: &reqwest::Url, name: &str) -> String {
+pub fn param(url: &reqwest::Url, name: &str) -> String {
     url.query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
@@ -94,7 +94,7 @@ impl Setup {
         }
     }
 
-    async fn callback(&self, code: &str, state: &str) -> (u16, Value) {
+    pub async fn callback(&self, code: &str, state: &str) -> (u16, Value) {
         let reply = self
             .no_redirects
             .get(format!("{}/callback", self.path))
@@ -107,7 +107,7 @@ impl Setup {
     }
 
     /// A whole login of an account with these claims.
-    async fn login(&self, claims: Value) -> (u16, Value) {
+    pub async fn login(&self, claims: Value) -> (u16, Value) {
         self.login_forged(claims, Forgery::None).await
     }
 
@@ -118,7 +118,7 @@ impl Setup {
     }
 
     /// The provider's code for a login in flight, for an account with these claims.
-    fn code(&self, login: &Login, claims: Value) -> String {
+    pub fn code(&self, login: &Login, claims: Value) -> String {
         self.code_forged(login, claims, Forgery::None)
     }
 
