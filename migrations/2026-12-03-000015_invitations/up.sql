@@ -15,7 +15,7 @@ CREATE TABLE invitations (
     FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE,
     CONSTRAINT invitations_closed_once CHECK (accepted_at IS NULL OR revoked_at IS NULL)
 );
-CREATE UNIQUE INDEX invitations_secret_key ON invitations (secret_hash);
+CREATE UNIQUE INDEX invitations_secret_key ON invitations (tenant_id, secret_hash);
 -- At most one open link per user.
 CREATE UNIQUE INDEX invitations_open_key ON invitations (tenant_id, user_id)
     WHERE accepted_at IS NULL AND revoked_at IS NULL;

@@ -655,38 +655,18 @@ pub fn effective_access(
 ) -> Result<EffectiveAccess, AdminError> {
     ctx.authorize(conn, Target::User(id))?;
     let user = user_view(conn, ctx, id)?;
-    let paths: Vec<PathInfo> = diesel::sql_query(
-        "SELECT er.environment_id, er.application_id, app.name AS application_name, \
-                er.role_id, r.name AS role_name, er.assignment_id, \
-                a.end_user_group_id, eug.name AS end_user_group_name, \
-                a.collaborator_group_id, cg.name AS collaborator_group_name, a.user_id AS user_principal, \
-                g.id AS idp_group_id, g.display_name AS idp_group_name \
-         FROM effective_roles er \
-         JOIN assignments a ON a.tenant_id = er.tenant_id AND a.id = er.assignment_id \
-         JOIN roles r ON r.tenant_id = er.tenant_id AND r.id = er.role_id \
-         LEFT JOIN applications app ON app.tenant_id = er.tenant_id AND app.id = er.application_id \
-         LEFT JOIN end_user_groups eug ON eug.tenant_id = er.tenant_id AND eug.id = a.end_user_group_id \
-         LEFT JOIN collaborator_groups cg ON cg.tenant_id = er.tenant_id AND cg.id = a.collaborator_group_id \
-         LEFT JOIN groups g ON g.tenant_id = er.tenant_id AND g.id = er.via_group_id \
-         WHERE er.tenant_id = $1 AND er.user_id = $2 AND ($3::uuid IS NULL OR er.environment_id = $3) \
-         ORDER BY app.name NULLS FIRST, r.position, r.name, er.assignment_id, g.display_name NULLS FIRST",
-    )
-    .bind::<SqlUuid, _>(ctx.tenant_id)
-    .bind::<SqlUuid, _>(id)
-    .bind::<Nullable<SqlUuid>, _>(environment_id)
-    .load(conn)?;
-    let privileges: Vec<PrivilegeInfo> = diesel::sql_query(
-        "SELECT DISTINCT er.environment_id, er.application_id, rp.privilege_key, p.position \
-         FROM effective_roles er \
-         JOIN role_privileges rp ON rp.tenant_id = er.tenant_id AND rp.role_id = er.role_id \
-         JOIN privileges p ON p.key = rp.privilege_key \
-         WHERE er.tenant_id = $1 AND er.user_id = $2 AND ($3::uuid IS NULL OR er.environment_id = $3) \
-         ORDER BY p.position, rp.privilege_key",
-    )
-    .bind::<SqlUuid, _>(ctx.tenant_id)
-    .bind::<SqlUuid, _>(id)
-    .bind::<Nullable<SqlUuid>, _>(environment_id)
-    .load(conn)?;
+    // Both reads live in functions (migration `effective_reads`): their plans are kept.
+    let paths: Vec<PathInfo> = diesel::sql_query("SELECT * FROM user_role_paths($1, $2, $3)")
+        .bind::<SqlUuid, _>(ctx.tenant_id)
+        .bind::<SqlUuid, _>(id)
+        .bind::<Nullable<SqlUuid>, _>(environment_id)
+        .load(conn)?;
+    let privileges: Vec<PrivilegeInfo> =
+        diesel::sql_query("SELECT * FROM user_privileges($1, $2, $3)")
+            .bind::<SqlUuid, _>(ctx.tenant_id)
+            .bind::<SqlUuid, _>(id)
+            .bind::<Nullable<SqlUuid>, _>(environment_id)
+            .load(conn)?;
 
     let mut out = Vec::new();
     for env in environments::list(conn, ctx.tenant_id)? {

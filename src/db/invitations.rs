@@ -66,8 +66,8 @@ pub fn find_by_secret_hash(
     secret_hash: &[u8],
 ) -> QueryResult<Option<InvitationRow>> {
     invitations::table
-        .filter(invitations::secret_hash.eq(secret_hash))
         .filter(invitations::tenant_id.eq(tenant_id))
+        .filter(invitations::secret_hash.eq(secret_hash))
         .select(InvitationRow::as_select())
         .first(conn)
         .optional()
