@@ -244,6 +244,75 @@ async fn main() {
     .map(|l| l.line)
     .collect();
 
+    // 1b. The permission check an application asks for each of those users, on an
+    // application where they hold a role (one client, sequential), and its plan.
+    let check_token = tokens::create(
+        &mut conn,
+        t,
+        "check",
+        TokenHolder::Application,
+        None,
+        "bench",
+    )
+    .expect("token")
+    .secret;
+    let mut checks = Vec::new();
+    let mut asked = None;
+    for user in &sample {
+        let app = ids(
+            &mut conn,
+            &format!(
+                "SELECT application_id AS id FROM effective_roles WHERE tenant_id = '{t}' \
+                 AND user_id = '{user}' AND application_id IS NOT NULL LIMIT 1"
+            ),
+        )[0];
+        asked.get_or_insert((*user, app));
+        let started = Instant::now();
+        let reply = client
+            .get(format!(
+                "{address}/api/v1/check?user_id={user}&privilege=application.content.view&application_id={app}"
+            ))
+            .header("Authorization", format!("Bearer {check_token}"))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(reply.status(), 200);
+        let body: Value = reply.json().await.expect("json");
+        checks.push(started.elapsed());
+        assert_eq!(body["allowed"], true, "{body}");
+    }
+    // The statements of `check_privilege` (migration `check_one_by_id`), with this check's
+    // values in place of its parameters.
+    let (check_user, check_app) = asked.expect("a check");
+    let check_plan: Vec<String> = [
+        format!(
+            "SELECT a.environment_id FROM applications a WHERE a.tenant_id = '{t}' AND a.id = '{check_app}'"
+        ),
+        format!(
+            "SELECT NOT EXISTS (SELECT 1 FROM effective_roles er \
+               JOIN roles r ON r.tenant_id = er.tenant_id AND r.id = er.role_id \
+               WHERE er.tenant_id = '{t}' AND er.user_id = '{check_user}' \
+                 AND er.environment_id = '{production}' AND er.application_id IS NULL \
+                 AND r.system_key = 'environment_no_access') \
+             AND EXISTS (SELECT 1 FROM effective_roles er \
+               JOIN role_privileges rp ON rp.tenant_id = er.tenant_id AND rp.role_id = er.role_id \
+               WHERE er.tenant_id = '{t}' AND er.user_id = '{check_user}' \
+                 AND er.environment_id = '{production}' \
+                 AND (er.application_id IS NULL OR er.application_id = '{check_app}') \
+                 AND rp.privilege_key = 'application.content.view')"
+        ),
+    ]
+    .iter()
+    .flat_map(|sql| {
+        diesel::sql_query(format!("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) {sql}"))
+            .load::<PlanLine>(&mut conn)
+            .expect("plan")
+            .into_iter()
+            .map(|l| l.line)
+            .chain(std::iter::once(String::new()))
+    })
+    .collect();
+
     // 2. Adding one member to a mapped IdP group of ~30 members.
     let spares = ids(
         &mut conn,
@@ -359,6 +428,10 @@ async fn main() {
         "GET one user's effective roles (paths, privileges)",
         &lookups,
     );
+    line(
+        "GET /api/v1/check (one user, one application, one client)",
+        &checks,
+    );
     line("(a) SCIM PATCH add 1 member to a mapped IdP group", &adds);
     line(
         &format!("(b) POST group mapping granting a role to {big} users"),
@@ -378,6 +451,10 @@ async fn main() {
     println!(
         "\n#### One user's effective-role rows\n```\n{}\n```",
         plan.join("\n")
+    );
+    println!(
+        "\n#### The permission check's statements\n```\n{}\n```",
+        check_plan.join("\n").trim_end()
     );
     drop(conn);
     drop(database);
