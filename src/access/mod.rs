@@ -130,8 +130,8 @@ pub enum Outcome<T> {
 
 enum Abort {
     /// A dry run's change, applied and about to be undone, with what it did.
-    Rehearsed(preview::Rehearsal, Vec<Uuid>),
-    Preview(Preview),
+    Rehearsed(Box<(preview::Rehearsal, Vec<Uuid>)>),
+    Preview(Box<Preview>),
     Failed(AdminError),
 }
 
@@ -178,7 +178,7 @@ pub fn mutate<T>(
                 let users = pending.preview_users(&diff);
                 let after = privileges_held(conn, ctx.tenant_id, &users)?;
                 let rehearsal = preview::rehearse(conn, ctx.tenant_id, diff, after)?;
-                return Err(Abort::Rehearsed(rehearsal, users));
+                return Err(Abort::Rehearsed(Box::new((rehearsal, users))));
             }
             Ok(value)
         };
@@ -188,21 +188,22 @@ pub fn mutate<T>(
         // A dry run applies the change under a savepoint, and reads the users' privileges
         // again once it is undone: the preview compares the two.
         match conn.transaction(apply) {
-            Err(Abort::Rehearsed(rehearsal, users)) => {
+            Err(Abort::Rehearsed(rehearsed)) => {
+                let (rehearsal, users) = *rehearsed;
                 let before = privileges_held(conn, ctx.tenant_id, &users)?;
-                Err(Abort::Preview(preview::finish(
+                Err(Abort::Preview(Box::new(preview::finish(
                     conn,
                     ctx.tenant_id,
                     rehearsal,
                     before,
-                )?))
+                )?)))
             }
             other => other,
         }
     });
     match result {
         Ok(value) => Ok(Outcome::Applied(value)),
-        Err(Abort::Preview(preview)) => Ok(Outcome::Preview(preview)),
+        Err(Abort::Preview(preview)) => Ok(Outcome::Preview(*preview)),
         Err(Abort::Failed(e)) => Err(e),
         Err(Abort::Rehearsed(..)) => Err(AdminError::Internal(
             "a dry run ended without its preview".into(),
