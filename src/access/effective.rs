@@ -473,25 +473,20 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
     if promoted.is_empty() {
         return Ok(diff);
     }
-    for p in &promoted {
-        crate::db::audit::append(
-            conn,
-            crate::db::audit::NewAuditEntry {
-                tenant_id: pending.tenant_id,
-                actor: &pending.actor,
-                resource_type: "Assignment",
-                resource_id: p.id.to_string(),
-                operation: "update",
-                before: Some(
-                    serde_json::json!({"user_id": p.user_id, "environment_id": p.environment_id, "role_id": p.from_role_id}),
-                ),
-                after: Some(
-                    serde_json::json!({"user_id": p.user_id, "environment_id": p.environment_id, "role_id": p.to_role_id,
-                                               "reason": "an End-user who can build an application is a Builder"}),
-                ),
-            },
-        )?;
-    }
+    let entries: Vec<crate::db::audit::NewAuditEntry> = promoted
+        .iter()
+        .map(|p| crate::db::audit::NewAuditEntry {
+            tenant_id: pending.tenant_id,
+            actor: &pending.actor,
+            resource_type: "Assignment",
+            resource_id: p.id.to_string(),
+            operation: "update",
+            before: Some(serde_json::json!({"user_id": p.user_id, "environment_id": p.environment_id, "role_id": p.from_role_id})),
+            after: Some(serde_json::json!({"user_id": p.user_id, "environment_id": p.environment_id, "role_id": p.to_role_id,
+                                           "reason": "an End-user who can build an application is a Builder"})),
+        })
+        .collect();
+    crate::db::audit::append_all(conn, &entries)?;
     let mut again = Pending::new(pending.tenant_id, pending.cause, &pending.actor);
     let environments: HashSet<Uuid> = promoted.iter().map(|p| p.environment_id).collect();
     let scope = match environments.into_iter().collect::<Vec<_>>()[..] {

@@ -39,6 +39,17 @@ pub fn append(conn: &mut PgConnection, entry: NewAuditEntry<'_>) -> QueryResult<
         .map(|_| ())
 }
 
+/// Appends many entries in few statements (a change that touches many things at once).
+pub fn append_all(conn: &mut PgConnection, entries: &[NewAuditEntry<'_>]) -> QueryResult<()> {
+    // Well below PostgreSQL's 65,535 bind parameters per statement.
+    for chunk in entries.chunks(1000) {
+        diesel::insert_into(audit_log::table)
+            .values(chunk)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Conditions on audit entries; `None` means any.
 #[derive(Debug, Default)]
 pub struct AuditFilter<'a> {
