@@ -324,10 +324,13 @@ def command_line(binary, root, cluster):
     with open(csv_path, "w") as f:
         f.write("email,name,role\nada@example.com,Ada,Member\nbob@example.com,Bob,\nnot-an-email,X,\n")
     preview = json.loads(run("users", "import", "--tenant", tenant, "--file", csv_path, "--dry-run").stdout)
-    check(preview.get("dry_run") is True and preview.get("users_gaining") == 1,
-          f"a dry-run import previews the roles it would grant ({preview.get('users_gaining')})")
+    check(preview.get("dry_run") is True and preview.get("users_gaining") == 0,
+          f"a dry-run import previews nobody gaining: invited users wait ({preview.get('users_gaining')})")
     report = json.loads(run("users", "import", "--tenant", tenant, "--file", csv_path).stdout)
     check(report["created"] == 2 and report["failed"] == 1, f"the import reports each row ({report['created']}, {report['failed']})")
+    links = [row.get("invitation_url", "") for row in report["rows"] if row["outcome"] == "created"]
+    check(len(links) == 2 and all(f"/oidc/{tenant}/invitations/" in link for link in links),
+          f"each created row has its invitation link ({links})")
     again = json.loads(run("users", "import", "--tenant", tenant, "--file", csv_path).stdout)
     check(again["created"] == 0 and again["failed"] == 3, "importing the same rows again creates nobody")
     verified = run("effective-roles", "verify", "--tenant", tenant, check=False)
@@ -335,6 +338,16 @@ def command_line(binary, root, cluster):
           f"the maintained effective roles match the recomputation ({verified.stdout.strip()})")
     rebuilt = run("effective-roles", "rebuild", "--tenant", tenant).stdout
     check("paths added: 0; paths removed: 0" in rebuilt, f"a rebuild of a correct table changes nothing ({rebuilt.strip()})")
+    # Ada accepts behind Rolegate's back (her status set directly): her Member role is not
+    # maintained for her, which verify notices and a rebuild repairs.
+    subprocess.run(["psql", cluster.url, "-qc",
+                    f"UPDATE users SET status = 'active' WHERE tenant_id = '{tenant}' AND user_name = 'ada@example.com'"],
+                   check=True, capture_output=True)
+    drifted = run("effective-roles", "verify", "--tenant", tenant, check=False)
+    check(drifted.returncode == 1 and "missing: 1" in drifted.stdout,
+          f"verify reports a user activated behind its back ({drifted.returncode}, {drifted.stdout.strip()})")
+    check("paths added: 1" in run("effective-roles", "rebuild", "--tenant", tenant).stdout,
+          "rebuild gives her the role")
     # Damage the table behind Rolegate's back: verify notices, rebuild repairs.
     subprocess.run(["psql", cluster.url, "-qc", f"DELETE FROM effective_roles WHERE tenant_id = '{tenant}'"],
                    check=True, capture_output=True)

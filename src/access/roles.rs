@@ -119,6 +119,9 @@ fn checked_privileges(
     Ok(unique)
 }
 
+/// The application privilege that makes an End-user a Builder (see `effective::refresh`).
+const BUILD_PRIVILEGE: &str = "application.content.build";
+
 /// ToolJet's Builder: a system role whose privileges each tenant may edit.
 const EDITABLE_SYSTEM_ROLE: &str = "workspace_builder";
 
@@ -218,6 +221,12 @@ pub fn update(
     if let Some(keys) = &input.privileges {
         let privileges = checked_privileges(conn, &before.role.scope, keys)?;
         roles::set_privileges(conn, ctx.tenant_id, id, &privileges)?;
+        // A role that now lets its holders build makes Builders of the End-users among
+        // them (ToolJet): their refresh runs the promotion.
+        let builds = |keys: &[String]| keys.iter().any(|k| k == BUILD_PRIVILEGE);
+        if builds(&privileges) && !builds(&before.privileges) {
+            pending.mark(conn, Users::RoleHolders(id), Scope::Tenant)?;
+        }
     }
     let after = view(conn, role)?;
     ctx.record(

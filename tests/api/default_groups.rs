@@ -232,3 +232,63 @@ async fn an_end_user_whose_group_lets_them_build_becomes_a_builder() {
     );
     assert_no_drift(&app);
 }
+
+#[tokio::test]
+async fn a_role_edit_that_lets_its_end_users_build_makes_them_builders() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let crm = application(&app, &model.production, "CRM").await;
+    let (ann, bob) = (app.create_user("ann").await, app.create_user("bob").await);
+    set_environment_role(
+        &app,
+        &ann,
+        &model.production,
+        &model.role("workspace_end_user"),
+    )
+    .await;
+    let viewer = create(
+        &app,
+        "/roles",
+        json!({"name": "Viewer", "scope": "application", "privileges": ["application.content.view"]}),
+    )
+    .await;
+    for user in [&ann, &bob] {
+        assign(
+            &app,
+            json!({"type": "user", "id": user}),
+            &viewer,
+            json!({"application_id": crm}),
+        )
+        .await;
+    }
+    let edit = json!({"privileges": ["application.content.view", "application.content.build"]});
+    let preview = app
+        .admin(
+            Method::PATCH,
+            &format!("/roles/{viewer}?dry_run=true"),
+            Some(&edit),
+        )
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert_eq!(preview.body["gains"][0]["user"]["name"], "ann");
+    assert_eq!(preview.body["gains"][0]["role"]["name"], "Builder");
+    assert_eq!(preview.body["losses"][0]["role"]["name"], "End-user");
+    assert_eq!(
+        preview.body["users_gaining"], 1,
+        "bob has no default group to change"
+    );
+    assert_eq!(
+        environment_roles(&effective(&app, &ann).await, &model.production),
+        vec!["End-user".to_string()]
+    );
+    let reply = app
+        .admin(Method::PATCH, &format!("/roles/{viewer}"), Some(&edit))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        environment_roles(&effective(&app, &ann).await, &model.production),
+        vec!["Builder".to_string()]
+    );
+    assert!(environment_roles(&effective(&app, &bob).await, &model.production).is_empty());
+    assert_no_drift(&app);
+}

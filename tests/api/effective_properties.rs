@@ -65,6 +65,8 @@ enum Op {
     CrossTenantAssign(usize, usize),
     /// An OIDC login of subject `s<n>` whose groups claim holds these values (`c<n>`).
     Login(usize, Vec<usize>),
+    /// An invited (unarchived) user accepts a new invitation by signing in through it.
+    AcceptInvitation(usize),
 }
 
 fn some_ids() -> impl Strategy<Value = Vec<usize>> {
@@ -113,6 +115,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => n().prop_map(Op::DeleteCustomRole),
         1 => (n(), n()).prop_map(|(u, a)| Op::CrossTenantAssign(u, a)),
         3 => (0usize..8, prop::collection::vec(0usize..6, 0..4)).prop_map(|(s, g)| Op::Login(s, g)),
+        2 => n().prop_map(Op::AcceptInvitation),
     ]
 }
 
@@ -265,6 +268,17 @@ const CAPS: Caps = Caps {
     custom_roles: 2,
 };
 
+/// Users of `$1` whose environment role is End-user where they hold an application role
+/// that lets them build.
+const BUILDING_END_USERS: &str = "SELECT a.user_id AS id FROM assignments a \
+     JOIN roles r ON r.tenant_id = a.tenant_id AND r.id = a.role_id \
+     WHERE a.tenant_id = $1 AND a.application_id IS NULL AND r.system_key = 'workspace_end_user' \
+       AND EXISTS (SELECT 1 FROM effective_roles er \
+                   JOIN role_privileges rp ON rp.tenant_id = er.tenant_id AND rp.role_id = er.role_id \
+                   WHERE er.tenant_id = $1 AND er.user_id = a.user_id \
+                     AND er.environment_id = a.environment_id AND er.application_id IS NOT NULL \
+                     AND rp.privilege_key = 'application.content.build')";
+
 /// The kind of an operation, for the tallies.
 fn kind(op: &Op) -> String {
     let text = format!("{op:?}");
@@ -324,6 +338,7 @@ const KINDS: &[&str] = &[
     "EditCustomRole",
     "DeleteCustomRole",
     "Login",
+    "AcceptInvitation",
 ];
 
 /// Kinds by which the identity provider takes users out of IdP groups (or out of reach).
@@ -440,7 +455,8 @@ fn apply(
             return outcome(users::create(
                 conn,
                 &sc,
-                &json!({"userName": format!("u{n}")}),
+                &json!({"userName": format!("u{n}"),
+                        "emails": [{"value": format!("u{n}@example.com"), "primary": true}]}),
             ));
         }
         Op::SetActive(u, active) => {
@@ -815,8 +831,33 @@ fn apply(
         }
         Op::EditCustomRole(r) => {
             if let Some(r) = pick(&custom_roles, *r) {
+                // An application role gains or loses Build (which makes Builders of the
+                // End-users holding it); an environment role is renamed.
+                let application_role = !ids(
+                    conn,
+                    tenant,
+                    &format!("SELECT id FROM roles WHERE tenant_id = $1 AND id = '{r}' AND scope = 'application'"),
+                )
+                .is_empty();
+                let builds = !ids(
+                    conn,
+                    tenant,
+                    &format!(
+                        "SELECT role_id AS id FROM role_privileges WHERE tenant_id = $1 AND role_id = '{r}' \
+                         AND privilege_key = 'application.content.build'"
+                    ),
+                )
+                .is_empty();
+                let privileges = application_role.then(|| {
+                    let mut keys = vec!["application.content.view".to_string()];
+                    if !builds {
+                        keys.push("application.content.build".to_string());
+                    }
+                    keys
+                });
                 let input = roles::UpdateInput {
                     name: Some(format!("r{n}")),
+                    privileges,
                     ..Default::default()
                 };
                 return mutate(conn, &mut |c, p| {
@@ -849,6 +890,51 @@ fn apply(
             return outcome(rolegate::oidc::linking::sign_in(
                 conn, &provider, &identity, None,
             ));
+        }
+        Op::AcceptInvitation(u) => {
+            let invited = ids(
+                conn,
+                tenant,
+                "SELECT id FROM users WHERE tenant_id = $1 AND status = 'invited' ORDER BY created_at, id",
+            );
+            if let Some(u) = pick(&invited, *u) {
+                let provider = rolegate::db::oidc::find_provider_by_name(conn, tenant, "corp")
+                    .expect("provider");
+                rolegate::access::invitations::issue(conn, tenant, u, "http://127.0.0.1")
+                    .expect("a link");
+                let invitation = ids(
+                    conn,
+                    tenant,
+                    &format!(
+                        "SELECT id FROM invitations WHERE tenant_id = $1 AND user_id = '{u}' \
+                         AND accepted_at IS NULL AND revoked_at IS NULL"
+                    ),
+                )[0];
+                let user = rolegate::db::users::find(conn, tenant, u).expect("user");
+                // The account already linked to the user, if any, else a new one; users
+                // made by SCIM have the address `<userName>@example.com`.
+                let subject = rolegate::db::oidc::identity_of_user(conn, tenant, provider.id, u)
+                    .expect("identity")
+                    .map(|i| i.subject)
+                    .unwrap_or_else(|| format!("inv-{u}"));
+                let identity = rolegate::oidc::claims::MappedIdentity {
+                    subject,
+                    user_name: user.user_name.clone(),
+                    display_name: None,
+                    given_name: None,
+                    family_name: None,
+                    email: Some(format!("{}@example.com", user.user_name)),
+                    email_verified: true,
+                    external_id: None,
+                    groups: None,
+                };
+                return outcome(rolegate::oidc::linking::sign_in(
+                    conn,
+                    &provider,
+                    &identity,
+                    Some(invitation),
+                ));
+            }
         }
         Op::CrossTenantAssign(u, a) => {
             let strangers = ids(
@@ -1076,6 +1162,16 @@ fn maintained_effective_roles_equal_the_recomputation() {
                 step,
                 op,
                 t
+            );
+            // ToolJet's rule holds after every step: nobody is an End-user where they can
+            // build an application.
+            let building_end_users = ids(&mut conn, tenant, BUILDING_END_USERS);
+            prop_assert!(
+                building_end_users.is_empty(),
+                "step {} ({:?}) left End-users who can build: {:?}",
+                step,
+                op,
+                building_end_users
             );
             let mut tally = tally.borrow_mut();
             if audit_entries(&mut conn, tenant) != audit_before || maintained != before {
