@@ -176,12 +176,13 @@ async fn the_first_deployment_creates_the_project_and_the_next_reuses_it() {
     // Suggested: the users' roles, the end-user group's as Test's group of the same name
     // (Support has none there), and Everyone else.
     let s = |a: &str, b: &str| (a.to_string(), b.to_string());
-    let expected = vec![
+    let mut expected = vec![
         s("end_user_group", &p.test_sales),
         s("everyone_else", ""),
         s("user", &p.ann),
         s("user", &p.dev),
     ];
+    expected.sort();
     assert_eq!(principals(&first.body["suggestions"]), expected);
     // Suggestions are not assignments yet.
     assert!(application_roles(&effective(&p.app, &p.ann).await, &target).is_empty());
@@ -229,16 +230,35 @@ async fn suggestions_are_accepted_into_assignments_or_rejected() {
     );
     let path = |rest: &str| format!("/applications/{target}/role-suggestions{rest}");
 
-    // An unknown id refuses the whole request.
+    // An unknown id refuses the whole request, and the answer names it (only it).
+    let unknown = uuid::Uuid::new_v4().to_string();
     let reply = p
         .app
         .admin(
             Method::POST,
             &path("/accept"),
-            Some(&json!({"ids": [to_ann, uuid::Uuid::new_v4()]})),
+            Some(&json!({"ids": [to_ann, unknown]})),
         )
         .await;
     reply.assert_rule(422, "unknown-reference");
+    let detail = reply.body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(&unknown) && !detail.contains(&to_ann),
+        "{detail}"
+    );
+    // 1 to 1,000 ids: none, or more than that, is a bad request before anything is read.
+    let many = |n: usize| json!({"ids": (0..n).map(|_| uuid::Uuid::new_v4()).collect::<Vec<_>>()});
+    for (body, status) in [
+        (json!({"ids": []}), 400),
+        (many(1001), 400),
+        (many(1000), 422),
+    ] {
+        let reply = p
+            .app
+            .admin(Method::POST, &path("/accept"), Some(&body))
+            .await;
+        assert_eq!(reply.status, status, "{}", reply.body);
+    }
     let reply = p
         .app
         .admin(
