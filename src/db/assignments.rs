@@ -41,14 +41,26 @@ pub struct Assignment {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<AssignmentRow> for Assignment {
-    fn from(r: AssignmentRow) -> Self {
-        let principal = match (r.user_id, r.end_user_group_id, r.collaborator_group_id) {
+impl Principal {
+    /// The principal named by a row's three principal columns (none: everyone else).
+    pub fn from_columns(
+        user: Option<Uuid>,
+        end_user_group: Option<Uuid>,
+        collaborator_group: Option<Uuid>,
+    ) -> Principal {
+        match (user, end_user_group, collaborator_group) {
             (Some(u), _, _) => Principal::User(u),
             (_, Some(g), _) => Principal::EndUserGroup(g),
             (_, _, Some(g)) => Principal::CollaboratorGroup(g),
             _ => Principal::EveryoneElse,
-        };
+        }
+    }
+}
+
+impl From<AssignmentRow> for Assignment {
+    fn from(r: AssignmentRow) -> Self {
+        let principal =
+            Principal::from_columns(r.user_id, r.end_user_group_id, r.collaborator_group_id);
         Assignment {
             id: r.id,
             principal,

@@ -35,12 +35,8 @@ pub struct Suggestion {
 
 impl From<SuggestionRow> for Suggestion {
     fn from(r: SuggestionRow) -> Self {
-        let principal = match (r.user_id, r.end_user_group_id, r.collaborator_group_id) {
-            (Some(u), _, _) => Principal::User(u),
-            (_, Some(g), _) => Principal::EndUserGroup(g),
-            (_, _, Some(g)) => Principal::CollaboratorGroup(g),
-            _ => Principal::EveryoneElse,
-        };
+        let principal =
+            Principal::from_columns(r.user_id, r.end_user_group_id, r.collaborator_group_id);
         Suggestion {
             id: r.id,
             application_id: r.application_id,
