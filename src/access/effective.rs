@@ -505,6 +505,9 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
     Ok(diff)
 }
 
+/// Refreshes of more users than this get more memory for their sorts.
+const LARGE_REFRESH: usize = 10_000;
+
 /// The path maintenance of [`refresh`]: one set-based statement for the marked users.
 fn refresh_paths(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> QueryResult<Diff> {
     let Some(scope) = &pending.scope else {
@@ -515,6 +518,12 @@ fn refresh_paths(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> 
     }
     let users: Vec<Uuid> = pending.users.iter().copied().collect();
     let started = Instant::now();
+    if pending.all_users || users.len() > LARGE_REFRESH {
+        // The diff and the events sort and hash every affected user's paths; with the
+        // default 4 MB these spill to disk (a 100,000-user grant wrote 60 MB of temporary
+        // files). Only for this transaction.
+        diesel::sql_query("SET LOCAL work_mem = '64MB'").execute(conn)?;
+    }
     let user_filter = if pending.all_users {
         ""
     } else {

@@ -56,13 +56,13 @@ struct ConnectionSettings {
 
 impl diesel::r2d2::CustomizeConnection<PgConnection, diesel::r2d2::Error> for ConnectionSettings {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        use diesel::RunQueryDsl;
-        diesel::sql_query(format!(
-            "SET statement_timeout = {}",
+        use diesel::connection::SimpleConnection;
+        // JIT compilation pays off for long analytical queries, not for this workload: a
+        // refresh of 100,000 users spent 120 ms compiling 300 functions to save less.
+        conn.batch_execute(&format!(
+            "SET statement_timeout = {}; SET jit = off",
             self.statement_timeout.as_millis()
         ))
-        .execute(conn)
-        .map(|_| ())
         .map_err(diesel::r2d2::Error::QueryError)
     }
 }

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::schema::{group_members, groups, users};
+use super::schema::{effective_roles, group_members, groups, users};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = users)]
@@ -76,7 +76,15 @@ pub fn update(
         .get_result(conn)
 }
 
+/// Deletes the user and its effective-role paths (the path table has no foreign key to
+/// users, whose per-row checks would cost as much as a large grant's inserts).
 pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<usize> {
+    diesel::delete(
+        effective_roles::table
+            .filter(effective_roles::tenant_id.eq(tenant_id))
+            .filter(effective_roles::user_id.eq(id)),
+    )
+    .execute(conn)?;
     diesel::delete(users::table.find((tenant_id, id))).execute(conn)
 }
 

@@ -326,7 +326,7 @@ pub fn delete(
 ) -> Result<()> {
     let id = parse_id(id)?;
     conn.transaction(|conn| {
-        // The user's effective roles go with the row (foreign key cascade); the events
+        // The user's effective roles go with the row (`users::delete`); the events
         // saying so are written first, while the roles can still be read.
         effective::lock_tenant(conn, ctx.tenant_id())?;
         let before = users::find_for_update(conn, ctx.tenant_id(), id)?;
