@@ -155,8 +155,11 @@ fn bootstrap_first_tenant(pool: &PgPool, public: &str) -> anyhow::Result<()> {
 fn tenant(database: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
     let mut conn = database.pool.get()?;
     match cmd {
-        TenantCommand::Create { name } => {
-            let tenant = tenant_ops::create(&mut conn, &name, CLI_ACTOR)?;
+        TenantCommand::Create { name, parent } => {
+            let tenant = match parent {
+                Some(parent) => tenant_ops::create_managed(&mut conn, &name, parent, CLI_ACTOR)?,
+                None => tenant_ops::create(&mut conn, &name, CLI_ACTOR)?,
+            };
             let issued = tokens::create(
                 &mut conn,
                 tenant.id,
@@ -170,7 +173,13 @@ fn tenant(database: &Database, cmd: TenantCommand) -> anyhow::Result<()> {
         }
         TenantCommand::List => {
             for t in tenants::list(&mut conn)? {
-                println!("{}\t{}\t{}", t.id, t.name, t.created_at.to_rfc3339());
+                let parent = t.parent_id.map(|p| p.to_string()).unwrap_or_default();
+                println!(
+                    "{}\t{}\t{}\t{parent}",
+                    t.id,
+                    t.name,
+                    t.created_at.to_rfc3339()
+                );
             }
         }
     }

@@ -198,6 +198,9 @@ pub enum TenantCommand {
     Create {
         #[arg(long)]
         name: String,
+        /// Make it a managed workspace of this tenant (by id).
+        #[arg(long)]
+        parent: Option<Uuid>,
     },
     /// List tenants.
     List,

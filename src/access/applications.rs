@@ -10,6 +10,7 @@ use super::authorization::{Privilege, Target};
 use super::effective::{Pending, Scope, Users};
 use super::{valid_description, valid_name, AdminContext};
 use crate::db::applications::{self, Application};
+use crate::db::moderators::Reach;
 use crate::db::{assignments, environments, roles};
 use crate::error::AdminError;
 
@@ -100,6 +101,7 @@ pub fn create(
         &name,
         &description,
     )?;
+    super::workspaces::moderators_follow(conn, ctx.tenant_id, pending, Reach::Application(app.id))?;
     let mut creator_assignment = None;
     if let Some(creator) = ctx.user_id() {
         let role = roles::find_system(conn, ctx.tenant_id, CREATOR_ROLE)?;

@@ -260,6 +260,7 @@ pub fn update(
 ) -> Result<Assignment, AdminError> {
     let before = assignments::find(conn, ctx.tenant_id, id)?;
     ctx.authorize(conn, target(before.environment_id, before.application_id))?;
+    refuse_moderator_assignment(&before)?;
     validate(
         conn,
         ctx,
@@ -289,9 +290,22 @@ pub fn delete(
 ) -> Result<(), AdminError> {
     let before = assignments::find(conn, ctx.tenant_id, id)?;
     ctx.authorize(conn, target(before.environment_id, before.application_id))?;
+    refuse_moderator_assignment(&before)?;
     mark(conn, pending, &before)?;
     assignments::delete(conn, ctx.tenant_id, id)?;
     ctx.record(conn, "Assignment", id, "delete", Some(json!(before)), None)?;
+    Ok(())
+}
+
+/// A moderator's assignments change only with the moderator (the parent tenant's routes).
+fn refuse_moderator_assignment(assignment: &Assignment) -> Result<(), AdminError> {
+    if assignment.moderator {
+        return Err(AdminError::Rule(
+            "moderator-assignment-managed",
+            "this assignment belongs to a moderator of the workspace; the parent tenant changes it"
+                .into(),
+        ));
+    }
     Ok(())
 }
 

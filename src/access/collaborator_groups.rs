@@ -64,6 +64,7 @@ pub fn create(
     let name = valid_name(&input.name, "group")?;
     let description = valid_description(&input.description)?;
     let members = super::users::check_users(conn, ctx, &input.members)?;
+    super::workspaces::refuse_moderator_in_collaborator_group(conn, ctx.tenant_id, &members)?;
     let group = collaborator_groups::insert(conn, ctx.tenant_id, &name, &description)?;
     collaborator_groups::add_members(conn, ctx.tenant_id, group.id, &members)?;
     let created = view(conn, group)?;
@@ -145,6 +146,7 @@ pub fn add_members(
 ) -> Result<GroupView, AdminError> {
     let group = collaborator_groups::find(conn, ctx.tenant_id, id)?;
     let users = super::users::check_users(conn, ctx, &input.users)?;
+    super::workspaces::refuse_moderator_in_collaborator_group(conn, ctx.tenant_id, &users)?;
     if collaborator_groups::add_members(conn, ctx.tenant_id, id, &users)? > 0 {
         let scope = Scope::of_collaborator_group(conn, ctx.tenant_id, id)?;
         pending.mark(conn, Users::Ids(&users), scope)?;

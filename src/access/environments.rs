@@ -5,8 +5,10 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::effective::Pending;
 use super::{valid_name, AdminContext};
 use crate::db::environments::{self, Environment};
+use crate::db::moderators::Reach;
 use crate::error::AdminError;
 
 #[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
@@ -49,6 +51,7 @@ pub fn get(
 pub fn create(
     conn: &mut PgConnection,
     ctx: &AdminContext,
+    pending: &mut Pending,
     input: &EnvironmentInput,
 ) -> Result<Environment, AdminError> {
     let name = valid_name(input.name.as_deref().unwrap_or_default(), "environment")?;
@@ -57,6 +60,13 @@ pub fn create(
         None => environments::next_position(conn, ctx.tenant_id)?,
     };
     let created = environments::insert(conn, ctx.tenant_id, &name, position)?;
+    // A managed workspace's moderators hold their environment role here too.
+    super::workspaces::moderators_follow(
+        conn,
+        ctx.tenant_id,
+        pending,
+        Reach::Environment(created.id),
+    )?;
     record(conn, ctx, created.id, "create", None, Some(&created))?;
     Ok(created)
 }

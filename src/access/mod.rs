@@ -23,6 +23,7 @@ pub mod roles;
 pub mod settings;
 pub mod tokens;
 pub mod users;
+pub mod workspaces;
 
 use std::cell::Cell;
 

@@ -7,8 +7,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::effective::{Pending, Scope, Users};
-use super::{valid_description, valid_name, AdminContext};
-use crate::db::roles::{self, Privilege, Role};
+use super::{valid_description, valid_name, workspaces, AdminContext};
+use crate::db::roles::{self, Privilege, Role, RoleInsertForm};
 use crate::error::AdminError;
 
 #[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +42,9 @@ pub struct CreateInput {
     #[serde(default)]
     pub description: String,
     pub privileges: Vec<String>,
+    /// In a parent tenant: every managed workspace gets this role, read-only.
+    #[serde(default)]
+    pub inheritable: bool,
 }
 
 #[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
@@ -53,6 +56,8 @@ pub struct UpdateInput {
     pub privileges: Option<Vec<String>>,
     /// Present only to be refused: a role keeps its scope.
     pub scope: Option<RoleScope>,
+    /// Passes the role on to every managed workspace (true) or withdraws it (false).
+    pub inheritable: Option<bool>,
 }
 
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
@@ -77,7 +82,7 @@ fn view(conn: &mut PgConnection, role: Role) -> Result<RoleView, AdminError> {
     let privileges = roles::privileges_of(conn, role.tenant_id, role.id)?;
     Ok(RoleView {
         system: role.is_system(),
-        privileges_editable: !role.is_system()
+        privileges_editable: (!role.is_system() && role.inherited_from.is_none())
             || role.system_key.as_deref() == Some(EDITABLE_SYSTEM_ROLE),
         role,
         privileges,
@@ -136,6 +141,7 @@ fn find_custom(conn: &mut PgConnection, ctx: &AdminContext, id: Uuid) -> Result<
             ),
         ));
     }
+    workspaces::refuse_inherited(&role)?;
     Ok(role)
 }
 
@@ -149,8 +155,25 @@ pub fn create(
     let description = valid_description(&input.description)?;
     let scope = input.scope.as_str();
     let privileges = checked_privileges(conn, scope, &input.privileges)?;
-    let role = roles::insert(conn, ctx.tenant_id, scope, &name, &description)?;
+    if input.inheritable {
+        workspaces::check_may_inherit(conn, ctx.tenant_id)?;
+    }
+    let role = roles::insert(
+        conn,
+        &RoleInsertForm {
+            tenant_id: ctx.tenant_id,
+            id: Uuid::new_v4(),
+            scope,
+            name: &name,
+            description: &description,
+            inheritable: input.inheritable,
+            inherited_from: None,
+        },
+    )?;
     roles::set_privileges(conn, ctx.tenant_id, role.id, &privileges)?;
+    if role.inheritable {
+        workspaces::roles_follow(conn, ctx, &role, &privileges)?;
+    }
     let created = view(conn, role)?;
     ctx.record(
         conn,
@@ -175,8 +198,10 @@ pub fn update(
     let role = roles::find(conn, ctx.tenant_id, id)?;
     // ToolJet's Builder default group is the one system role a tenant may change, and only
     // its privileges; its name and the other system roles are fixed.
-    let privileges_only =
-        input.name.is_none() && input.description.is_none() && input.scope.is_none();
+    let privileges_only = input.name.is_none()
+        && input.description.is_none()
+        && input.scope.is_none()
+        && input.inheritable.is_none();
     let role = if role.system_key.as_deref() == Some(EDITABLE_SYSTEM_ROLE) && privileges_only {
         role
     } else if role.system_key.as_deref() == Some(EDITABLE_SYSTEM_ROLE) {
@@ -228,7 +253,22 @@ pub fn update(
             pending.mark(conn, Users::RoleHolders(id), Scope::Tenant)?;
         }
     }
+    let role = match input.inheritable {
+        Some(true) if !role.inheritable => {
+            workspaces::check_may_inherit(conn, ctx.tenant_id)?;
+            roles::set_inheritable(conn, ctx.tenant_id, id, true)?
+        }
+        Some(false) if role.inheritable => {
+            workspaces::roles_withdrawn(conn, ctx, id)?;
+            roles::set_inheritable(conn, ctx.tenant_id, id, false)?
+        }
+        _ => role,
+    };
     let after = view(conn, role)?;
+    // Managed workspaces' copies follow the edit.
+    if after.role.inheritable {
+        workspaces::roles_follow(conn, ctx, &after.role, &after.privileges)?;
+    }
     ctx.record(
         conn,
         "Role",
@@ -251,6 +291,9 @@ pub fn delete(
     let before = view(conn, role)?;
     // Users losing the role may fall back to "everyone else" on its applications.
     pending.mark(conn, Users::RoleHolders(id), Scope::Tenant)?;
+    if before.role.inheritable {
+        workspaces::roles_withdrawn(conn, ctx, id)?;
+    }
     roles::delete(conn, ctx.tenant_id, id)?;
     ctx.record(conn, "Role", id, "delete", Some(json!(before)), None)?;
     Ok(())

@@ -479,7 +479,8 @@ fn set_status(
     Ok(after)
 }
 
-/// Archives a user: data kept, every role withdrawn until unarchived.
+/// Archives a user: data kept, every role withdrawn until unarchived; at a parent tenant,
+/// in its managed workspaces as well.
 pub fn archive(
     conn: &mut PgConnection,
     ctx: &AdminContext,
@@ -488,7 +489,10 @@ pub fn archive(
 ) -> Result<UserView, AdminError> {
     // An archived user's link accepts nothing.
     crate::db::invitations::revoke_open(conn, ctx.tenant_id, id)?;
-    set_status(conn, ctx, pending, id, "archived", "archive")
+    let view = set_status(conn, ctx, pending, id, "archived", "archive")?;
+    // At a parent tenant: the same person in every managed workspace too.
+    super::workspaces::archive_everywhere(conn, ctx, &view.user_name)?;
+    Ok(view)
 }
 
 /// Unarchives a user, who is then `invited` again (they accept the invitation anew).

@@ -28,6 +28,7 @@ pub struct AssignmentRow {
     pub end_user_group_id: Option<Uuid>,
     pub collaborator_group_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    pub moderator: bool,
 }
 
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
@@ -39,6 +40,9 @@ pub struct Assignment {
     /// None: the role applies to the whole environment.
     pub application_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// Held by a managed workspace's moderator in every environment or project; it changes
+    /// only with the moderator.
+    pub moderator: bool,
 }
 
 impl Principal {
@@ -68,6 +72,7 @@ impl From<AssignmentRow> for Assignment {
             environment_id: r.environment_id,
             application_id: r.application_id,
             created_at: r.created_at,
+            moderator: r.moderator,
         }
     }
 }

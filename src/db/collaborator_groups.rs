@@ -121,3 +121,17 @@ pub fn remove_members(
     )
     .execute(conn)
 }
+
+/// Takes the user out of every collaborator group of the tenant.
+pub fn remove_user_everywhere(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<usize> {
+    diesel::delete(
+        collaborator_group_members::table
+            .filter(collaborator_group_members::tenant_id.eq(tenant_id))
+            .filter(collaborator_group_members::user_id.eq(user_id)),
+    )
+    .execute(conn)
+}

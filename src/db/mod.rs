@@ -14,6 +14,7 @@ pub mod filter;
 pub mod group_mappings;
 pub mod groups;
 pub mod invitations;
+pub mod moderators;
 pub mod oidc;
 pub mod query;
 pub mod role_suggestions;
@@ -23,6 +24,7 @@ pub mod tenants;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
+pub mod workspaces;
 
 use std::time::Duration;
 

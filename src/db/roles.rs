@@ -28,6 +28,10 @@ pub struct Role {
     pub description: String,
     /// Set on system roles, which cannot be changed.
     pub system_key: Option<String>,
+    /// A parent tenant's role that its managed workspaces receive.
+    pub inheritable: bool,
+    /// In a managed workspace: the parent's role this read-only copy follows.
+    pub inherited_from: Option<Uuid>,
     #[serde(skip)]
     pub position: i32,
     pub created_at: DateTime<Utc>,
@@ -110,23 +114,61 @@ pub fn privileges_of(
         .load(conn)
 }
 
-pub fn insert(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    scope: &str,
-    name: &str,
-    description: &str,
-) -> QueryResult<Role> {
+/// A new custom role: either the tenant's own or a managed workspace's copy of its parent's.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = roles)]
+pub struct RoleInsertForm<'a> {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub scope: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub inheritable: bool,
+    pub inherited_from: Option<Uuid>,
+}
+
+pub fn insert(conn: &mut PgConnection, form: &RoleInsertForm<'_>) -> QueryResult<Role> {
     diesel::insert_into(roles::table)
-        .values((
-            roles::tenant_id.eq(tenant_id),
-            roles::id.eq(Uuid::new_v4()),
-            roles::scope.eq(scope),
-            roles::name.eq(name),
-            roles::description.eq(description),
-        ))
+        .values(form)
         .returning(Role::as_returning())
         .get_result(conn)
+}
+
+/// Whether the parent's role is inheritable from now on.
+pub fn set_inheritable(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    inheritable: bool,
+) -> QueryResult<Role> {
+    diesel::update(roles::table.find((tenant_id, id)))
+        .set(roles::inheritable.eq(inheritable))
+        .returning(Role::as_returning())
+        .get_result(conn)
+}
+
+/// A tenant's inheritable roles, which each new managed workspace receives.
+pub fn inheritable(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<Role>> {
+    roles::table
+        .filter(roles::tenant_id.eq(tenant_id))
+        .filter(roles::inheritable)
+        .order(roles::id)
+        .select(Role::as_select())
+        .load(conn)
+}
+
+/// The workspace's copy of its parent's role `parent_role`.
+pub fn find_copy(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    parent_role: Uuid,
+) -> QueryResult<Option<Role>> {
+    roles::table
+        .filter(roles::tenant_id.eq(tenant_id))
+        .filter(roles::inherited_from.eq(parent_role))
+        .select(Role::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn update(

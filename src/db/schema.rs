@@ -23,6 +23,7 @@ diesel::table! {
         end_user_group_id -> Nullable<Uuid>,
         collaborator_group_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
+        moderator -> Bool,
     }
 }
 
@@ -190,6 +191,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    moderators (tenant_id, user_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        parent_user_id -> Uuid,
+        environment_role_id -> Uuid,
+        project_role_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     oidc_identities (tenant_id, provider_id, subject) {
         tenant_id -> Uuid,
         provider_id -> Uuid,
@@ -288,6 +300,8 @@ diesel::table! {
         position -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        inheritable -> Bool,
+        inherited_from -> Nullable<Uuid>,
     }
 }
 
@@ -327,6 +341,7 @@ diesel::table! {
         cursor_secret -> Bytea,
         created_at -> Timestamptz,
         require_end_user_group_members -> Bool,
+        parent_id -> Nullable<Uuid>,
     }
 }
 
@@ -385,6 +400,7 @@ diesel::joinable!(environments -> tenants (tenant_id));
 diesel::joinable!(events -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
+diesel::joinable!(moderators -> tenants (tenant_id));
 diesel::joinable!(oidc_providers -> tenants (tenant_id));
 diesel::joinable!(role_privileges -> privileges (privilege_key));
 diesel::joinable!(role_suggestions -> tenants (tenant_id));
@@ -413,6 +429,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_members,
     groups,
     invitations,
+    moderators,
     oidc_identities,
     oidc_login_attempts,
     oidc_provider_environments,

@@ -12,13 +12,37 @@ pub struct Tenant {
     #[serde(skip)]
     pub cursor_secret: Vec<u8>,
     pub created_at: DateTime<Utc>,
+    /// The tenant this one is a managed workspace of.
+    pub parent_id: Option<Uuid>,
 }
 
-pub fn insert(conn: &mut PgConnection, name: &str) -> QueryResult<Tenant> {
+pub fn insert(conn: &mut PgConnection, name: &str, parent: Option<Uuid>) -> QueryResult<Tenant> {
     diesel::insert_into(tenants::table)
-        .values((tenants::id.eq(Uuid::new_v4()), tenants::name.eq(name)))
+        .values((
+            tenants::id.eq(Uuid::new_v4()),
+            tenants::name.eq(name),
+            tenants::parent_id.eq(parent),
+        ))
         .returning(Tenant::as_returning())
         .get_result(conn)
+}
+
+/// The managed workspaces of `parent`, by name.
+pub fn children(conn: &mut PgConnection, parent: Uuid) -> QueryResult<Vec<Tenant>> {
+    tenants::table
+        .filter(tenants::parent_id.eq(parent))
+        .order((tenants::name, tenants::id))
+        .select(Tenant::as_select())
+        .load(conn)
+}
+
+/// The ids of `parent`'s managed workspaces, in id order (the order their locks are taken).
+pub fn child_ids(conn: &mut PgConnection, parent: Uuid) -> QueryResult<Vec<Uuid>> {
+    tenants::table
+        .filter(tenants::parent_id.eq(parent))
+        .order(tenants::id)
+        .select(tenants::id)
+        .load(conn)
 }
 
 pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<Tenant>> {

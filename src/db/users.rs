@@ -76,6 +76,14 @@ pub fn update(
         .get_result(conn)
 }
 
+/// The user's status: `invited`, `active` or `archived`.
+pub fn status(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<String> {
+    users::table
+        .find((tenant_id, id))
+        .select(users::status)
+        .first(conn)
+}
+
 /// Deletes the user and its effective-role paths (the path table has no foreign key to
 /// users, whose per-row checks would cost as much as a large grant's inserts).
 pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<usize> {

@@ -77,8 +77,8 @@ async fn create(
     m: Mutation,
     input: web::Json<EnvironmentInput>,
 ) -> Response {
-    let outcome = mutation(&state, ctx, m, "environment", move |conn, ctx, _| {
-        environments::create(conn, ctx, &input)
+    let outcome = mutation(&state, ctx, m, "environment", move |conn, ctx, pending| {
+        environments::create(conn, ctx, pending, &input)
     })
     .await?;
     respond(outcome, created_at("environments", |e: &Environment| e.id))

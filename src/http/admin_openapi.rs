@@ -174,6 +174,12 @@ fn components() -> Value {
     c = add::<access::deployments::Deployment>(c);
     c = add::<access::deployments::AcceptInput>(c);
     c = add::<db::role_suggestions::Suggestion>(c);
+    c = add::<access::workspaces::ModeratorInput>(c);
+    c = add::<db::moderators::Moderator>(c);
+    c = add::<db::workspaces::WorkspaceTotals>(c);
+    c = add::<access::workspaces::WorkspaceList>(c);
+    c = add::<access::workspaces::WorkspaceUser>(c);
+    c = add::<access::workspaces::WorkspaceUsers>(c);
     c = add::<db::audit::AuditEntry>(c);
     c = add::<crate::events::Event>(c);
     c = add::<crate::events::FeedPage>(c);

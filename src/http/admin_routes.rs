@@ -13,7 +13,7 @@ use super::{
     admin_applications, admin_assignments, admin_audit, admin_collaborator_groups,
     admin_deployments, admin_end_user_groups, admin_environments, admin_events,
     admin_group_mappings, admin_oidc_providers, admin_openapi, admin_roles, admin_tokens,
-    admin_users, admin_webhooks,
+    admin_users, admin_webhooks, admin_workspaces,
 };
 use crate::access::authorization::Requirement;
 use crate::error::AdminError;
@@ -132,6 +132,7 @@ pub fn all() -> impl Iterator<Item = &'static Route> {
         admin_audit::ROUTES,
         admin_events::ROUTES,
         admin_webhooks::ROUTES,
+        admin_workspaces::ROUTES,
         admin_oidc_providers::ROUTES,
         admin_tokens::ROUTES,
         admin_openapi::ROUTES,

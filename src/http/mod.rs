@@ -17,6 +17,7 @@ pub mod admin_routes;
 pub mod admin_tokens;
 pub mod admin_users;
 pub mod admin_webhooks;
+pub mod admin_workspaces;
 pub mod check;
 pub mod health;
 pub mod limits;

@@ -1425,3 +1425,18 @@ async fn concurrent_scim_and_admin_changes_keep_effective_roles_exact() {
     assert_eq!((drift.missing, drift.extra), (0, 0), "{drift:?}");
     assert!(drift.held > 0, "the run granted something");
 }
+
+#[tokio::test]
+async fn a_user_may_hold_the_same_environment_role_in_several_environments() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let development = environment(&app, "Development").await;
+    let ann = app.create_user("ann").await;
+    for env in [&model.production, &development] {
+        set_environment_role(&app, &ann, env, &model.role("member")).await;
+    }
+    let access = effective(&app, &ann).await;
+    for env in [&model.production, &development] {
+        assert_eq!(environment_roles(&access, env), vec!["Member"]);
+    }
+}

@@ -556,6 +556,34 @@ pub fn case(f: &Fixture, method: &str, path: &str) -> Case {
         ("get", "/webhooks/{id}/deliveries") => {
             plain(format!("/webhooks/{}/deliveries", f.webhook), Body::None)
         }
+        ("get", "/workspaces") => plain("/workspaces".into(), Body::None),
+        ("get", "/workspaces/users") => plain("/workspaces/users".into(), Body::None),
+        // The fixture's tenant has no managed workspace: whoever may act gets past
+        // authorization to the unknown workspace.
+        ("get", "/workspaces/{id}/moderators") => Case {
+            also_ok: vec![(Who::Owner, 404), (Who::EnvironmentAdmin, 404)],
+            ..plain(
+                format!("/workspaces/{}/moderators", f.target_app),
+                Body::None,
+            )
+        },
+        ("post", "/workspaces/{id}/moderators") => Case {
+            also_ok: vec![(Who::Owner, 404), (Who::EnvironmentAdmin, 404)],
+            ..plain(
+                format!("/workspaces/{}/moderators", f.target_app),
+                json(
+                    json!({"user_id": f.subject, "environment_role_id": f.model.role("member"),
+                            "project_role_id": f.model.role("builder")}),
+                ),
+            )
+        },
+        ("delete", "/workspaces/{id}/moderators/{user_id}") => Case {
+            also_ok: vec![(Who::Owner, 404), (Who::EnvironmentAdmin, 404)],
+            ..plain(
+                format!("/workspaces/{}/moderators/{}", f.target_app, f.subject),
+                Body::None,
+            )
+        },
         (method, path) => panic!("no case for {method} {path}: add one to the table"),
     }
 }

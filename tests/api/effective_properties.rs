@@ -156,6 +156,7 @@ impl World {
             rolegate::access::environments::create(
                 &mut conn,
                 &ctx,
+                &mut rolegate::access::effective::Pending::new(tenant.id, "test", "test"),
                 &rolegate::access::environments::EnvironmentInput {
                     name: Some("Development".into()),
                     position: None,
@@ -824,6 +825,7 @@ fn apply(
                     "tools.logs.full_access"
                 }
                 .into()],
+                inheritable: false,
             };
             return mutate(conn, &mut |c, p| {
                 roles::create(c, &ctx, p, &input).map(|_| ())

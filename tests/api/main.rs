@@ -40,3 +40,4 @@ mod robustness;
 mod unicode_case;
 mod users;
 mod webhooks;
+mod workspaces;
