@@ -594,7 +594,7 @@ async fn the_parent_lists_every_childs_users_with_totals_and_archives_a_person_e
 /// Every admin route, called with one workspace's token on its sibling's resources,
 /// answers no success and changes nothing of the sibling; lists show none of its ids.
 #[tokio::test]
-async fn siblings_are_isolated_on_every_admin_route() {
+async fn siblings_are_isolated_on_every_admin_route_scim_and_the_check() {
     let app = spawn_app().await;
     let mine = Workspace::new(&app, "acme");
     let theirs = Workspace::new(&app, "globex");
@@ -706,6 +706,51 @@ async fn siblings_are_isolated_on_every_admin_route() {
     assert_eq!(
         theirs.role_named("Local").await.map(|r| r["name"].clone()),
         Some(json!("Local"))
+    );
+    // SCIM and the permission check: the sibling's user does not exist here.
+    let scim = mine.scim_token();
+    app.request_as(Some(&scim), Method::GET, &format!("/Users/{user}"), None)
+        .await
+        .assert_error(404, None);
+    let found = app
+        .request_as(
+            Some(&scim),
+            Method::GET,
+            "/Users?filter=userName%20eq%20%22cid@example.com%22",
+            None,
+        )
+        .await;
+    assert_eq!(found.body["totalResults"], 0);
+    let check_token = {
+        let mut conn = app.pool.get().expect("connection");
+        tokens::create(
+            &mut conn,
+            mine.id,
+            "crm",
+            TokenHolder::Application,
+            None,
+            "test",
+        )
+        .expect("token")
+        .secret
+    };
+    let reply = Reply::from(
+        app.client
+            .get(format!(
+                "{}/api/v1/check?user_id={user}&privilege=application.content.view&application_id={crm}",
+                app.address
+            ))
+            .bearer_auth(&check_token)
+            .send()
+            .await
+            .expect("answered"),
+    )
+    .await;
+    assert!(
+        reply.status != 200 || reply.body["allowed"] == false,
+        "{} {}",
+        reply.status,
+        reply.body
     );
 }
 
