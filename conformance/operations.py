@@ -311,7 +311,7 @@ def user_bound_tokens(binary, env, tenant, token, admin, a, b):
 
 
 def command_line(binary, root, cluster):
-    print("-- command line: CSV import and effective-role checks", flush=True)
+    print("-- command line: CSV import, effective-role checks, managed workspaces", flush=True)
     env = dict(os.environ, DATABASE_URL=cluster.url)
 
     def run(*args, check=True):
@@ -357,6 +357,14 @@ def command_line(binary, root, cluster):
     repaired = run("effective-roles", "rebuild", "--tenant", tenant).stdout
     check("paths added: 1" in repaired, f"rebuild repairs it ({repaired.strip()})")
     check(run("effective-roles", "verify", "--tenant", tenant, check=False).returncode == 0, "and verify agrees")
+    # A managed workspace of that tenant, one level deep.
+    out = run("tenant", "create", "--name", "cli-child", "--parent", tenant).stdout
+    child = next(line.split()[-1] for line in out.splitlines() if line.startswith("tenant:"))
+    listed = {line.split("\t")[0]: line.split("\t") for line in run("tenant", "list").stdout.splitlines()}
+    check(listed.get(child, [""] * 4)[3] == tenant, f"the workspace lists its parent ({listed.get(child)})")
+    nested = run("tenant", "create", "--name", "nested", "--parent", child, check=False)
+    check(nested.returncode != 0 and "one level deep" in nested.stderr,
+          f"a workspace has no workspaces ({nested.returncode}, {nested.stderr.strip()})")
 
 
 def sigterm(binary, root):
