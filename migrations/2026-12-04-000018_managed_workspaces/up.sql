@@ -26,8 +26,10 @@ CREATE TABLE moderators (
     created_at           TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, user_id),
     FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (tenant_id, environment_role_id) REFERENCES roles (tenant_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (tenant_id, project_role_id) REFERENCES roles (tenant_id, id) ON DELETE CASCADE
+    -- A role a moderator holds is not withdrawn from the workspace while it does (the parent
+    -- is refused first; this is the last guard).
+    FOREIGN KEY (tenant_id, environment_role_id) REFERENCES roles (tenant_id, id) ON DELETE RESTRICT,
+    FOREIGN KEY (tenant_id, project_role_id) REFERENCES roles (tenant_id, id) ON DELETE RESTRICT
 );
 CREATE UNIQUE INDEX moderators_parent_user_key ON moderators (tenant_id, parent_user_id);
 CREATE INDEX moderators_environment_role_idx ON moderators (tenant_id, environment_role_id);

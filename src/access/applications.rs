@@ -101,7 +101,6 @@ pub fn create(
         &name,
         &description,
     )?;
-    super::workspaces::moderators_follow(conn, ctx.tenant_id, pending, Reach::Application(app.id))?;
     let mut creator_assignment = None;
     if let Some(creator) = ctx.user_id() {
         let role = roles::find_system(conn, ctx.tenant_id, CREATOR_ROLE)?;
@@ -118,6 +117,9 @@ pub fn create(
         creator_assignment = Some(assignment.id);
         pending.mark(conn, Users::Ids(&[creator]), Scope::application(app.id))?;
     }
+    // A managed workspace's moderators hold their project role here too (after the
+    // creator's assignment, which becomes theirs when it is the same role).
+    super::workspaces::moderators_follow(conn, ctx, pending, Reach::Application(app.id))?;
     ctx.record(
         conn,
         "Application",

@@ -61,12 +61,7 @@ pub fn create(
     };
     let created = environments::insert(conn, ctx.tenant_id, &name, position)?;
     // A managed workspace's moderators hold their environment role here too.
-    super::workspaces::moderators_follow(
-        conn,
-        ctx.tenant_id,
-        pending,
-        Reach::Environment(created.id),
-    )?;
+    super::workspaces::moderators_follow(conn, ctx, pending, Reach::Environment(created.id))?;
     record(conn, ctx, created.id, "create", None, Some(&created))?;
     Ok(created)
 }

@@ -487,12 +487,23 @@ pub fn archive(
     pending: &mut Pending,
     id: Uuid,
 ) -> Result<UserView, AdminError> {
+    super::workspaces::refuse_moderator_account(conn, ctx.tenant_id, id)?;
+    let view = archive_account(conn, ctx, pending, id)?;
+    // At a parent tenant: the same person in every managed workspace too.
+    super::workspaces::archive_everywhere(conn, ctx, id, &view.user_name)?;
+    Ok(view)
+}
+
+/// Archives one account of this tenant, whoever asks (see [`archive`]).
+pub(crate) fn archive_account(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    pending: &mut Pending,
+    id: Uuid,
+) -> Result<UserView, AdminError> {
     // An archived user's link accepts nothing.
     crate::db::invitations::revoke_open(conn, ctx.tenant_id, id)?;
-    let view = set_status(conn, ctx, pending, id, "archived", "archive")?;
-    // At a parent tenant: the same person in every managed workspace too.
-    super::workspaces::archive_everywhere(conn, ctx, &view.user_name)?;
-    Ok(view)
+    set_status(conn, ctx, pending, id, "archived", "archive")
 }
 
 /// Unarchives a user, who is then `invited` again (they accept the invitation anew).
@@ -526,6 +537,9 @@ pub fn set_environment_access(
 ) -> Result<UserView, AdminError> {
     user_rows::find(conn, ctx.tenant_id, id)?;
     environments::find(conn, ctx.tenant_id, environment_id)?;
+    if !granted {
+        super::workspaces::refuse_moderator_account(conn, ctx.tenant_id, id)?;
+    }
     let changed = if granted {
         diesel::delete(environment_access_revocations::table.find((
             ctx.tenant_id,

@@ -47,29 +47,64 @@ pub fn in_child<T>(
         child,
         format!("{} (parent tenant {})", parent.actor, parent.tenant_id),
     );
+    let (had_admin, _) = effective::admin_environments(conn, child, None)?;
     let mut pending = Pending::new(child, cause, &ctx.actor);
     let value = change(conn, &ctx, &mut pending)?;
     effective::refresh(conn, &pending, false)?;
+    // The workspace keeps someone who administers its access, as every tenant does.
+    let (has_admin, _) = effective::admin_environments(conn, child, None)?;
+    if had_admin && !has_admin {
+        return Err(AdminError::Rule(
+            "last-admin",
+            format!(
+                "this change would leave workspace {child} without anyone holding admin access"
+            ),
+        ));
+    }
     Ok(value)
 }
 
 /// Gives the tenant's moderators what `reach` calls for (a new environment or project).
 pub fn moderators_follow(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
+    ctx: &AdminContext,
     pending: &mut Pending,
     reach: Reach,
 ) -> Result<(), AdminError> {
-    if !moderators::any(conn, tenant_id)? {
+    if !moderators::any(conn, ctx.tenant_id)? {
         return Ok(());
     }
-    let users = moderators::grant(conn, tenant_id, reach)?;
+    let granted = moderators::grant(conn, ctx.tenant_id, reach)?;
+    record_grants(conn, ctx, pending, reach, &granted)
+}
+
+/// Marks and audits the moderator assignments just made.
+fn record_grants(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    pending: &mut Pending,
+    reach: Reach,
+    granted: &[moderators::Granted],
+) -> Result<(), AdminError> {
+    let mut users: Vec<Uuid> = granted.iter().map(|g| g.user_id).collect();
+    users.sort();
+    users.dedup();
     let scope = match reach {
         Reach::Environment(e) => Scope::Environment(e),
         Reach::Application(a) => Scope::application(a),
         Reach::Moderator(_) => Scope::Tenant,
     };
     pending.mark(conn, Users::Ids(&users), scope)?;
+    for g in granted {
+        ctx.record(
+            conn,
+            "Assignment",
+            g.id,
+            "create",
+            None,
+            Some(json!({"moderator": g})),
+        )?;
+    }
     Ok(())
 }
 
@@ -109,7 +144,23 @@ fn sync_copy(
     privileges: &[String],
 ) -> Result<(), AdminError> {
     let child = ctx.tenant_id;
-    let copy = match roles::find_copy(conn, child, role.id)? {
+    let existing = roles::find_copy(conn, child, role.id)?;
+    if roles::name_taken(
+        conn,
+        child,
+        &role.scope,
+        &role.name,
+        existing.as_ref().map(|r| r.id),
+    )? {
+        return Err(AdminError::Rule(
+            "inherited-role-name-taken",
+            format!(
+                "managed workspace {child} has a role named {} of its own; rename one of them",
+                role.name
+            ),
+        ));
+    }
+    let copy = match existing {
         None => {
             let copy = roles::insert(
                 conn,
@@ -188,6 +239,15 @@ pub fn roles_withdrawn(
             "inherited_role",
             |conn, ctx, pending| {
                 if let Some(copy) = roles::find_copy(conn, ctx.tenant_id, role_id)? {
+                    if moderators::using_role(conn, ctx.tenant_id, copy.id)? {
+                        return Err(AdminError::Rule(
+                            "role-held-by-moderators",
+                            format!(
+                                "moderators of workspace {} hold {}; change their roles first",
+                                ctx.tenant_id, copy.name
+                            ),
+                        ));
+                    }
                     pending.mark(conn, Users::RoleHolders(copy.id), Scope::Tenant)?;
                     roles::delete(conn, ctx.tenant_id, copy.id)?;
                     ctx.record(
@@ -299,6 +359,14 @@ pub fn add_moderator(
         .ok_or_else(|| {
             AdminError::BadRequest(format!("{} is not a user of this tenant", input.user_id))
         })?;
+    if user_rows::status(conn, parent.tenant_id, person.id)? != "active"
+        || person.active == Some(false)
+    {
+        return Err(AdminError::Unprocessable(
+            "moderator-not-active",
+            format!("{} is not an active user of this tenant", person.user_name),
+        ));
+    }
     let environment_role = role_in_child(
         conn,
         parent.tenant_id,
@@ -327,10 +395,25 @@ pub fn add_moderator(
             }
             let existing =
                 user_rows::find_by_user_name(conn, workspace, &person.user_name).optional()?;
+            let mut replaced = json!(null);
             let user_id = match existing {
                 Some(id) => {
-                    moderators::clear_environment_roles(conn, workspace, id)?;
-                    crate::db::collaborator_groups::remove_user_everywhere(conn, workspace, id)?;
+                    if user_rows::status(conn, workspace, id)? != "active" {
+                        return Err(AdminError::Rule(
+                            "moderator-account-not-active",
+                            format!(
+                                "the workspace's account {} is invited or archived",
+                                person.user_name
+                            ),
+                        ));
+                    }
+                    let environment_roles =
+                        moderators::clear_environment_roles(conn, workspace, id)?;
+                    let groups = crate::db::collaborator_groups::remove_user_everywhere(
+                        conn, workspace, id,
+                    )?;
+                    replaced = json!({"environment_assignments_removed": environment_roles,
+                                      "collaborator_groups_left": groups});
                     id
                 }
                 None => {
@@ -342,6 +425,14 @@ pub fn add_moderator(
                         attributes: person.attributes.clone(),
                     };
                     let row = user_rows::insert(conn, workspace, Uuid::new_v4(), &fields)?;
+                    ctx.record(
+                        conn,
+                        "User",
+                        row.id,
+                        "create",
+                        None,
+                        Some(json!({"userName": row.user_name, "moderator_of": person.id})),
+                    )?;
                     events::user_changed(
                         conn,
                         workspace,
@@ -368,15 +459,15 @@ pub fn add_moderator(
                     created_at: chrono::Utc::now(),
                 },
             )?;
-            moderators::grant(conn, workspace, Reach::Moderator(user_id))?;
-            pending.mark(conn, Users::Ids(&[user_id]), Scope::Tenant)?;
+            let granted = moderators::grant(conn, workspace, Reach::Moderator(user_id))?;
+            record_grants(conn, ctx, pending, Reach::Moderator(user_id), &granted)?;
             ctx.record(
                 conn,
                 "Moderator",
                 user_id,
                 "create",
                 None,
-                Some(json!(moderator)),
+                Some(json!({"moderator": moderator, "replaced": replaced})),
             )?;
             Ok(moderator)
         },
@@ -625,26 +716,87 @@ pub fn users(
 
 // ---- Archiving across workspaces ----
 
-/// Archives the person with this userName in every managed workspace of the parent where
-/// they are not archived yet; returns the workspaces' user ids.
+/// Archives, in every managed workspace of the parent, the person's moderator account and
+/// the account with their userName, where not archived yet; returns the workspaces' user ids.
 pub fn archive_everywhere(
     conn: &mut PgConnection,
     parent: &AdminContext,
+    person: Uuid,
     user_name: &str,
 ) -> Result<Vec<(Uuid, Uuid)>, AdminError> {
     let mut archived = Vec::new();
     for child in tenants::child_ids(conn, parent.tenant_id)? {
-        let Some(id) = user_rows::find_by_user_name(conn, child, user_name).optional()? else {
-            continue;
-        };
-        let status = user_rows::status(conn, child, id)?;
-        if status == "archived" {
-            continue;
-        }
-        in_child(conn, parent, child, "archive", |conn, ctx, pending| {
-            super::users::archive(conn, ctx, pending, id).map(|_| ())
+        let done = in_child(conn, parent, child, "archive", |conn, ctx, pending| {
+            // Looked up under the workspace's lock, so a concurrent rename or deletion is
+            // wholly before or after.
+            let mut accounts = moderators::accounts_of(conn, child, person)?;
+            if let Some(id) = user_rows::find_by_user_name(conn, child, user_name).optional()? {
+                accounts.push(id);
+            }
+            accounts.sort();
+            accounts.dedup();
+            let mut done = Vec::new();
+            for id in accounts {
+                if user_rows::status(conn, child, id)? != "archived" {
+                    super::users::archive_account(conn, ctx, pending, id)?;
+                    done.push((child, id));
+                }
+            }
+            Ok(done)
         })?;
-        archived.push((child, id));
+        archived.extend(done);
     }
     Ok(archived)
+}
+
+/// A user deleted at the parent (by SCIM) moderates nothing any more: every workspace's
+/// moderation by them ends, their accounts there staying with what else they were given.
+/// Like every change from the identity provider, never refused by the lockout rules.
+pub fn person_deleted(
+    conn: &mut PgConnection,
+    parent_tenant: Uuid,
+    actor: &str,
+    person: Uuid,
+) -> QueryResult<()> {
+    for child in tenants::child_ids(conn, parent_tenant)? {
+        if moderators::find_by_parent_user(conn, child, person)?.is_none() {
+            continue;
+        }
+        effective::lock_tenant(conn, child)?;
+        let Some(m) = moderators::find_by_parent_user(conn, child, person)? else {
+            continue;
+        };
+        let ctx = AdminContext::internal(child, format!("{actor} (parent tenant {parent_tenant})"));
+        let mut pending = Pending::new(child, "moderator", &ctx.actor);
+        pending.mark(conn, Users::Ids(&[m.user_id]), Scope::Tenant)?;
+        moderators::delete(conn, child, m.user_id)?;
+        ctx.record(
+            conn,
+            "Moderator",
+            m.user_id,
+            "delete",
+            Some(json!(m)),
+            Some(json!({"reason": "the user was deleted in the parent tenant"})),
+        )?;
+        effective::refresh(conn, &pending, false)?;
+    }
+    Ok(())
+}
+
+/// Refuses a workspace's own change to a moderator's account that would take its access
+/// away: only the parent ends a moderation.
+pub fn refuse_moderator_account(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> Result<(), AdminError> {
+    if moderators::is_moderator(conn, tenant_id, user_id)? {
+        return Err(AdminError::Rule(
+            "moderator-managed-by-parent",
+            format!(
+                "{user_id} is a moderator of this workspace; the parent tenant manages its access"
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -69,6 +69,33 @@ pub fn any(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<bool> {
     .get_result(conn)
 }
 
+/// Whether a moderator of the workspace holds `role_id` as its environment or project role.
+pub fn using_role(conn: &mut PgConnection, tenant_id: Uuid, role_id: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        moderators::table
+            .filter(moderators::tenant_id.eq(tenant_id))
+            .filter(
+                moderators::environment_role_id
+                    .eq(role_id)
+                    .or(moderators::project_role_id.eq(role_id)),
+            ),
+    ))
+    .get_result(conn)
+}
+
+/// The workspace's moderator accounts of the parent's user `parent_user_id` (at most one).
+pub fn accounts_of(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    parent_user_id: Uuid,
+) -> QueryResult<Vec<Uuid>> {
+    moderators::table
+        .filter(moderators::tenant_id.eq(tenant_id))
+        .filter(moderators::parent_user_id.eq(parent_user_id))
+        .select(moderators::user_id)
+        .load(conn)
+}
+
 /// Removes the moderator and the assignments that came with it.
 pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, user_id: Uuid) -> QueryResult<usize> {
     delete_assignments(conn, tenant_id, user_id)?;
@@ -116,26 +143,32 @@ pub enum Reach {
     Application(Uuid),
 }
 
-/// Adds the moderator assignments `reach` calls for; returns the users granted anything.
-pub fn grant(conn: &mut PgConnection, tenant_id: Uuid, reach: Reach) -> QueryResult<Vec<Uuid>> {
-    #[derive(QueryableByName)]
-    struct Granted {
-        #[diesel(sql_type = SqlUuid)]
-        user_id: Uuid,
-    }
+/// One moderator assignment made or taken over by [`grant`].
+#[derive(Debug, Clone, QueryableByName, serde::Serialize)]
+pub struct Granted {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub user_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub role_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub environment_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub application_id: Option<Uuid>,
+}
+
+/// Adds the moderator assignments `reach` calls for.
+pub fn grant(conn: &mut PgConnection, tenant_id: Uuid, reach: Reach) -> QueryResult<Vec<Granted>> {
     let (user, environment, application) = match reach {
         Reach::Moderator(u) => (Some(u), None, None),
         Reach::Environment(e) => (None, Some(e), None),
         Reach::Application(a) => (None, None, Some(a)),
     };
-    let rows: Vec<Granted> = diesel::sql_query(include_str!("sql/grant_moderator_assignments.sql"))
+    diesel::sql_query(include_str!("sql/grant_moderator_assignments.sql"))
         .bind::<SqlUuid, _>(tenant_id)
         .bind::<Nullable<SqlUuid>, _>(user)
         .bind::<Nullable<SqlUuid>, _>(environment)
         .bind::<Nullable<SqlUuid>, _>(application)
-        .load(conn)?;
-    let mut users: Vec<Uuid> = rows.into_iter().map(|r| r.user_id).collect();
-    users.sort();
-    users.dedup();
-    Ok(users)
+        .load(conn)
 }

@@ -221,3 +221,29 @@ pub fn set_privileges(
 pub fn delete(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<usize> {
     diesel::delete(roles::table.find((tenant_id, id))).execute(conn)
 }
+
+/// Whether another role of the tenant (not `except`) has this scope and name, compared as
+/// the tenant's unique index compares them.
+pub fn name_taken(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    scope: &str,
+    name: &str,
+    except: Option<Uuid>,
+) -> QueryResult<bool> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text};
+    let mut query = roles::table
+        .filter(roles::tenant_id.eq(tenant_id))
+        .filter(roles::scope.eq(scope))
+        .filter(
+            sql::<Bool>("lower(name) COLLATE \"C\" = lower(")
+                .bind::<Text, _>(name)
+                .sql(") COLLATE \"C\""),
+        )
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(roles::id.ne(id));
+    }
+    diesel::select(diesel::dsl::exists(query.select(roles::id))).get_result(conn)
+}

@@ -32,6 +32,9 @@ pub fn create_managed(
     actor: &str,
 ) -> Result<Tenant, ParentError> {
     conn.transaction(|conn| {
+        // Under the parent's lock, so that no change to its inheritable roles runs between
+        // reading them here and this workspace becoming visible to the parent.
+        crate::access::effective::lock_tenant(conn, parent)?;
         let found = tenants::find(conn, parent)
             .optional()?
             .ok_or(ParentError::NotFound(parent))?;

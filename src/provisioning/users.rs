@@ -333,6 +333,8 @@ pub fn delete(
         check_version(if_match, before.version)?;
         events::user_loses_everything(conn, ctx.tenant_id(), &ctx.actor.name, id)?;
         crate::db::groups::touch_groups_of_user(conn, ctx.tenant_id(), id)?;
+        // At a parent tenant: the person's moderations of its workspaces end.
+        crate::access::workspaces::person_deleted(conn, ctx.tenant_id(), &ctx.actor.name, id)?;
         users::delete(conn, ctx.tenant_id(), id)?;
         user_events(conn, ctx, id, Some(&before), None)?;
         audit::append(

@@ -470,6 +470,20 @@ async fn a_moderator_holds_its_roles_across_every_environment_and_project_and_ne
     .await
     .assert_problem(404);
 
+    // Nor take its access away: archiving and revoking an environment are the parent's.
+    child
+        .admin(Method::POST, &format!("/users/{moderator}/archive"), None)
+        .await
+        .assert_rule(409, "moderator-managed-by-parent");
+    child
+        .admin(
+            Method::DELETE,
+            &format!("/users/{moderator}/environments/{test}/access"),
+            None,
+        )
+        .await
+        .assert_rule(409, "moderator-managed-by-parent");
+
     // Ended: the grants go, and the account is an ordinary user (Everyone else applies).
     assert_eq!(
         app.admin(
@@ -776,4 +790,189 @@ async fn workspaces_are_one_level_deep_under_an_existing_parent() {
         .map(|t| t.name)
         .collect();
     assert_eq!(names, vec!["acme"]);
+}
+
+#[tokio::test]
+async fn a_role_moderators_hold_stays_and_a_deleted_or_archived_person_moderates_nothing() {
+    let app = spawn_app().await;
+    let parent = Model::load(&app).await;
+    let reply = app
+        .admin(
+            Method::POST,
+            "/roles",
+            Some(
+                &json!({"name": "Reviewer", "scope": "application", "inheritable": true,
+                         "privileges": ["application.content.view"]}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let reviewer = reply.id();
+    let child = Workspace::new(&app, "acme");
+    let production = child.production().await;
+    let crm = child
+        .create(
+            "/applications",
+            json!({"environment_id": production, "name": "CRM"}),
+        )
+        .await;
+    let moderate = |person: &str, project_role: &str| {
+        json!({"user_id": person, "environment_role_id": parent.role("environment_manager"),
+               "project_role_id": project_role})
+    };
+    let ann = app.create_user("ann@example.com").await;
+    let reply = app
+        .admin(
+            Method::POST,
+            &format!("/workspaces/{}/moderators", child.id),
+            Some(&moderate(&ann, &reviewer)),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let ann_there = reply.body["user_id"].as_str().expect("id").to_string();
+    assert_eq!(
+        application_roles(&child.effective(&ann_there).await, &crm),
+        set(&["Reviewer"])
+    );
+    // The inherited role a moderator holds is not withdrawn from under it.
+    app.admin(
+        Method::PATCH,
+        &format!("/roles/{reviewer}"),
+        Some(&json!({"inheritable": false})),
+    )
+    .await
+    .assert_rule(409, "role-held-by-moderators");
+    assert!(child.role_named("Reviewer").await.is_some());
+    // A role of the workspace's own with the same name blocks the parent's, by name.
+    child
+        .create(
+            "/roles",
+            json!({"name": "Operator", "scope": "application", "privileges": []}),
+        )
+        .await;
+    app.admin(
+        Method::POST,
+        "/roles",
+        Some(
+            &json!({"name": "operator", "scope": "application", "inheritable": true,
+                     "privileges": []}),
+        ),
+    )
+    .await
+    .assert_rule(409, "inherited-role-name-taken");
+
+    // A moderator whose project role is Project admin creates a project: the creator's
+    // assignment is the moderator's one, not a second one.
+    let bob = app.create_user("bob@example.com").await;
+    let reply = app
+        .admin(
+            Method::POST,
+            &format!("/workspaces/{}/moderators", child.id),
+            Some(&moderate(&bob, &parent.role("project_admin"))),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let bob_there = reply.body["user_id"].as_str().expect("id").to_string();
+    let bob_token = {
+        let mut conn = app.pool.get().expect("connection");
+        let user = Uuid::parse_str(&bob_there).expect("id");
+        tokens::create(
+            &mut conn,
+            child.id,
+            "bob",
+            TokenHolder::User(user),
+            None,
+            "test",
+        )
+        .expect("token")
+        .secret
+    };
+    let reply = app
+        .admin_as(
+            Some(&bob_token),
+            Method::POST,
+            "/applications",
+            Some(&json!({"environment_id": production, "name": "Bob's"})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let bobs = reply.id();
+    let held = child
+        .admin(
+            Method::GET,
+            &format!("/assignments?application_id={bobs}&user_id={bob_there}"),
+            None,
+        )
+        .await;
+    let held = held.body["assignments"]
+        .as_array()
+        .expect("assignments")
+        .clone();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0]["moderator"], true);
+    child.assert_no_drift();
+
+    // An End-user who may build becomes a Builder (ToolJet); a moderator keeps the
+    // environment role the parent gave it.
+    let cid = app.create_user("cid@example.com").await;
+    let reply = app
+        .admin(
+            Method::POST,
+            &format!("/workspaces/{}/moderators", child.id),
+            Some(
+                &json!({"user_id": cid, "environment_role_id": parent.role("workspace_end_user"),
+                         "project_role_id": parent.role("builder")}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let cid_there = reply.body["user_id"].as_str().expect("id").to_string();
+    let access = child.effective(&cid_there).await;
+    assert_eq!(environment_roles(&access, &production), vec!["End-user"]);
+    assert_eq!(application_roles(&access, &crm), set(&["Builder"]));
+    child.assert_no_drift();
+
+    // Renamed in the workspace, Ann's moderator account is still archived with her.
+    let scim = child.scim_token();
+    let renamed = app
+        .request_as(
+            Some(&scim),
+            Method::PATCH,
+            &format!("/Users/{ann_there}"),
+            Some(&crate::helpers::patch_ops(
+                json!([{"op": "replace", "path": "userName", "value": "ann.renamed@example.com"}]),
+            )),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let reply = app
+        .admin(Method::POST, &format!("/users/{ann}/archive"), None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let there = child
+        .admin(Method::GET, &format!("/users/{ann_there}"), None)
+        .await;
+    assert_eq!(there.body["status"], "archived", "{}", there.body);
+    assert!(application_roles(&child.effective(&ann_there).await, &crm).is_empty());
+
+    // Deleted at the parent (SCIM), Bob moderates nothing: his grants there go.
+    let deleted = app.delete(&format!("/Users/{bob}")).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let listed = app
+        .admin(
+            Method::GET,
+            &format!("/workspaces/{}/moderators", child.id),
+            None,
+        )
+        .await;
+    assert_eq!(
+        listed.body["moderators"].as_array().map(|m| m
+            .iter()
+            .filter(|x| x["parent_user_id"] == json!(bob))
+            .count()),
+        Some(0)
+    );
+    let access = child.effective(&bob_there).await;
+    assert!(environment_roles(&access, &production).is_empty());
+    child.assert_no_drift();
 }
