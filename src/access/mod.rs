@@ -51,6 +51,9 @@ pub struct AdminContext {
     pub operation: &'static str,
     /// Set once the requirement has been checked.
     authorized: Cell<bool>,
+    /// Set by a dry run: what its change does in managed workspaces is collected here.
+    dry_run: Cell<bool>,
+    workspace_previews: std::cell::RefCell<Vec<preview::WorkspacePreview>>,
 }
 
 impl AdminContext {
@@ -69,6 +72,8 @@ impl AdminContext {
             requirement,
             operation,
             authorized: Cell::new(false),
+            dry_run: Cell::new(false),
+            workspace_previews: Default::default(),
         }
     }
 
@@ -82,7 +87,19 @@ impl AdminContext {
             requirement: Requirement::Public,
             operation: "internal",
             authorized: Cell::new(true),
+            dry_run: Cell::new(false),
+            workspace_previews: Default::default(),
         }
+    }
+
+    /// Whether this is a dry run's change.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run.get()
+    }
+
+    /// Adds a managed workspace's part to the dry run's preview.
+    pub fn preview_workspace(&self, part: preview::WorkspacePreview) {
+        self.workspace_previews.borrow_mut().push(part);
     }
 
     /// Appends an audit entry for a mutation of this admin.
@@ -157,6 +174,7 @@ pub fn mutate<T>(
     cause: &'static str,
     change: impl FnOnce(&mut PgConnection, &mut Pending) -> Result<T, AdminError>,
 ) -> Result<Outcome<T>, AdminError> {
+    ctx.dry_run.set(options.dry_run);
     let result = conn.transaction::<T, Abort, _>(|conn| {
         effective::lock_tenant(conn, ctx.tenant_id)?;
         // Checked under the tenant's lock: a concurrent change to the principal's own roles
@@ -192,12 +210,13 @@ pub fn mutate<T>(
             Err(Abort::Rehearsed(rehearsed)) => {
                 let (rehearsal, users) = *rehearsed;
                 let before = privileges_held(conn, ctx.tenant_id, &users)?;
-                Err(Abort::Preview(Box::new(preview::finish(
-                    conn,
-                    ctx.tenant_id,
-                    rehearsal,
-                    before,
-                )?)))
+                let mut preview = preview::finish(conn, ctx.tenant_id, rehearsal, before)?;
+                preview.workspaces = ctx.workspace_previews.take();
+                for part in &mut preview.workspaces {
+                    preview::name_the_deleted(conn, part.workspace_id, &mut part.gains)?;
+                    preview::name_the_deleted(conn, part.workspace_id, &mut part.losses)?;
+                }
+                Err(Abort::Preview(Box::new(preview)))
             }
             other => other,
         }

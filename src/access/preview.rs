@@ -47,6 +47,19 @@ pub struct Preview {
     /// hands (a role's privileges edited).
     pub privileges: Vec<PrivilegeChange>,
     pub users_changing_privileges: usize,
+    /// At a parent tenant: who would gain and lose which roles in its managed workspaces.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workspaces: Vec<WorkspacePreview>,
+}
+
+/// The role changes a parent's change makes in one managed workspace.
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
+pub struct WorkspacePreview {
+    pub workspace_id: Uuid,
+    pub gains: Vec<DescribedChange>,
+    pub losses: Vec<DescribedChange>,
+    pub users_gaining: usize,
+    pub users_losing: usize,
 }
 
 /// Names of users, environments and applications, read while they exist.
@@ -192,12 +205,102 @@ pub fn rehearse(
         losses: diff.losses.iter().map(describe_one).collect(),
         privileges: Vec::new(),
         users_changing_privileges: 0,
+        workspaces: Vec::new(),
     };
     Ok(Rehearsal {
         preview,
         names,
         after,
     })
+}
+
+impl Rehearsal {
+    /// Only the role changes, named (a managed workspace's part of a parent's preview).
+    pub fn in_workspace(self, workspace_id: Uuid) -> WorkspacePreview {
+        let p = self.preview;
+        WorkspacePreview {
+            workspace_id,
+            gains: p.gains,
+            losses: p.losses,
+            users_gaining: p.users_gaining,
+            users_losing: p.users_losing,
+        }
+    }
+}
+
+/// Names what the change itself deleted (a role, a user, an application): read once the
+/// change is undone, when they exist again.
+pub fn name_the_deleted(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    changes: &mut [DescribedChange],
+) -> QueryResult<()> {
+    let unnamed = |ids: Vec<Uuid>| distinct(ids.into_iter());
+    let roles_missing = unnamed(
+        changes
+            .iter()
+            .filter(|c| c.role.name.is_empty())
+            .map(|c| c.role.id)
+            .collect(),
+    );
+    if roles_missing.is_empty()
+        && !changes.iter().any(|c| {
+            c.user.name.is_empty()
+                || c.environment.name.is_empty()
+                || c.application.as_ref().is_some_and(|a| a.name.is_empty())
+        })
+    {
+        return Ok(());
+    }
+    let role_names: HashMap<Uuid, String> = roles::table
+        .filter(roles::tenant_id.eq(tenant_id))
+        .filter(roles::id.eq_any(roles_missing))
+        .select((roles::id, roles::name))
+        .load::<(Uuid, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut names = Names::default();
+    names.load(
+        conn,
+        tenant_id,
+        unnamed(
+            changes
+                .iter()
+                .filter(|c| c.user.name.is_empty())
+                .map(|c| c.user.id)
+                .collect(),
+        ),
+        unnamed(
+            changes
+                .iter()
+                .filter(|c| c.environment.name.is_empty())
+                .map(|c| c.environment.id)
+                .collect(),
+        ),
+        unnamed(
+            changes
+                .iter()
+                .filter_map(|c| c.application.as_ref())
+                .filter(|a| a.name.is_empty())
+                .map(|a| a.id)
+                .collect(),
+        ),
+    )?;
+    for c in changes.iter_mut() {
+        if c.role.name.is_empty() {
+            c.role = Names::named(&role_names, c.role.id);
+        }
+        if c.user.name.is_empty() {
+            c.user = names.user(c.user.id);
+        }
+        if c.environment.name.is_empty() {
+            c.environment = names.environment(c.environment.id);
+        }
+        if let Some(a) = c.application.as_mut().filter(|a| a.name.is_empty()) {
+            *a = names.application(Some(a.id)).unwrap_or_else(|| a.clone());
+        }
+    }
+    Ok(())
 }
 
 type Place = (Uuid, Uuid, Option<Uuid>);
@@ -227,6 +330,8 @@ pub fn finish(
         after,
     } = rehearsal;
     names.load_for_privileges(conn, tenant_id, &before)?;
+    name_the_deleted(conn, tenant_id, &mut preview.gains)?;
+    name_the_deleted(conn, tenant_id, &mut preview.losses)?;
     let (before, after) = (by_place(before), by_place(after));
     let places: BTreeSet<&Place> = before.keys().chain(after.keys()).collect();
     let none = BTreeSet::new();

@@ -169,6 +169,7 @@ fn components() -> Value {
     c = add::<access::preview::Named>(c);
     c = add::<access::preview::DescribedChange>(c);
     c = add::<access::preview::PrivilegeChange>(c);
+    c = add::<access::preview::WorkspacePreview>(c);
     c = add::<access::preview::Preview>(c);
     c = add::<access::deployments::DeployInput>(c);
     c = add::<access::deployments::Deployment>(c);

@@ -1440,3 +1440,35 @@ async fn a_user_may_hold_the_same_environment_role_in_several_environments() {
         assert_eq!(environment_roles(&access, env), vec!["Member"]);
     }
 }
+
+#[tokio::test]
+async fn a_dry_run_names_the_role_its_change_deletes() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let crm = application(&app, &model.production, "CRM").await;
+    let role = create(
+        &app,
+        "/roles",
+        json!({"name": "Auditor", "scope": "application", "privileges": ["application.content.view"]}),
+    )
+    .await;
+    let ann = app.create_user("ann").await;
+    assign(
+        &app,
+        json!({"type": "user", "id": ann}),
+        &role,
+        json!({"application_id": crm}),
+    )
+    .await;
+    let reply = app
+        .admin(Method::DELETE, &format!("/roles/{role}?dry_run=true"), None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.body["losses"][0]["role"]["name"], "Auditor",
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.body["losses"][0]["user"]["name"], "ann");
+    assert_eq!(reply.body["losses"][0]["application"]["name"], "CRM");
+}

@@ -247,6 +247,25 @@ async fn inherited_roles_are_read_only_in_every_child_and_follow_the_parent() {
             .map(Vec::len),
         Some(2)
     );
+    // Its dry run names, per workspace, who would lose what; nothing changes.
+    let reply = app
+        .admin(
+            Method::PATCH,
+            &format!("/roles/{parent_role}?dry_run=true"),
+            Some(&json!({"inheritable": false})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let parts = reply.body["workspaces"]
+        .as_array()
+        .expect("workspaces")
+        .clone();
+    assert_eq!(parts.len(), 1, "{}", reply.body);
+    assert_eq!(parts[0]["workspace_id"], json!(before.id));
+    assert_eq!(parts[0]["users_losing"], 1);
+    assert_eq!(parts[0]["losses"][0]["user"]["name"], "ann@example.com");
+    assert_eq!(parts[0]["losses"][0]["role"]["name"], "Reviewer");
+    assert!(before.role_named("Reviewer").await.is_some());
     // Withdrawn: the copies go with their assignments; the holder loses the role.
     let reply = app
         .admin(
