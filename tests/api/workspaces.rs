@@ -557,30 +557,8 @@ async fn the_parent_lists_every_childs_users_with_totals_and_archives_a_person_e
     assert_eq!(list.body["total_users"], 3);
     assert_eq!(list.body["total_builders"], 1);
 
-    // Paged across workspaces: two per page.
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..5 {
-        let path = match &cursor {
-            Some(c) => format!("/workspaces/users?count=2&cursor={c}"),
-            None => "/workspaces/users?count=2".to_string(),
-        };
-        let page = app.admin(Method::GET, &path, None).await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        assert_eq!(page.body["total_users"], 3);
-        assert_eq!(page.body["total_builders"], 1);
-        for u in page.body["users"].as_array().expect("users") {
-            seen.push((
-                u["workspace_name"].as_str().expect("name").to_string(),
-                u["user_name"].as_str().expect("userName").to_string(),
-                u["builder"] == true,
-            ));
-        }
-        cursor = page.body["next_cursor"].as_str().map(str::to_string);
-        if cursor.is_none() {
-            break;
-        }
-    }
+    // Paged across workspaces, pages of 1 to 4: every user once, in order, and the last
+    // page says it is the last (no empty page after it).
     let expected: Vec<(String, String, bool)> = [
         ("acme", "ann@example.com", false),
         ("acme", "bob@example.com", true),
@@ -590,7 +568,37 @@ async fn the_parent_lists_every_childs_users_with_totals_and_archives_a_person_e
     .iter()
     .map(|(w, u, b)| (w.to_string(), u.to_string(), *b))
     .collect();
-    assert_eq!(seen, expected);
+    for (count, pages_expected) in [(1, 4), (2, 2), (3, 2), (4, 1)] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        for _ in 0..6 {
+            let path = match &cursor {
+                Some(c) => format!("/workspaces/users?count={count}&cursor={c}"),
+                None => format!("/workspaces/users?count={count}"),
+            };
+            let page = app.admin(Method::GET, &path, None).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            assert_eq!(page.body["total_users"], 3);
+            assert_eq!(page.body["total_builders"], 1);
+            let users = page.body["users"].as_array().expect("users");
+            assert!(users.len() <= count, "a page of {count}: {}", page.body);
+            for u in users {
+                seen.push((
+                    u["workspace_name"].as_str().expect("name").to_string(),
+                    u["user_name"].as_str().expect("userName").to_string(),
+                    u["builder"] == true,
+                ));
+            }
+            pages += 1;
+            cursor = page.body["next_cursor"].as_str().map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen, expected, "pages of {count}");
+        assert_eq!(pages, pages_expected, "pages of {count}");
+    }
     let found = app
         .admin(Method::GET, "/workspaces/users?search=CID", None)
         .await;
@@ -993,5 +1001,107 @@ async fn a_role_moderators_hold_stays_and_a_deleted_or_archived_person_moderates
     );
     let access = child.effective(&bob_there).await;
     assert!(environment_roles(&access, &production).is_empty());
+    child.assert_no_drift();
+}
+
+#[tokio::test]
+async fn a_parents_change_never_leaves_a_workspace_without_an_admin() {
+    let app = spawn_app().await;
+    let child = Workspace::new(&app, "acme");
+    let production = child.production().await;
+    let admin_role = child.system_role("environment_admin").await;
+    let boss = child.user("boss@example.com").await;
+    let clerk = child.user("clerk@example.com").await;
+    for user in [&boss, &clerk] {
+        let role = if user == &boss {
+            admin_role.clone()
+        } else {
+            child.system_role("member").await
+        };
+        let reply = child
+            .admin(
+                Method::PUT,
+                &format!("/users/{user}/environments/{production}/role"),
+                Some(&json!({"role_id": role})),
+            )
+            .await;
+        assert!(reply.status == 200 || reply.status == 201, "{}", reply.body);
+    }
+    // Archiving the clerk at the parent is fine: the workspace keeps its admin.
+    let clerk_parent = app.create_user("clerk@example.com").await;
+    let reply = app
+        .admin(
+            Method::POST,
+            &format!("/users/{clerk_parent}/archive"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let there = child
+        .admin(Method::GET, &format!("/users/{clerk}"), None)
+        .await;
+    assert_eq!(there.body["status"], "archived");
+    // Archiving the boss would leave it with none: refused, and nothing changes anywhere.
+    let boss_parent = app.create_user("boss@example.com").await;
+    app.admin(Method::POST, &format!("/users/{boss_parent}/archive"), None)
+        .await
+        .assert_rule(409, "last-admin");
+    let there = child
+        .admin(Method::GET, &format!("/users/{boss}"), None)
+        .await;
+    assert_eq!(there.body["status"], "active");
+    let here = app
+        .admin(Method::GET, &format!("/users/{boss_parent}"), None)
+        .await;
+    assert_eq!(here.body["status"], "active");
+    child.assert_no_drift();
+}
+
+#[tokio::test]
+async fn a_moderator_is_an_active_person_and_takes_over_an_active_account_only() {
+    let app = spawn_app().await;
+    let parent = Model::load(&app).await;
+    let child = Workspace::new(&app, "acme");
+    let production = child.production().await;
+    let body = |person: &str| {
+        json!({"user_id": person, "environment_role_id": parent.role("environment_manager"),
+               "project_role_id": parent.role("builder")})
+    };
+    let path = format!("/workspaces/{}/moderators", child.id);
+    // An archived person of the parent moderates nothing.
+    let gone = app.create_user("gone@example.com").await;
+    app.admin(Method::POST, &format!("/users/{gone}/archive"), None)
+        .await;
+    app.admin(Method::POST, &path, Some(&body(&gone)))
+        .await
+        .assert_rule(422, "moderator-not-active");
+    // The workspace's active account with the person's userName becomes the moderator's,
+    // its own environment role replaced.
+    let eve_there = child.user("eve@example.com").await;
+    let reply = child
+        .admin(
+            Method::PUT,
+            &format!("/users/{eve_there}/environments/{production}/role"),
+            Some(&json!({"role_id": child.system_role("member").await})),
+        )
+        .await;
+    assert!(reply.status == 200 || reply.status == 201, "{}", reply.body);
+    let eve = app.create_user("eve@example.com").await;
+    let reply = app.admin(Method::POST, &path, Some(&body(&eve))).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.body["user_id"], json!(eve_there));
+    assert_eq!(
+        environment_roles(&child.effective(&eve_there).await, &production),
+        vec!["Environment manager"]
+    );
+    // An archived account there is not taken over.
+    let old_there = child.user("old@example.com").await;
+    child
+        .admin(Method::POST, &format!("/users/{old_there}/archive"), None)
+        .await;
+    let old = app.create_user("old@example.com").await;
+    app.admin(Method::POST, &path, Some(&body(&old)))
+        .await
+        .assert_rule(409, "moderator-account-not-active");
     child.assert_no_drift();
 }
