@@ -127,6 +127,22 @@ fn checked_privileges(
 /// The application privilege that makes an End-user a Builder (see `effective::refresh`).
 const BUILD_PRIVILEGE: &str = "application.content.build";
 
+/// A role that now lets its holders build makes Builders of the End-users among them
+/// (ToolJet): marking them makes their refresh run the promotion.
+pub(crate) fn mark_new_builders(
+    conn: &mut PgConnection,
+    pending: &mut Pending,
+    role_id: Uuid,
+    before: &[String],
+    after: &[String],
+) -> Result<(), AdminError> {
+    let builds = |keys: &[String]| keys.iter().any(|k| k == BUILD_PRIVILEGE);
+    if builds(after) && !builds(before) {
+        pending.mark(conn, Users::RoleHolders(role_id), Scope::Tenant)?;
+    }
+    Ok(())
+}
+
 /// ToolJet's Builder: a system role whose privileges each tenant may edit.
 const EDITABLE_SYSTEM_ROLE: &str = "workspace_builder";
 
@@ -246,12 +262,7 @@ pub fn update(
     if let Some(keys) = &input.privileges {
         let privileges = checked_privileges(conn, &before.role.scope, keys)?;
         roles::set_privileges(conn, ctx.tenant_id, id, &privileges)?;
-        // A role that now lets its holders build makes Builders of the End-users among
-        // them (ToolJet): their refresh runs the promotion.
-        let builds = |keys: &[String]| keys.iter().any(|k| k == BUILD_PRIVILEGE);
-        if builds(&privileges) && !builds(&before.privileges) {
-            pending.mark(conn, Users::RoleHolders(id), Scope::Tenant)?;
-        }
+        mark_new_builders(conn, pending, id, &before.privileges, &privileges)?;
     }
     let role = match input.inheritable {
         Some(true) if !role.inheritable => {

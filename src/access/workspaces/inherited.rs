@@ -75,8 +75,7 @@ fn sync_copy(
     if before != privileges {
         pending.watch(conn, Users::RoleHolders(copy.id))?;
         roles::set_privileges(conn, child, copy.id, privileges)?;
-        // Holders who may now build become Builders (as for the tenant's own roles).
-        pending.mark(conn, Users::RoleHolders(copy.id), Scope::Tenant)?;
+        crate::access::roles::mark_new_builders(conn, pending, copy.id, &before, privileges)?;
     }
     ctx.record(
         conn,

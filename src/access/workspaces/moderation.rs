@@ -224,16 +224,7 @@ pub fn remove_moderator(
                         "{parent_user_id} is not a moderator of this workspace"
                     ))
                 })?;
-            pending.mark(conn, Users::Ids(&[moderator.user_id]), Scope::Tenant)?;
-            moderators::delete(conn, workspace, moderator.user_id)?;
-            ctx.record(
-                conn,
-                "Moderator",
-                moderator.user_id,
-                "delete",
-                Some(json!(moderator)),
-                None,
-            )?;
+            end_moderation(conn, ctx, pending, &moderator, None)?;
             Ok(moderator)
         },
     )?;
@@ -284,17 +275,34 @@ pub fn person_deleted(
         };
         let ctx = AdminContext::internal(child, format!("{actor} (parent tenant {parent_tenant})"));
         let mut pending = Pending::new(child, "moderator", &ctx.actor);
-        pending.mark(conn, Users::Ids(&[m.user_id]), Scope::Tenant)?;
-        moderators::delete(conn, child, m.user_id)?;
-        ctx.record(
+        end_moderation(
             conn,
-            "Moderator",
-            m.user_id,
-            "delete",
-            Some(json!(m)),
-            Some(json!({"reason": "the user was deleted in the parent tenant"})),
+            &ctx,
+            &mut pending,
+            &m,
+            Some("the user was deleted in the parent tenant"),
         )?;
         effective::refresh(conn, &pending, false)?;
     }
     Ok(())
+}
+
+/// Ends one moderation in its workspace: its grants and row go, audited there.
+fn end_moderation(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    pending: &mut Pending,
+    moderator: &Moderator,
+    reason: Option<&str>,
+) -> QueryResult<()> {
+    pending.mark(conn, Users::Ids(&[moderator.user_id]), Scope::Tenant)?;
+    moderators::delete(conn, ctx.tenant_id, moderator.user_id)?;
+    ctx.record(
+        conn,
+        "Moderator",
+        moderator.user_id,
+        "delete",
+        Some(json!(moderator)),
+        reason.map(|r| json!({ "reason": r })),
+    )
 }
