@@ -163,7 +163,7 @@ impl FromDatabase for AdminError {
 
 impl AdminError {
     /// (status, problem type slug, title, detail) as the client sees them.
-    fn problem(&self) -> (StatusCode, &'static str, &'static str, String) {
+    pub fn problem(&self) -> (StatusCode, &'static str, &'static str, String) {
         match self {
             AdminError::BadRequest(d) => (
                 StatusCode::BAD_REQUEST,

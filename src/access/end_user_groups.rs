@@ -412,3 +412,38 @@ fn group_events(
     )?;
     Ok(())
 }
+
+/// A group as the console shows it: a page of its direct members (never all of them), its
+/// member count, the roles it grants and the IdP groups mapped into it.
+#[derive(Debug, Clone)]
+pub struct GroupOverview {
+    pub group: EndUserGroup,
+    pub member_count: i64,
+    pub members: Vec<end_user_groups::ListedMember>,
+    pub next_after: Option<Uuid>,
+    pub roles: Vec<end_user_groups::GrantedRole>,
+    pub mappings: Vec<end_user_groups::MappedIdpGroup>,
+}
+
+pub fn overview(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<GroupOverview, AdminError> {
+    let group = end_user_groups::find(conn, ctx.tenant_id, id)?;
+    ctx.authorize(conn, Target::Environment(group.environment_id))?;
+    let t = ctx.tenant_id;
+    let mut members = end_user_groups::members_page(conn, t, id, after, limit + 1)?;
+    let more = members.len() as i64 > limit;
+    members.truncate(limit.max(0) as usize);
+    Ok(GroupOverview {
+        member_count: end_user_groups::member_count(conn, t, id)?,
+        next_after: more.then(|| members.last().map(|m| m.id)).flatten(),
+        members,
+        roles: end_user_groups::granted_roles(conn, t, id)?,
+        mappings: end_user_groups::mapped_idp_groups(conn, t, id)?,
+        group,
+    })
+}

@@ -22,6 +22,7 @@ pub mod preview;
 pub mod roles;
 pub mod settings;
 pub mod tokens;
+pub mod user_list;
 pub mod users;
 pub mod workspaces;
 

@@ -16,7 +16,7 @@ use super::invitations;
 use super::AdminContext;
 use crate::casefold;
 use crate::db::schema::{environment_access_revocations, users};
-use crate::db::users::{self as user_rows, UserFields, UserRow};
+use crate::db::users::{self as user_rows, UserFields, UserRow, UserSource};
 use crate::db::{end_user_groups, environments, roles};
 use crate::error::AdminError;
 use crate::events::{self, GroupKind, UserState};
@@ -171,6 +171,17 @@ pub fn invite(
     input: &InviteInput,
     base_url: &str,
 ) -> Result<Invited, AdminError> {
+    invite_as(conn, ctx, pending, input, base_url, UserSource::Invitation)
+}
+
+fn invite_as(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    pending: &mut Pending,
+    input: &InviteInput,
+    base_url: &str,
+    source: UserSource,
+) -> Result<Invited, AdminError> {
     let email = valid_email(&input.email)?;
     let name = input
         .name
@@ -188,7 +199,7 @@ pub fn invite(
         active: Some(true),
         attributes,
     };
-    let row: UserRow = user_rows::insert(conn, ctx.tenant_id, Uuid::new_v4(), &fields)?;
+    let row: UserRow = user_rows::insert(conn, ctx.tenant_id, Uuid::new_v4(), &fields, source)?;
     diesel::update(users::table.find((ctx.tenant_id, row.id)))
         .set(users::status.eq("invited"))
         .execute(conn)?;
@@ -386,7 +397,7 @@ pub fn import_csv(
                     })?;
                 member_of.push(group.id);
             }
-            invite(
+            invite_as(
                 conn,
                 ctx,
                 pending,
@@ -399,6 +410,7 @@ pub fn import_csv(
                     collaborator_groups: Vec::new(),
                 },
                 base_url,
+                UserSource::Import,
             )
         });
         match result {

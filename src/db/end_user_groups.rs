@@ -158,3 +158,99 @@ pub fn remove_members(
     .returning(end_user_group_members::user_id)
     .get_results(conn)
 }
+
+/// A member as the console lists it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ListedMember {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub user_name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub display_name: Option<String>,
+}
+
+/// A keyset page of a group's direct members by user id (the primary key's order: cheap
+/// at any group size).
+pub fn members_page(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<ListedMember>> {
+    use diesel::sql_types::{BigInt, Nullable, Uuid as SqlUuid};
+    diesel::sql_query(
+        "SELECT u.id, u.user_name, u.display_name \
+         FROM end_user_group_members m \
+         JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id \
+         WHERE m.tenant_id = $1 AND m.end_user_group_id = $2 \
+           AND ($3::uuid IS NULL OR m.user_id > $3) \
+         ORDER BY m.user_id LIMIT $4",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(id)
+    .bind::<Nullable<SqlUuid>, _>(after)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+}
+
+/// A role a group grants, by name.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct GrantedRole {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub assignment_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub role: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub application: Option<String>,
+}
+
+pub fn granted_roles(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Vec<GrantedRole>> {
+    use diesel::sql_types::Uuid as SqlUuid;
+    diesel::sql_query(
+        "SELECT s.id AS assignment_id, r.name AS role, a.name AS application \
+         FROM assignments s \
+         JOIN roles r ON r.tenant_id = s.tenant_id AND r.id = s.role_id \
+         LEFT JOIN applications a ON a.tenant_id = s.tenant_id AND a.id = s.application_id \
+         WHERE s.tenant_id = $1 AND s.end_user_group_id = $2 \
+         ORDER BY a.name NULLS FIRST, r.name",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(id)
+    .load(conn)
+}
+
+/// An IdP group mapped into a group, by name.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct MappedIdpGroup {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub display_name: String,
+    /// Pushed by SCIM (null) or learned from logins with this provider.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub oidc_provider_id: Option<Uuid>,
+}
+
+pub fn mapped_idp_groups(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Vec<MappedIdpGroup>> {
+    use diesel::sql_types::Uuid as SqlUuid;
+    diesel::sql_query(
+        "SELECT g.id, g.display_name, g.oidc_provider_id \
+         FROM group_mappings gm \
+         JOIN groups g ON g.tenant_id = gm.tenant_id AND g.id = gm.idp_group_id \
+         WHERE gm.tenant_id = $1 AND gm.end_user_group_id = $2 \
+         ORDER BY g.display_name",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(id)
+    .load(conn)
+}

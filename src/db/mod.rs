@@ -6,6 +6,7 @@ pub mod assignments;
 pub mod audit;
 pub mod authorization;
 pub mod collaborator_groups;
+pub mod console_sessions;
 pub mod embedded;
 pub mod end_user_groups;
 pub mod environments;

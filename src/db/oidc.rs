@@ -178,6 +178,8 @@ pub struct LoginAttempt {
     pub expires_at: DateTime<Utc>,
     /// Set when the login was started from an invitation's link.
     pub invitation_id: Option<Uuid>,
+    /// Set when the login was started from the console's sign-in page.
+    pub for_console: bool,
 }
 
 /// Expired logins cleared per login start: bounded, so that a start after a flood never

@@ -78,6 +78,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (tenant_id, id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        secret_hash -> Bytea,
+        user_id -> Nullable<Uuid>,
+        token_id -> Nullable<Uuid>,
+        csrf_token -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     effective_roles (tenant_id, user_id, assignment_id, via_group_id, role_id) {
         tenant_id -> Uuid,
         user_id -> Uuid,
@@ -227,6 +240,7 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         invitation_id -> Nullable<Uuid>,
+        for_console -> Bool,
     }
 }
 
@@ -358,6 +372,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         status -> Text,
+        source -> Text,
     }
 }
 
@@ -396,6 +411,7 @@ diesel::table! {
 diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(collaborator_groups -> tenants (tenant_id));
 diesel::joinable!(connector_tokens -> tenants (tenant_id));
+diesel::joinable!(console_sessions -> tenants (tenant_id));
 diesel::joinable!(environments -> tenants (tenant_id));
 diesel::joinable!(events -> tenants (tenant_id));
 diesel::joinable!(groups -> tenants (tenant_id));
@@ -419,6 +435,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     collaborator_group_members,
     collaborator_groups,
     connector_tokens,
+    console_sessions,
     effective_roles,
     end_user_group_members,
     end_user_groups,

@@ -31,14 +31,59 @@ pub struct UserFields {
     pub attributes: Value,
 }
 
+/// Where a user came from (`users.source`), shown by the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSource {
+    /// Created by the identity provider through SCIM.
+    Scim,
+    /// Created by a login (just-in-time provisioning).
+    Login,
+    /// Invited by an administrator.
+    Invitation,
+    /// Invited by a CSV import.
+    Import,
+    /// A managed workspace's account of a parent's moderator.
+    Moderator,
+}
+
+impl UserSource {
+    pub const ALL: [UserSource; 5] = [
+        UserSource::Scim,
+        UserSource::Login,
+        UserSource::Invitation,
+        UserSource::Import,
+        UserSource::Moderator,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UserSource::Scim => "scim",
+            UserSource::Login => "login",
+            UserSource::Invitation => "invitation",
+            UserSource::Import => "import",
+            UserSource::Moderator => "moderator",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<UserSource> {
+        UserSource::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
 pub fn insert(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     id: Uuid,
     fields: &UserFields,
+    source: UserSource,
 ) -> QueryResult<UserRow> {
     diesel::insert_into(users::table)
-        .values((users::tenant_id.eq(tenant_id), users::id.eq(id), fields))
+        .values((
+            users::tenant_id.eq(tenant_id),
+            users::id.eq(id),
+            users::source.eq(source.as_str()),
+            fields,
+        ))
         .returning(UserRow::as_returning())
         .get_result(conn)
 }
@@ -204,4 +249,69 @@ impl super::query::Positioned for KeyedUserRow {
             id: self.record.id,
         }
     }
+}
+
+/// One line of the console's user list.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ListedUser {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub user_name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub display_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub external_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub email: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub status: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    pub active: Option<bool>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub source: String,
+    /// The key the next page starts after.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub sort_key: String,
+}
+
+/// What the console's user list asks for.
+#[derive(Debug, Clone, Default)]
+pub struct UserListQuery<'a> {
+    /// Part of the userName, the start of the display name, or an exact e-mail address or
+    /// externalId.
+    pub search: Option<&'a str>,
+    /// `invited`, `active`, `archived`, or `deactivated` (SCIM `active: false`).
+    pub status: Option<&'a str>,
+    pub source: Option<UserSource>,
+    /// The sort key of the last user of the previous page.
+    pub after: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// A page of the tenant's users by folded userName: a keyset page (never an offset), each
+/// search term through its own index.
+pub fn page(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    q: &UserListQuery,
+) -> QueryResult<Vec<ListedUser>> {
+    use diesel::sql_types::{BigInt, Nullable, Text, Uuid as SqlUuid};
+    // `%`, `_` and `\` in a search are literal characters, not patterns.
+    let pattern = q.search.map(|s| {
+        let escaped = crate::casefold::fold(s)
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        escaped
+    });
+    diesel::sql_query(include_str!("sql/console_users_page.sql"))
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Nullable<Text>, _>(pattern)
+        .bind::<Nullable<Text>, _>(q.search)
+        .bind::<Nullable<Text>, _>(q.status)
+        .bind::<Nullable<Text>, _>(q.source.map(UserSource::as_str))
+        .bind::<Nullable<Text>, _>(q.after)
+        .bind::<BigInt, _>(q.limit)
+        .load(conn)
 }

@@ -152,6 +152,8 @@ fn components() -> Value {
     c = add::<access::users::InviteInput>(c);
     c = add::<access::users::EnvironmentRoleInput>(c);
     c = add::<access::users::UserView>(c);
+    c = add::<access::user_list::UserPage>(c);
+    c = add::<access::user_list::ListedUser>(c);
     c = add::<access::users::Invited>(c);
     c = add::<access::invitations::InvitationLink>(c);
     c = add::<access::users::ImportRow>(c);

@@ -208,3 +208,12 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     }
     response
 }
+
+/// The declared route of this method (`get`, `post`, …) and path (`/users/{id}`), with its
+/// operation name; the console acts through these.
+pub fn declared(method: &str, path: &str) -> Option<(&'static Route, &'static str)> {
+    all()
+        .zip(OPERATIONS.iter())
+        .find(|(r, _)| r.method == method && r.path == path)
+        .map(|(r, op)| (r, op.as_str()))
+}

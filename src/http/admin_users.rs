@@ -6,7 +6,7 @@ use super::admin::{created_at, mutation, no_content, ok, read, respond, Admin, M
 use super::public_root;
 use crate::access::settings::{self, SettingsInput};
 use crate::access::users::{self, HoldersQuery, InviteInput, Invited, RoleInput};
-use crate::access::{assignments, invitations};
+use crate::access::{assignments, invitations, user_list};
 use crate::error::AdminError;
 use crate::state::AppState;
 
@@ -17,6 +17,21 @@ type Response = Result<HttpResponse, AdminError>;
 
 /// The routes of this module: registration, requirement and documentation in one place.
 pub const ROUTES: &[Route] = &[
+    Route::read(
+        "/users",
+        |r| r.to(list),
+        Requirement::Tenant(Privilege::Collaborators),
+        "users",
+        "The tenant's users, a page at a time, searched and filtered on the server",
+        Body(200, "UserPage"),
+        &[
+            ("q", "string", "part of the userName, the start of the display name, or an exact e-mail address or externalId"),
+            ("status", "string", "invited, active, archived or deactivated"),
+            ("source", "string", "scim, login, invitation, import or moderator"),
+            ("after", "string", "next_after of the previous page"),
+            ("limit", "integer", "page size, up to 200 (50)"),
+        ],
+    ),
     Route::write(
         "post",
         "/users",
@@ -205,6 +220,18 @@ async fn import(
     })
     .await?;
     respond(outcome, ok)
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    Admin(ctx): Admin,
+    query: web::Query<user_list::ListQuery>,
+) -> Response {
+    let query = query.into_inner();
+    read(&state, ctx, move |conn, ctx| {
+        user_list::list(conn, ctx, &query)
+    })
+    .await
 }
 
 async fn get(state: web::Data<AppState>, Admin(ctx): Admin, id: web::Path<Uuid>) -> Response {

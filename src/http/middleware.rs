@@ -92,7 +92,11 @@ pub async fn observe(
 /// SCIM and admin requests check out one connection for all their statements; login
 /// requests talk to identity providers between statements and do not hold one meanwhile.
 fn holds_one_connection(path: &str) -> bool {
-    path.starts_with("/scim/") || path.starts_with("/admin/") || path == "/api/v1/check"
+    path.starts_with("/scim/")
+        || path.starts_with("/admin/")
+        || path == "/api/v1/check"
+        // A console sign-in with a provider fetches its metadata: no connection held meanwhile.
+        || (path.starts_with("/console/") && !path.starts_with("/console/sign-in/"))
 }
 
 /// Headers every answer carries: no content sniffing; HTML pages may not be framed nor
@@ -107,7 +111,9 @@ pub fn secure_headers(headers: &mut actix_web::http::header::HeaderMap, https: b
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if html {
+    // The console states its own policy (its own styles and scripts); every other page loads
+    // nothing.
+    if html && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),

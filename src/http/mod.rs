@@ -19,6 +19,7 @@ pub mod admin_users;
 pub mod admin_webhooks;
 pub mod admin_workspaces;
 pub mod check;
+pub mod console;
 pub mod health;
 pub mod limits;
 pub mod middleware;
@@ -87,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     oidc::configure(cfg);
     check::configure(cfg);
+    console::configure(cfg);
     cfg.service(
         web::scope("/admin/v1")
             .app_data(admin::json_config(limits::ADMIN_BODY_LIMIT))

@@ -71,7 +71,7 @@ fn for_client(req: &HttpRequest, result: Response) -> HttpResponse {
 const LIMITER_PRUNE_AT: usize = 10_000;
 
 /// A refusal when this client address started too many logins just now.
-fn over_login_limit(req: &HttpRequest, state: &AppState) -> Option<OidcError> {
+pub(crate) fn over_login_limit(req: &HttpRequest, state: &AppState) -> Option<OidcError> {
     let limiter = state.login_rate_limiter.as_ref()?;
     let address = req.peer_addr()?.ip();
     // One entry per client address ever seen: forget those whose allowance has refilled,
@@ -105,7 +105,7 @@ async fn login(
 }
 
 /// Sends the browser to the provider's authorization URL, bound to this browser.
-fn to_provider(
+pub(crate) fn to_provider(
     req: &HttpRequest,
     tenant_id: Uuid,
     root: &str,
@@ -233,6 +233,13 @@ async fn finish(
     params: CallbackParams,
 ) -> Response {
     let done = login::finish(state, tenant_id, provider, &public_root(req), params).await?;
+    if let Some(opened) = &done.console {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/console/users"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .cookie(super::console::session_cookie(req, opened))
+            .finish());
+    }
     if let Some(return_to) = done.return_to {
         let fragment = serde_urlencoded::to_string([
             ("session_token", done.token.as_str()),

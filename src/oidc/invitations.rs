@@ -59,6 +59,7 @@ pub fn start(
             login_hint: Some(user.user_name),
             return_to: None,
             invitation_id: Some(invitation.id),
+            for_console: false,
         },
     ))
 }

@@ -13,7 +13,7 @@ use super::claims::MappedIdentity;
 use crate::access::effective::{self, Pending, Scope, Users};
 use crate::db::audit::{self as audit_log, NewAuditEntry};
 use crate::db::oidc::{self as rows, ProviderRow};
-use crate::db::users::{self as user_rows, UserFields, UserRow};
+use crate::db::users::{self as user_rows, UserFields, UserRow, UserSource};
 use crate::error::OidcError;
 use crate::events::{self, EventType, GroupKind, Subject, UserState};
 
@@ -243,7 +243,7 @@ pub fn sign_in(
                         active: Some(true),
                         attributes: attributes_from(identity, None),
                     };
-                    let user = user_rows::insert(conn, tenant_id, Uuid::new_v4(), &fields)
+                    let user = user_rows::insert(conn, tenant_id, Uuid::new_v4(), &fields, UserSource::Login)
                         .map_err(|e| name_conflict(e, &identity.user_name))?;
                     (user, LinkedBy::Created, true)
                 }

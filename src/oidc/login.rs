@@ -46,6 +46,9 @@ pub struct LoginParams {
     /// Set (never by a client) when the login starts from an invitation's link.
     #[serde(skip)]
     pub invitation_id: Option<Uuid>,
+    /// Set (never by a client) when the login starts from the console's sign-in page.
+    #[serde(skip)]
+    pub for_console: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,6 +69,8 @@ pub struct LoggedIn {
     pub session: Session,
     pub signed_in: SignedIn,
     pub return_to: Option<String>,
+    /// The console session a login from the console's sign-in page opened.
+    pub console: Option<crate::console::OpenedSession>,
 }
 
 fn callback_url(base_url: &str, tenant_id: Uuid, provider: &str) -> String {
@@ -175,6 +180,7 @@ pub async fn begin(
         created_at: now,
         expires_at: now + Duration::minutes(LOGIN_TTL_MINUTES),
         invitation_id: params.invitation_id,
+        for_console: params.for_console,
     };
     run_blocking(&state.pool, move |conn| {
         rows::insert_attempt(conn, &attempt).map_err(OidcError::from)
@@ -382,7 +388,8 @@ pub async fn finish(
     let secrets = state.secrets.clone();
     let environment_id = attempt.environment_id;
     let invitation = attempt.invitation_id;
-    let (signed_in, session, token) = run_blocking(&state.pool, move |conn| {
+    let for_console = attempt.for_console;
+    let (signed_in, session, token, console) = run_blocking(&state.pool, move |conn| {
         // One transaction: a login refused for the environment changes nothing either.
         conn.transaction(|conn| {
             environments::find(conn, tenant_id, environment_id)?;
@@ -395,7 +402,16 @@ pub async fn finish(
             };
             let session = session::load(conn, tenant_id, signed_in.user_id, environment_id)?;
             let token = session::sign(conn, &secrets, &issuer, &session, ttl)?;
-            Ok::<_, OidcError>((signed_in, session, token))
+            let console = if for_console {
+                Some(crate::console::open(
+                    conn,
+                    tenant_id,
+                    crate::console::SignedInAs::Person(signed_in.user_id),
+                )?)
+            } else {
+                None
+            };
+            Ok::<_, OidcError>((signed_in, session, token, console))
         })
     })
     .await?;
@@ -405,5 +421,6 @@ pub async fn finish(
         session,
         signed_in,
         return_to: attempt.return_to,
+        console,
     })
 }

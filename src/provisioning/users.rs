@@ -10,7 +10,7 @@ use super::{check_version, listing, meta, parse_id, ListQuery, Rendered, ScimCon
 use crate::access::effective::{self, Pending, Scope, Users};
 use crate::db::audit::{self, NewAuditEntry};
 use crate::db::filter::USER_COLUMNS;
-use crate::db::users::{self, KeyedUserRow, UserFields, UserRow};
+use crate::db::users::{self, KeyedUserRow, UserFields, UserRow, UserSource};
 use crate::error::ScimApiError;
 use crate::events::{self, UserState};
 use crate::scim::patch::{apply, parse_patch_request};
@@ -183,7 +183,13 @@ pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Resul
     let fields = fields_from(normalize(&USER_RESOURCE, body)?)?;
     conn.transaction(|conn| {
         effective::lock_tenant_shared(conn, ctx.tenant_id())?;
-        let row = users::insert(conn, ctx.tenant_id(), Uuid::new_v4(), &fields)?;
+        let row = users::insert(
+            conn,
+            ctx.tenant_id(),
+            Uuid::new_v4(),
+            &fields,
+            UserSource::Scim,
+        )?;
         // "Everyone else" roles reach a new user at once; nothing else can yet.
         if effective::has_everyone_else(conn, ctx.tenant_id())? {
             refresh_user(conn, ctx, row.id)?;

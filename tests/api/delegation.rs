@@ -436,6 +436,7 @@ pub fn case(f: &Fixture, method: &str, path: &str) -> Case {
         ("delete", "/assignments/{id}") => {
             plain(format!("/assignments/{}", f.assignment), Body::None)
         }
+        ("get", "/users") => plain("/users?q=a".into(), Body::None),
         ("post", "/users") => plain(
             "/users".into(),
             json(json!({"email": "invitee@example.com"})),

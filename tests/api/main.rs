@@ -12,6 +12,7 @@ mod auth;
 mod bulk;
 mod check;
 mod concurrency;
+mod console;
 mod default_groups;
 mod delegation;
 mod delegation_properties;

@@ -71,7 +71,7 @@ pub fn param(url: &reqwest::Url, name: &str) -> String {
 }
 
 impl Setup {
-    async fn start(&self, query: &str) -> Login {
+    pub async fn start(&self, query: &str) -> Login {
         let reply = self
             .no_redirects
             .get(format!("{}/login{query}", self.path))

@@ -12,7 +12,7 @@ use crate::access::AdminContext;
 use crate::db::moderators::{self, Moderator, Reach};
 use crate::db::roles::{self, Role};
 use crate::db::tenants;
-use crate::db::users::{self as user_rows, UserFields};
+use crate::db::users::{self as user_rows, UserFields, UserSource};
 use crate::error::AdminError;
 use crate::events::{self, UserState};
 
@@ -135,7 +135,13 @@ pub fn add_moderator(
                         active: Some(true),
                         attributes: person.attributes.clone(),
                     };
-                    let row = user_rows::insert(conn, workspace, Uuid::new_v4(), &fields)?;
+                    let row = user_rows::insert(
+                        conn,
+                        workspace,
+                        Uuid::new_v4(),
+                        &fields,
+                        UserSource::Moderator,
+                    )?;
                     ctx.record(
                         conn,
                         "User",
