@@ -333,3 +333,33 @@ pub fn set_environment_role(
         ),
     }
 }
+
+/// An application's assignments with names, for the console (the same check as the
+/// assignment list of an application).
+pub fn named_access(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    application_id: Uuid,
+) -> Result<Vec<assignments::NamedAccess>, AdminError> {
+    let app = applications::find(conn, ctx.tenant_id, application_id)?;
+    ctx.authorize(conn, target(app.environment_id, Some(app.id)))?;
+    Ok(assignments::named_access_of_application(
+        conn,
+        ctx.tenant_id,
+        application_id,
+    )?)
+}
+
+/// The user with this userName, for a form that names one.
+pub fn user_named(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    user_name: &str,
+) -> Result<Uuid, AdminError> {
+    users::find_by_user_name(conn, ctx.tenant_id, user_name.trim()).map_err(|e| match e {
+        diesel::result::Error::NotFound => {
+            AdminError::BadRequest(format!("no user named {:?}", user_name.trim()))
+        }
+        other => other.into(),
+    })
+}

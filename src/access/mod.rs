@@ -17,6 +17,7 @@ pub mod effective;
 pub mod end_user_groups;
 pub mod environments;
 pub mod group_mappings;
+pub mod idp_groups;
 pub mod invitations;
 pub mod preview;
 pub mod roles;

@@ -292,3 +292,47 @@ pub fn any_end_user(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<boo
     ))
     .get_result(conn)
 }
+
+/// One line of an application's access as the console shows it: who holds which role.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct NamedAccess {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub assignment_id: Uuid,
+    /// `user`, `end_user_group`, `collaborator_group` or `everyone_else`.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub principal_kind: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub principal_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub principal_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub role: String,
+}
+
+/// An application's assignments with the names of their principals and roles.
+pub fn named_access_of_application(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    application_id: Uuid,
+) -> QueryResult<Vec<NamedAccess>> {
+    use diesel::sql_types::Uuid as SqlUuid;
+    diesel::sql_query(
+        "SELECT s.id AS assignment_id, \
+                CASE WHEN s.user_id IS NOT NULL THEN 'user' \
+                     WHEN s.end_user_group_id IS NOT NULL THEN 'end_user_group' \
+                     WHEN s.collaborator_group_id IS NOT NULL THEN 'collaborator_group' \
+                     ELSE 'everyone_else' END AS principal_kind, \
+                coalesce(s.user_id, s.end_user_group_id, s.collaborator_group_id) AS principal_id, \
+                coalesce(u.user_name, e.name, c.name) AS principal_name, r.name AS role \
+         FROM assignments s \
+         JOIN roles r ON r.tenant_id = s.tenant_id AND r.id = s.role_id \
+         LEFT JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id \
+         LEFT JOIN end_user_groups e ON e.tenant_id = s.tenant_id AND e.id = s.end_user_group_id \
+         LEFT JOIN collaborator_groups c ON c.tenant_id = s.tenant_id AND c.id = s.collaborator_group_id \
+         WHERE s.tenant_id = $1 AND s.application_id = $2 \
+         ORDER BY principal_kind DESC, principal_name, r.name",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(application_id)
+    .load(conn)
+}

@@ -221,3 +221,46 @@ pub fn touch_groups_of_user(
     ))
     .execute(conn)
 }
+
+/// One line of the IdP group list.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct ListedIdpGroup {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub display_name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub external_id: Option<String>,
+    /// Learned from logins with this provider; null: pushed by SCIM.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub oidc_provider_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub provider_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub member_count: i64,
+    /// `[{"id", "name", "environment_id"}]`: the end-user groups it is mapped into.
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub mapped_to: serde_json::Value,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub sort_name: String,
+}
+
+/// A keyset page of the tenant's IdP groups by folded display name, then id.
+pub fn idp_groups_page(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    search: Option<&str>,
+    after: Option<(&str, Uuid)>,
+    limit: i64,
+    environments: Option<&[Uuid]>,
+) -> QueryResult<Vec<ListedIdpGroup>> {
+    use diesel::sql_types::{Array, BigInt, Nullable, Text, Uuid as SqlUuid};
+    diesel::sql_query(include_str!("sql/idp_groups_page.sql"))
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Nullable<Text>, _>(search.map(super::like_pattern))
+        .bind::<Nullable<Text>, _>(after.map(|(name, _)| name))
+        .bind::<BigInt, _>(limit)
+        .bind::<Nullable<Array<SqlUuid>>, _>(environments)
+        .bind::<Nullable<SqlUuid>, _>(after.map(|(_, id)| id))
+        .load(conn)
+}

@@ -336,3 +336,12 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
 }
+
+/// A search term as a `LIKE` pattern's body: case-folded like the indexed columns, with
+/// `%`, `_` and `\` taken literally.
+pub fn like_pattern(search: &str) -> String {
+    crate::casefold::fold(search)
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

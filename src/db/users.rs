@@ -297,14 +297,7 @@ pub fn page(
     q: &UserListQuery,
 ) -> QueryResult<Vec<ListedUser>> {
     use diesel::sql_types::{BigInt, Nullable, Text, Uuid as SqlUuid};
-    // `%`, `_` and `\` in a search are literal characters, not patterns.
-    let pattern = q.search.map(|s| {
-        let escaped = crate::casefold::fold(s)
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        escaped
-    });
+    let pattern = q.search.map(super::like_pattern);
     diesel::sql_query(include_str!("sql/console_users_page.sql"))
         .bind::<SqlUuid, _>(tenant_id)
         .bind::<Nullable<Text>, _>(pattern)

@@ -3,6 +3,7 @@ use uuid::Uuid;
 
 use super::admin::{mutation, no_content, read, respond, Admin, Mutation};
 use crate::access::group_mappings::{self, MappingInput, MappingQuery};
+use crate::access::idp_groups;
 use crate::error::AdminError;
 use crate::state::AppState;
 
@@ -13,6 +14,19 @@ type Response = Result<HttpResponse, AdminError>;
 
 /// The routes of this module: registration, requirement and documentation in one place.
 pub const ROUTES: &[Route] = &[
+    Route::read(
+        "/idp-groups",
+        |r| r.to(idp_groups),
+        Requirement::Environment(Privilege::UsersAndGroups),
+        "group mappings",
+        "The identity provider's groups (SCIM-pushed and login-claim groups), a page at a time, each with the end-user groups it is mapped into",
+        Body(200, "IdpGroupPage"),
+        &[
+            ("q", "string", "part of the display name"),
+            ("after", "string", "next_after of the previous page"),
+            ("limit", "integer", "page size, up to 200 (50)"),
+        ],
+    ),
     Route::read(
         "/group-mappings",
         |r| r.to(list),
@@ -107,6 +121,18 @@ async fn delete(
 }
 
 /// "Why is this user in these groups?": every path, direct or through an IdP group.
+async fn idp_groups(
+    state: web::Data<AppState>,
+    Admin(ctx): Admin,
+    query: web::Query<idp_groups::ListQuery>,
+) -> Response {
+    let query = query.into_inner();
+    read(&state, ctx, move |conn, ctx| {
+        idp_groups::list(conn, ctx, &query)
+    })
+    .await
+}
+
 async fn memberships(
     state: web::Data<AppState>,
     Admin(ctx): Admin,

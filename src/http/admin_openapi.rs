@@ -154,6 +154,9 @@ fn components() -> Value {
     c = add::<access::users::UserView>(c);
     c = add::<access::user_list::UserPage>(c);
     c = add::<access::user_list::ListedUser>(c);
+    c = add::<access::idp_groups::IdpGroupPage>(c);
+    c = add::<access::idp_groups::IdpGroup>(c);
+    c = add::<access::idp_groups::MappedInto>(c);
     c = add::<access::users::Invited>(c);
     c = add::<access::invitations::InvitationLink>(c);
     c = add::<access::users::ImportRow>(c);

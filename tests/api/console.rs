@@ -6,7 +6,9 @@ use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::access::{assign, create, set_environment_role, Model};
+use crate::access::{
+    application, application_roles, assign, create, effective, set_environment_role, Model,
+};
 use crate::helpers::{patch_ops, spawn_app, TestApp};
 use crate::oidc;
 
@@ -805,4 +807,242 @@ async fn the_user_list_is_paged_and_searched_on_the_server_in_a_large_tenant() {
     assert_eq!(seen, 600);
     let bad = app.admin(Method::GET, "/users?status=gone", None).await;
     bad.assert_problem(400);
+}
+
+/// The name the admin API gives a role.
+async fn role_name(app: &TestApp, role: &str) -> String {
+    app.admin(Method::GET, &format!("/roles/{role}"), None)
+        .await
+        .body["name"]
+        .as_str()
+        .expect("name")
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_idp_group_is_mapped_after_its_preview_names_who_gains_what() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let ada = app.create_user("ada@example.com").await;
+    let idp = app.create_group("Sales (IdP)", &[&ada]).await;
+    app.create_group("Support (IdP)", &[]).await;
+    let group = create(
+        &app,
+        "/end-user-groups",
+        json!({"environment_id": model.production, "name": "Sellers"}),
+    )
+    .await;
+    let crm = application(&app, &model.production, "CRM").await;
+    let operator = model.role("project_operator");
+    assign(
+        &app,
+        json!({"type": "end_user_group", "id": group}),
+        &operator,
+        json!({"application_id": crm}),
+    )
+    .await;
+    let operator_name = role_name(&app, &operator).await;
+    let console = Console::new(&app);
+    let csrf = console.sign_in(&app.admin_token).await;
+
+    let list = console.get("/console/idp-groups").await;
+    assert!(
+        list.has("Sales (IdP)") && list.has("Support (IdP)"),
+        "{}",
+        list.html
+    );
+    assert!(list.has(&format!("/console/idp-groups/{idp}/map")));
+    let searched = console.get("/console/idp-groups?q=supp").await;
+    assert!(searched.has("Support (IdP)") && !searched.has("Sales (IdP)"));
+
+    let map = format!("/console/idp-groups/{idp}/map");
+    let preview = console
+        .post(&map, &[("csrf", &csrf), ("end_user_group_id", &group)])
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.html);
+    assert!(
+        preview.has("Gains") && preview.has("ada@example.com") && preview.has(&operator_name),
+        "{}",
+        preview.html
+    );
+    assert!(application_roles(&effective(&app, &ada).await, &crm).is_empty());
+    let applied = console
+        .post(
+            &map,
+            &[
+                ("csrf", &csrf),
+                ("end_user_group_id", &group),
+                ("confirmed", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(applied.status, 303, "{}", applied.html);
+    assert_eq!(applied.location, Some(format!("/console/groups/{group}")));
+    assert_eq!(
+        application_roles(&effective(&app, &ada).await, &crm),
+        [operator_name.clone()].into()
+    );
+    let mapped = console.get("/console/idp-groups?q=sales").await;
+    assert!(mapped.has(&format!(r#"href="/console/groups/{group}""#)) && mapped.has("Sellers"));
+
+    let unmap = format!("/console/groups/{group}/unmap");
+    let preview = console
+        .post(&unmap, &[("csrf", &csrf), ("idp_group_id", &idp)])
+        .await;
+    assert!(
+        preview.has("Losses") && preview.has(&operator_name),
+        "{}",
+        preview.html
+    );
+    let applied = console
+        .post(
+            &unmap,
+            &[("csrf", &csrf), ("idp_group_id", &idp), ("confirmed", "1")],
+        )
+        .await;
+    assert_eq!(applied.status, 303, "{}", applied.html);
+    assert!(application_roles(&effective(&app, &ada).await, &crm).is_empty());
+}
+
+#[tokio::test]
+async fn project_access_is_granted_to_a_user_a_group_or_everyone_else_and_removed() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let ada = app.create_user("ada@example.com").await;
+    let bob = app.create_user("bob@example.com").await;
+    set_environment_role(&app, &bob, &model.production, &model.role("member")).await;
+    let crm = application(&app, &model.production, "CRM").await;
+    let operator = model.role("project_operator");
+    let operator_name = role_name(&app, &operator).await;
+    let console = Console::new(&app);
+    let csrf = console.sign_in(&app.admin_token).await;
+
+    let list = console.get("/console/applications").await;
+    assert!(
+        list.has("CRM") && list.has(&format!("/console/applications/{crm}")),
+        "{}",
+        list.html
+    );
+    let page = console.get(&format!("/console/applications/{crm}")).await;
+    assert!(
+        page.has("Grant a role") && page.has("Everyone else"),
+        "{}",
+        page.html
+    );
+
+    let grant = format!("/console/applications/{crm}/grant");
+    let to_ada = [
+        ("csrf", csrf.as_str()),
+        ("principal", "user"),
+        ("user_name", "ada@example.com"),
+        ("role_id", operator.as_str()),
+    ];
+    let preview = console.post(&grant, &to_ada).await;
+    assert_eq!(preview.status, 200, "{}", preview.html);
+    assert!(preview.has("Gains") && preview.has("ada@example.com") && preview.has(&operator_name));
+    let mut confirmed = to_ada.to_vec();
+    confirmed.push(("confirmed", "1"));
+    let applied = console.post(&grant, &confirmed).await;
+    assert_eq!(applied.status, 303, "{}", applied.html);
+    assert_eq!(
+        application_roles(&effective(&app, &ada).await, &crm),
+        [operator_name.clone()].into()
+    );
+    let unknown = console
+        .post(
+            &grant,
+            &[
+                ("csrf", csrf.as_str()),
+                ("principal", "user"),
+                ("user_name", "nobody@example.com"),
+                ("role_id", operator.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, 400, "{}", unknown.html);
+    assert!(unknown.has("no user named"));
+
+    // Everyone else: every other user of the environment, Bob here.
+    let everyone = [
+        ("csrf", csrf.as_str()),
+        ("principal", "everyone_else"),
+        ("role_id", operator.as_str()),
+        ("confirmed", "1"),
+    ];
+    let applied = console.post(&grant, &everyone).await;
+    assert_eq!(applied.status, 303, "{}", applied.html);
+    assert_eq!(
+        application_roles(&effective(&app, &bob).await, &crm),
+        [operator_name.clone()].into()
+    );
+    let page = console.get(&format!("/console/applications/{crm}")).await;
+    assert!(page.has("<em>Everyone else</em>") && page.has(&format!("/console/users/{ada}")));
+
+    let access = app
+        .admin(
+            Method::GET,
+            &format!("/assignments?application_id={crm}"),
+            None,
+        )
+        .await;
+    assert_eq!(access.status, 200, "{}", access.body);
+    let everyone_else = access.body["assignments"]
+        .as_array()
+        .expect("assignments")
+        .iter()
+        .find(|a| a["principal"]["type"] == "everyone_else")
+        .and_then(|a| a["id"].as_str())
+        .expect("the Everyone else assignment")
+        .to_string();
+    let remove = format!("/console/applications/{crm}/remove");
+    let preview = console
+        .post(
+            &remove,
+            &[("csrf", &csrf), ("assignment_id", &everyone_else)],
+        )
+        .await;
+    assert!(
+        preview.has("Losses") && preview.has("bob@example.com"),
+        "{}",
+        preview.html
+    );
+    let applied = console
+        .post(
+            &remove,
+            &[
+                ("csrf", &csrf),
+                ("assignment_id", &everyone_else),
+                ("confirmed", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(applied.status, 303, "{}", applied.html);
+    assert!(application_roles(&effective(&app, &bob).await, &crm).is_empty());
+}
+
+#[tokio::test]
+async fn the_events_page_shows_the_feed_by_type_and_the_webhooks() {
+    let app = spawn_app().await;
+    let ada = app.create_user("ada@example.com").await;
+    app.create_group("Sales (IdP)", &[&ada]).await;
+    let console = Console::new(&app);
+    console.sign_in(&app.admin_token).await;
+
+    let feed = console.get("/console/events").await;
+    assert_eq!(feed.status, 200, "{}", feed.html);
+    assert!(
+        feed.has("user.created")
+            && feed.has("group.created")
+            && feed.has(&format!("/console/users/{ada}")),
+        "{}",
+        feed.html
+    );
+    let users_only = console.get("/console/events?type=user.created").await;
+    assert!(
+        users_only.has("<code>user.created</code>")
+            && !users_only.has("<code>group.created</code>")
+    );
+    let bad = console.get("/console/events?type=nonsense").await;
+    assert_eq!(bad.status, 400);
+    assert!(feed.has("No webhook"));
 }

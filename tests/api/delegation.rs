@@ -437,6 +437,7 @@ pub fn case(f: &Fixture, method: &str, path: &str) -> Case {
             plain(format!("/assignments/{}", f.assignment), Body::None)
         }
         ("get", "/users") => plain("/users?q=a".into(), Body::None),
+        ("get", "/idp-groups") => plain("/idp-groups".into(), Body::None),
         ("post", "/users") => plain(
             "/users".into(),
             json(json!({"email": "invitee@example.com"})),

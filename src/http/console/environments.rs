@@ -145,9 +145,15 @@ async fn group(
         ul #group-mappings {
             @for m in &overview.mappings {
                 li { (m.display_name) " "
-                    span.muted { @if m.oidc_provider_id.is_some() { "(from logins)" } @else { "(SCIM)" } } }
+                    span.muted { @if m.oidc_provider_id.is_some() { "(from logins)" } @else { "(SCIM)" } }
+                    @if may_change {
+                        " " (layout::action_button(&session, &format!("{url}/unmap"), "Remove mapping…",
+                                                   &[("idp_group_id", &m.id.to_string())]))
+                    }
+                }
             }
             @if overview.mappings.is_empty() { li.muted { "None." } }
+            li { a href="/console/idp-groups" { "Map an IdP group…" } }
         }
         h2 { "Direct members (" (overview.member_count) ")" }
         table #members {

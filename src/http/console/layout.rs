@@ -13,27 +13,36 @@ use crate::console::ConsoleSession;
 pub enum Section {
     Users,
     Environments,
+    IdpGroups,
+    Applications,
     Roles,
     Connections,
     Audit,
+    Events,
 }
 
 impl Section {
-    const ALL: [Section; 5] = [
+    const ALL: [Section; 8] = [
         Section::Users,
         Section::Environments,
+        Section::IdpGroups,
+        Section::Applications,
         Section::Roles,
         Section::Connections,
         Section::Audit,
+        Section::Events,
     ];
 
     fn label(self) -> &'static str {
         match self {
             Section::Users => "Users",
             Section::Environments => "Environments and groups",
+            Section::IdpGroups => "IdP groups",
+            Section::Applications => "Applications",
             Section::Roles => "Roles",
             Section::Connections => "Connections",
             Section::Audit => "Audit log",
+            Section::Events => "Events and webhooks",
         }
     }
 
@@ -41,9 +50,12 @@ impl Section {
         match self {
             Section::Users => "/console/users",
             Section::Environments => "/console/environments",
+            Section::IdpGroups => "/console/idp-groups",
+            Section::Applications => "/console/applications",
             Section::Roles => "/console/roles",
             Section::Connections => "/console/connections",
             Section::Audit => "/console/audit",
+            Section::Events => "/console/events",
         }
     }
 }

@@ -7,10 +7,13 @@
 //! No inline script or style: the policy allows only the console's own embedded assets,
 //! and every form carries the session's CSRF token.
 
+mod applications;
 mod assets;
 mod audit;
 mod connections;
 mod environments;
+mod events;
+mod idp_groups;
 mod layout;
 mod roles;
 mod sign_in;
@@ -67,6 +70,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(sign_in::configure)
             .configure(users::configure)
             .configure(environments::configure)
+            .configure(idp_groups::configure)
+            .configure(applications::configure)
+            .configure(events::configure)
             .configure(roles::configure)
             .configure(audit::configure)
             .configure(connections::configure)
