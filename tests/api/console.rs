@@ -291,6 +291,31 @@ async fn an_openid_connect_sign_in_acts_with_the_persons_own_privileges() {
         .get(&format!("/console/sign-in?tenant={}", s.app.tenant_id))
         .await;
     assert!(listed.has(&format!("/console/sign-in/{}/corp", s.app.tenant_id)));
+    // An account named on the form is passed to the provider to preselect it.
+    let hinted = console
+        .get(&format!(
+            "/console/sign-in?tenant={}&login_hint=dora%40example.com",
+            s.app.tenant_id
+        ))
+        .await;
+    assert!(hinted.has(&format!(
+        "/console/sign-in/{}/corp?login_hint=dora%40example.com",
+        s.app.tenant_id
+    )));
+    let to_provider = console
+        .get(&format!(
+            "/console/sign-in/{}/corp?login_hint=dora%40example.com",
+            s.app.tenant_id
+        ))
+        .await;
+    assert!(
+        to_provider
+            .location
+            .as_deref()
+            .is_some_and(|l| l.contains("login_hint=dora%40example.com")),
+        "{:?}",
+        to_provider.location
+    );
 
     for (person, sub) in [(&admin, "dora"), (&plain, "eve")] {
         let browser = browser();

@@ -55,6 +55,21 @@ fn cleared_cookie(req: &HttpRequest) -> Cookie<'static> {
 struct FormQuery {
     /// The tenant whose login providers to offer.
     tenant: Option<String>,
+    /// The account to preselect at the provider (its `login_hint`), e.g. an e-mail address.
+    login_hint: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderQuery {
+    login_hint: Option<String>,
+}
+
+/// The hint as it is passed on: trimmed, at most 254 characters (an e-mail address's limit).
+fn hint(raw: Option<&str>) -> Option<String> {
+    raw.map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(|h| h.chars().take(254).collect())
 }
 
 /// The enabled login providers of a tenant, by name.
@@ -70,7 +85,18 @@ async fn providers_of(state: &AppState, tenant: Uuid) -> Result<Vec<String>, Con
         .collect())
 }
 
-fn sign_in_page(tenant: Option<Uuid>, providers: &[String], problem: Option<&str>) -> Markup {
+fn sign_in_page(
+    tenant: Option<Uuid>,
+    login_hint: Option<&str>,
+    providers: &[String],
+    problem: Option<&str>,
+) -> Markup {
+    let hint_query = login_hint
+        .map(|h| {
+            let query = serde_urlencoded::to_string([("login_hint", h)]).unwrap_or_default();
+            format!("?{query}")
+        })
+        .unwrap_or_default();
     layout::bare(
         "Sign in",
         html! {
@@ -86,7 +112,7 @@ fn sign_in_page(tenant: Option<Uuid>, providers: &[String], problem: Option<&str
                     } @else {
                         ul.providers {
                             @for name in providers {
-                                li { a.provider href={ "/console/sign-in/" (tenant) "/" (name) } {
+                                li { a.provider href={ "/console/sign-in/" (tenant) "/" (name) (hint_query) } {
                                     "Sign in with " (name) } }
                             }
                         }
@@ -96,6 +122,9 @@ fn sign_in_page(tenant: Option<Uuid>, providers: &[String], problem: Option<&str
                     label for="tenant" { "Tenant id"
                         input #tenant name="tenant" type="text" autocomplete="organization"
                             value=(tenant.map(|t| t.to_string()).unwrap_or_default()) required; }
+                    label for="login_hint" { "Your e-mail or user name (optional)"
+                        input #login_hint name="login_hint" type="text" autocomplete="username"
+                            value=(login_hint.unwrap_or_default()); }
                     button type="submit" { "Show login providers" }
                 }
             }
@@ -125,13 +154,14 @@ async fn form(
         Some(Ok(id)) => (Some(id), None),
         Some(Err(_)) => (None, Some("That is not a tenant id.")),
     };
+    let login_hint = hint(query.login_hint.as_deref());
     let providers = match tenant {
         Some(t) => providers_of(&state, t).await?,
         None => Vec::new(),
     };
     Ok(html_response(
         StatusCode::OK,
-        sign_in_page(tenant, &providers, problem),
+        sign_in_page(tenant, login_hint.as_deref(), &providers, problem),
     ))
 }
 
@@ -167,6 +197,7 @@ async fn with_token(
             StatusCode::TOO_MANY_REQUESTS,
             sign_in_page(
                 None,
+                None,
                 &[],
                 Some("Too many sign-ins from this address; wait a moment."),
             ),
@@ -199,6 +230,7 @@ async fn with_token(
             StatusCode::UNAUTHORIZED,
             sign_in_page(
                 None,
+                None,
                 &[],
                 Some("That token is not a valid admin token (revoked, expired, or its user may not act)."),
             ),
@@ -212,6 +244,7 @@ async fn with_provider(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, String)>,
+    query: web::Query<ProviderQuery>,
 ) -> HttpResponse {
     if let Some(refused) = oidc::over_login_limit(&req, &state) {
         return refused.page();
@@ -220,6 +253,7 @@ async fn with_provider(
     let root = public_root(&req);
     let params = LoginParams {
         for_console: true,
+        login_hint: hint(query.login_hint.as_deref()),
         ..LoginParams::default()
     };
     let result = login::begin(&state, tenant_id, provider, &root, params).await;
