@@ -356,6 +356,24 @@ impl AdminContext {
         Err(AdminError::Forbidden(Denial { privilege, scope }))
     }
 
+    /// Whether the route answers this principal anything at all: its tenant-wide privilege
+    /// held, or its environment privilege held in some environment; routes whose answer is
+    /// filtered otherwise (projects one sees) always answer.
+    pub fn answers_somewhere(&self, conn: &mut PgConnection) -> Result<bool, AdminError> {
+        let outcome = match self.requirement {
+            Requirement::Environment(p) => {
+                return Ok(self.environments_holding(conn, &[p])? != Visible::Only(Vec::new()))
+            }
+            _ if self.requirement_is_tenant_wide() => self.authorize(conn, Target::Tenant),
+            _ => Ok(()),
+        };
+        match outcome {
+            Ok(()) => Ok(true),
+            Err(AdminError::Forbidden(_)) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
     /// The environments in which the principal holds `privilege` (all of them for owners),
     /// for lists that show only what the principal may administer. Counts as the route's
     /// authorization: what is not visible is simply not listed.

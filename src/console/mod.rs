@@ -49,6 +49,9 @@ pub struct ConsoleSession {
     pub signed_in_as: String,
     /// Every form of the session carries it; a POST without it is refused.
     pub csrf_token: String,
+    /// The admin list routes (`/users`, `/audit`, …) this session may read now: the console's
+    /// HTTP layer fills it on each request so the navigation offers only those.
+    pub may_read: Vec<&'static str>,
 }
 
 impl ConsoleSession {
@@ -165,6 +168,7 @@ pub fn verify(conn: &mut PgConnection, cookie: &str) -> QueryResult<Option<Conso
         actor,
         signed_in_as,
         csrf_token: state.csrf_token,
+        may_read: Vec::new(),
     }))
 }
 

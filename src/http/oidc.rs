@@ -235,7 +235,7 @@ async fn finish(
     let done = login::finish(state, tenant_id, provider, &public_root(req), params).await?;
     if let Some(opened) = &done.console {
         return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, "/console/users"))
+            .insert_header((header::LOCATION, "/console"))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .cookie(super::console::session_cookie(req, opened))
             .finish());

@@ -108,7 +108,13 @@ impl<'a> Console<'a> {
     async fn sign_in(&self, token: &str) -> String {
         let signed = self.post("/console/sign-in", &[("token", token)]).await;
         assert_eq!(signed.status, 303, "{}", signed.html);
-        assert_eq!(signed.location.as_deref(), Some("/console/users"));
+        assert_eq!(signed.location.as_deref(), Some("/console"));
+        let home = self.get("/console").await;
+        assert_eq!(
+            home.location.as_deref(),
+            Some("/console/users"),
+            "the first section"
+        );
         self.get("/console/users").await.csrf()
     }
 }
@@ -349,7 +355,7 @@ async fn an_openid_connect_sign_in_acts_with_the_persons_own_privileges() {
         )
         .await;
         assert_eq!(back.status, 303, "{}", back.html);
-        assert_eq!(back.location.as_deref(), Some("/console/users"));
+        assert_eq!(back.location.as_deref(), Some("/console"));
         assert!(back
             .set_cookie
             .iter()
@@ -363,8 +369,22 @@ async fn an_openid_connect_sign_in_acts_with_the_persons_own_privileges() {
             assert_eq!(users.status, 200, "{}", users.html);
             assert!(users.has("dora@example.com") && users.has("eve@example.com"));
         } else {
-            // Eve holds no admin privilege: the list is refused, her own page is not.
+            // Eve holds no admin privilege: the list is refused, her own page is not, and
+            // the console opens on a section she may read, with only those offered.
             assert_eq!(users.status, 403, "{}", users.html);
+            let home = console.get("/console").await;
+            assert_eq!(home.location.as_deref(), Some("/console/applications"));
+            let apps = console.get("/console/applications").await;
+            assert_eq!(apps.status, 200, "{}", apps.html);
+            for hidden in [
+                r#"href="/console/users""#,
+                r#"href="/console/environments""#,
+                r#"href="/console/idp-groups""#,
+                r#"href="/console/audit""#,
+            ] {
+                assert!(!apps.has(hidden), "{hidden} offered to Eve");
+            }
+            assert!(apps.has(r#"href="/console/connections""#));
             assert!(users.has("workspace_access.collaborators.full_access"));
             let own = console.get(&format!("/console/users/{plain}")).await;
             assert_eq!(own.status, 200, "{}", own.html);

@@ -1,4 +1,4 @@
-//! The console's stylesheet and script, embedded in the binary. Their URLs carry a hash of
+//! The console's stylesheet, script and icon, embedded in the binary. Their URLs carry a hash of
 //! their content, so they can be cached for good and a new release is fetched at once.
 
 use std::sync::LazyLock;
@@ -8,6 +8,7 @@ use actix_web::{web, HttpResponse};
 
 const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
+const ICON: &str = include_str!("assets/icon.svg");
 
 fn fingerprint(content: &str) -> String {
     use sha2::{Digest, Sha256};
@@ -19,6 +20,8 @@ static CSS_PATH: LazyLock<String> =
     LazyLock::new(|| format!("/console/assets/console.{}.css", fingerprint(CSS)));
 static JS_PATH: LazyLock<String> =
     LazyLock::new(|| format!("/console/assets/console.{}.js", fingerprint(JS)));
+static ICON_PATH: LazyLock<String> =
+    LazyLock::new(|| format!("/console/assets/icon.{}.svg", fingerprint(ICON)));
 
 pub fn stylesheet() -> &'static str {
     CSS_PATH.as_str()
@@ -26,6 +29,11 @@ pub fn stylesheet() -> &'static str {
 
 pub fn script() -> &'static str {
     JS_PATH.as_str()
+}
+
+/// Named by every page, so the browser does not ask for `/favicon.ico`.
+pub fn icon() -> &'static str {
+    ICON_PATH.as_str()
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -38,6 +46,8 @@ async fn asset(name: web::Path<String>) -> HttpResponse {
         (CSS, "text/css; charset=utf-8")
     } else if name == *JS_PATH {
         (JS, "text/javascript; charset=utf-8")
+    } else if name == *ICON_PATH {
+        (ICON, "image/svg+xml")
     } else {
         return HttpResponse::NotFound().finish();
     };

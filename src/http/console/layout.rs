@@ -22,7 +22,7 @@ pub enum Section {
 }
 
 impl Section {
-    const ALL: [Section; 8] = [
+    pub const ALL: [Section; 8] = [
         Section::Users,
         Section::Environments,
         Section::IdpGroups,
@@ -46,7 +46,27 @@ impl Section {
         }
     }
 
-    fn href(self) -> &'static str {
+    /// The admin route that lists the section's content; None: every session reads it.
+    pub fn list_route(self) -> Option<&'static str> {
+        match self {
+            Section::Users => Some("/users"),
+            Section::Environments => Some("/environments"),
+            Section::IdpGroups => Some("/idp-groups"),
+            Section::Applications => Some("/applications"),
+            Section::Roles => Some("/roles"),
+            Section::Connections => None,
+            Section::Audit => Some("/audit"),
+            Section::Events => Some("/events"),
+        }
+    }
+
+    /// Whether the session's navigation offers the section.
+    pub fn offered_to(self, session: &ConsoleSession) -> bool {
+        self.list_route()
+            .is_none_or(|route| session.may_read.contains(&route))
+    }
+
+    pub fn href(self) -> &'static str {
         match self {
             Section::Users => "/console/users",
             Section::Environments => "/console/environments",
@@ -66,6 +86,7 @@ fn head(title: &str) -> Markup {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · Rolegate" }
+            link rel="icon" type="image/svg+xml" href=(super::assets::icon());
             link rel="stylesheet" href=(super::assets::stylesheet());
             script src=(super::assets::script()) defer {}
         }
@@ -105,7 +126,7 @@ pub fn page(session: &ConsoleSession, current: Section, title: &str, body: Marku
                 }
                 nav aria-label="Console" {
                     ul {
-                        @for section in Section::ALL {
+                        @for section in Section::ALL.into_iter().filter(|s| s.offered_to(session)) {
                             li {
                                 @if section == current {
                                     a href=(section.href()) aria-current="page" { (section.label()) }

@@ -80,8 +80,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn home() -> HttpResponse {
-    see_other("/console/users")
+/// The first section the person may read.
+async fn home(Signed(session): Signed) -> HttpResponse {
+    let first = layout::Section::ALL
+        .into_iter()
+        .find(|s| s.offered_to(&session))
+        .unwrap_or(layout::Section::Connections);
+    see_other(first.href())
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
@@ -104,7 +109,9 @@ pub fn html_response(status: StatusCode, markup: maud::Markup) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CONTENT_SECURITY_POLICY, POLICY))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        // Not `no-referrer`: under it a browser sends `Origin: null` with the console's own
+        // form posts, and the sign-in form is checked by its Origin.
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
         .content_type("text/html; charset=utf-8")
         .body(markup.into_string())
 }
@@ -195,7 +202,11 @@ impl FromRequest for Signed {
                 return Err(ConsoleError::SignIn);
             };
             let session = run_blocking(&state.pool, move |conn| {
-                sessions::verify(conn, &cookie).map_err(AdminError::from)
+                let Some(mut session) = sessions::verify(conn, &cookie)? else {
+                    return Ok(None);
+                };
+                session.may_read = readable_lists(conn, &session)?;
+                Ok::<_, AdminError>(Some(session))
             })
             .await?
             .ok_or(ConsoleError::SignIn)?;
@@ -210,6 +221,20 @@ impl FromRequest for Signed {
             Ok(Signed(session))
         })
     }
+}
+
+/// The sections' list routes that answer the session anything now.
+fn readable_lists(
+    conn: &mut PgConnection,
+    session: &ConsoleSession,
+) -> Result<Vec<&'static str>, AdminError> {
+    let mut readable = Vec::new();
+    for route in layout::Section::ALL.iter().filter_map(|s| s.list_route()) {
+        if context(session, "get", route)?.answers_somewhere(conn)? {
+            readable.push(route);
+        }
+    }
+    Ok(readable)
 }
 
 /// The admin context of the admin route a console page or form stands for.

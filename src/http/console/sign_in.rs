@@ -220,7 +220,7 @@ async fn with_token(
     .await;
     match opened {
         Ok(Some(opened)) => {
-            let mut response = see_other("/console/users");
+            let mut response = see_other("/console");
             response
                 .add_cookie(&session_cookie(&req, &opened))
                 .map_err(|e| AdminError::Internal(e.to_string()))?;

@@ -261,7 +261,11 @@ async fn show(state: web::Data<AppState>, Signed(session): Signed, id: web::Path
                         (layout::csrf(&session))
                         input type="hidden" name="environment_id" value=(env.environment.id);
                         label for={ "role-" (env.environment.id) } { "Environment role"
-                            select #{ "role-" (env.environment.id) } name="role_id" {
+                            select #{ "role-" (env.environment.id) } name="role_id" required {
+                                // Without a held role nothing is preselected, so a click on
+                                // "Set role…" never grants the list's first role by accident.
+                                @let holds_one = offered.environment_roles.iter().any(|(rid, _)| env.roles.iter().any(|r| r.role.id == *rid));
+                                @if !holds_one { option value="" selected disabled { "Choose a role" } }
                                 @for (rid, name) in &offered.environment_roles {
                                     option value=(rid) selected[env.roles.iter().any(|r| r.role.id == *rid)] { (name) }
                                 }
