@@ -1091,3 +1091,86 @@ async fn the_events_page_shows_the_feed_by_type_and_the_webhooks() {
     assert_eq!(bad.status, 400);
     assert!(feed.has("No webhook"));
 }
+
+#[tokio::test]
+async fn a_member_is_added_and_removed_after_the_preview_of_what_they_gain_and_lose() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let ada = app.create_user("ada@example.com").await;
+    let group = create(
+        &app,
+        "/end-user-groups",
+        json!({"environment_id": model.production, "name": "Sellers"}),
+    )
+    .await;
+    let crm = application(&app, &model.production, "CRM").await;
+    let operator = model.role("project_operator");
+    assign(
+        &app,
+        json!({"type": "end_user_group", "id": group}),
+        &operator,
+        json!({"application_id": crm}),
+    )
+    .await;
+    let operator_name = role_name(&app, &operator).await;
+    let console = Console::new(&app);
+    let csrf = console.sign_in(&app.admin_token).await;
+    let page = console.get(&format!("/console/groups/{group}")).await;
+    assert!(page.has(&format!("/console/groups/{group}/members/add")));
+
+    let add = format!("/console/groups/{group}/members/add");
+    let preview = console
+        .post(&add, &[("csrf", &csrf), ("user_name", "ada@example.com")])
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.html);
+    assert!(
+        preview.has("Gains") && preview.has(&operator_name),
+        "{}",
+        preview.html
+    );
+    assert!(application_roles(&effective(&app, &ada).await, &crm).is_empty());
+    let added = console
+        .post(
+            &add,
+            &[
+                ("csrf", &csrf),
+                ("user_name", "ada@example.com"),
+                ("confirmed", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.html);
+    assert_eq!(
+        application_roles(&effective(&app, &ada).await, &crm),
+        [operator_name.clone()].into()
+    );
+    let page = console.get(&format!("/console/groups/{group}")).await;
+    assert!(
+        page.has("Direct members (1)") && page.has(&format!(r#"name="user_id" value="{ada}""#))
+    );
+
+    let remove = format!("/console/groups/{group}/members/remove");
+    let preview = console
+        .post(&remove, &[("csrf", &csrf), ("user_id", &ada)])
+        .await;
+    assert!(
+        preview.has("Losses") && preview.has("ada@example.com"),
+        "{}",
+        preview.html
+    );
+    let removed = console
+        .post(
+            &remove,
+            &[("csrf", &csrf), ("user_id", &ada), ("confirmed", "1")],
+        )
+        .await;
+    assert_eq!(removed.status, 303, "{}", removed.html);
+    assert!(application_roles(&effective(&app, &ada).await, &crm).is_empty());
+    let forged = console
+        .post(
+            &remove,
+            &[("csrf", "forged"), ("user_id", &ada), ("confirmed", "1")],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+}

@@ -1,5 +1,5 @@
 //! Environments and their end-user groups: members (paged), the roles a group grants and the
-//! IdP groups mapped into it; creating, renaming, duplicating and deleting groups, each
+//! IdP groups mapped into it (members are added and removed in `group_members`); creating, renaming, duplicating and deleting groups, each
 //! previewed.
 
 use actix_web::http::StatusCode;
@@ -157,12 +157,22 @@ async fn group(
         }
         h2 { "Direct members (" (overview.member_count) ")" }
         table #members {
-            thead { tr { th scope="col" { "userName" } th scope="col" { "Name" } } }
+            thead { tr { th scope="col" { "userName" } th scope="col" { "Name" }
+                         @if may_change { th scope="col" { span.muted { "Actions" } } } } }
             tbody {
                 @for m in &overview.members {
                     tr { td { a href={ "/console/users/" (m.id) } { (m.user_name) } }
-                         td { (m.display_name.as_deref().unwrap_or("")) } }
+                         td { (m.display_name.as_deref().unwrap_or("")) }
+                         @if may_change { td { (layout::action_button(&session, &format!("{url}/members/remove"),
+                                                   "Remove…", &[("user_id", &m.id.to_string())])) } } }
                 }
+            }
+        }
+        @if may_change {
+            form.stack method="post" action={ (url) "/members/add" } {
+                (layout::csrf(&session))
+                label for="add-member" { "Add a member (userName)" input #add-member name="user_name" required maxlength="256"; }
+                button type="submit" { "Add…" }
             }
         }
         @if let Some(next) = overview.next_after {

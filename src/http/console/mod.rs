@@ -13,6 +13,7 @@ mod audit;
 mod connections;
 mod environments;
 mod events;
+mod group_members;
 mod idp_groups;
 mod layout;
 mod roles;
@@ -70,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(sign_in::configure)
             .configure(users::configure)
             .configure(environments::configure)
+            .configure(group_members::configure)
             .configure(idp_groups::configure)
             .configure(applications::configure)
             .configure(events::configure)
