@@ -1,12 +1,12 @@
 //! The identity provider's groups — pushed by SCIM or learned from login claims — and where
 //! each is mapped (`GET /admin/v1/idp-groups`, the console's IdP groups page): a keyset page,
-//! searched on the server.
+//! searched on the server; and the IdP groups one user is in.
 
 use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::authorization::{Denial, Privilege, Visible};
+use super::authorization::{Denial, Privilege, Target, Visible};
 use super::AdminContext;
 use crate::db::groups as rows;
 use crate::error::AdminError;
@@ -138,4 +138,32 @@ mod tests {
         assert!(parse_cursor("nonsense").is_err());
         assert!(parse_cursor("not-a-uuid:sales").is_err());
     }
+}
+
+/// An IdP group a user is a direct member of.
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
+pub struct MemberOf {
+    pub id: Uuid,
+    #[serde(rename = "displayName")]
+    pub display_name: String,
+    /// `scim`, or `login` for a group learned from a provider's claims.
+    pub source: &'static str,
+}
+
+/// The IdP groups a user is in (`GET /admin/v1/users/{id}/idp-groups`).
+pub fn of_user(
+    conn: &mut PgConnection,
+    ctx: &AdminContext,
+    user_id: Uuid,
+) -> Result<Vec<MemberOf>, AdminError> {
+    crate::db::users::find(conn, ctx.tenant_id, user_id)?;
+    ctx.authorize(conn, Target::User(user_id))?;
+    Ok(rows::idp_groups_of_user(conn, ctx.tenant_id, user_id)?
+        .into_iter()
+        .map(|(id, display_name, provider)| MemberOf {
+            id,
+            display_name,
+            source: if provider.is_some() { "login" } else { "scim" },
+        })
+        .collect())
 }

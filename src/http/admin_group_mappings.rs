@@ -68,6 +68,15 @@ pub const ROUTES: &[Route] = &[
         List("memberships", "MembershipPath"),
         &[],
     ),
+    Route::read(
+        "/users/{id}/idp-groups",
+        |r| r.to(idp_groups_of_user),
+        Requirement::SelfOr(Privilege::Collaborators),
+        "group mappings",
+        "The identity provider's groups (SCIM-pushed and login-claim) a user is a direct member of",
+        List("idp_groups", "MemberOf"),
+        &[],
+    ),
 ];
 
 async fn list(
@@ -120,7 +129,6 @@ async fn delete(
     respond(outcome, no_content)
 }
 
-/// "Why is this user in these groups?": every path, direct or through an IdP group.
 async fn idp_groups(
     state: web::Data<AppState>,
     Admin(ctx): Admin,
@@ -133,6 +141,19 @@ async fn idp_groups(
     .await
 }
 
+async fn idp_groups_of_user(
+    state: web::Data<AppState>,
+    Admin(ctx): Admin,
+    id: web::Path<Uuid>,
+) -> Response {
+    let id = id.into_inner();
+    read(&state, ctx, move |conn, ctx| {
+        Ok(serde_json::json!({ "idp_groups": idp_groups::of_user(conn, ctx, id)? }))
+    })
+    .await
+}
+
+/// "Why is this user in these groups?": every path, direct or through an IdP group.
 async fn memberships(
     state: web::Data<AppState>,
     Admin(ctx): Admin,

@@ -157,6 +157,7 @@ fn components() -> Value {
     c = add::<access::idp_groups::IdpGroupPage>(c);
     c = add::<access::idp_groups::IdpGroup>(c);
     c = add::<access::idp_groups::MappedInto>(c);
+    c = add::<access::idp_groups::MemberOf>(c);
     c = add::<access::users::Invited>(c);
     c = add::<access::invitations::InvitationLink>(c);
     c = add::<access::users::ImportRow>(c);

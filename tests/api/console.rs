@@ -899,6 +899,19 @@ async fn an_idp_group_is_mapped_after_its_preview_names_who_gains_what() {
     assert!(list.has(&format!("/console/idp-groups/{idp}/map")));
     let searched = console.get("/console/idp-groups?q=supp").await;
     assert!(searched.has("Support (IdP)") && !searched.has("Sales (IdP)"));
+    let listed = app
+        .admin(Method::GET, &format!("/users/{ada}/idp-groups"), None)
+        .await;
+    assert_eq!(
+        listed.body["idp_groups"],
+        json!([{"id": idp, "displayName": "Sales (IdP)", "source": "scim"}])
+    );
+    let user = console.get(&format!("/console/users/{ada}")).await;
+    assert!(
+        user.has(r#"id="idp-memberships""#) && user.has("/console/idp-groups?q=Sales+%28IdP%29"),
+        "{}",
+        user.html
+    );
 
     let map = format!("/console/idp-groups/{idp}/map");
     let preview = console

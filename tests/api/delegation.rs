@@ -415,6 +415,9 @@ pub fn case(f: &Fixture, method: &str, path: &str) -> Case {
             format!("/group-mappings/{}/{}", f.idp_group, f.group),
             Body::None,
         ),
+        ("get", "/users/{id}/idp-groups") => {
+            plain(format!("/users/{}/idp-groups", f.subject), Body::None)
+        }
         ("get", "/users/{id}/end-user-groups") => {
             plain(format!("/users/{}/end-user-groups", f.subject), Body::None)
         }

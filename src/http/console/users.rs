@@ -14,7 +14,7 @@ use crate::access::authorization::Target;
 use crate::access::roles::ScopeQuery;
 use crate::access::user_list::{self, ListQuery};
 use crate::access::users::{self as access_users, EffectiveAccess, HeldRole, RolePath};
-use crate::access::{assignments, group_mappings, roles};
+use crate::access::{assignments, group_mappings, idp_groups, roles};
 use crate::db::run_blocking;
 use crate::db::users::UserSource;
 use crate::error::AdminError;
@@ -176,7 +176,7 @@ struct Offered {
 async fn show(state: web::Data<AppState>, Signed(session): Signed, id: web::Path<Uuid>) -> Page {
     let id = id.into_inner();
     let s = session.clone();
-    let (access, memberships, offered) = run_blocking(&state.pool, move |conn| {
+    let (access, (memberships, idp_groups), offered) = run_blocking(&state.pool, move |conn| {
         let access: EffectiveAccess = checked(
             conn,
             &s,
@@ -191,6 +191,9 @@ async fn show(state: web::Data<AppState>, Signed(session): Signed, id: web::Path
             "/users/{id}/end-user-groups",
             |conn, ctx| group_mappings::memberships(conn, ctx, id),
         )?;
+        let idp_groups = checked(conn, &s, "get", "/users/{id}/idp-groups", |conn, ctx| {
+            idp_groups::of_user(conn, ctx, id)
+        })?;
         let archive = may(conn, &s, "post", "/users/{id}/archive", Target::User(id))?;
         let access_allowed = may(
             conn,
@@ -218,7 +221,7 @@ async fn show(state: web::Data<AppState>, Signed(session): Signed, id: web::Path
         };
         Ok::<_, AdminError>((
             access,
-            memberships,
+            (memberships, idp_groups),
             Offered {
                 archive,
                 access: access_allowed,
@@ -292,6 +295,19 @@ async fn show(state: web::Data<AppState>, Signed(session): Signed, id: web::Path
                     }
                 }
                 @if memberships.is_empty() { tr { td colspan="3" .muted { "In no end-user group." } } }
+            }
+        }
+        h2 { "IdP groups" }
+        table #idp-memberships {
+            thead { tr { th scope="col" { "Group" } th scope="col" { "Source" } } }
+            tbody {
+                @for g in &idp_groups {
+                    tr {
+                        td { a href={ "/console/idp-groups?" (serde_urlencoded::to_string([("q", &g.display_name)]).unwrap_or_default()) } { (g.display_name) } }
+                        td { @if g.source == "login" { "login claims" } @else { "SCIM" } }
+                    }
+                }
+                @if idp_groups.is_empty() { tr { td colspan="2" .muted { "In no IdP group." } } }
             }
         }
     };
