@@ -465,6 +465,23 @@ async fn a_change_shows_its_dry_run_and_applies_only_once_confirmed_with_the_ses
         actors.iter().any(|a| a.starts_with("console:admin-token:")),
         "{actors:?}"
     );
+
+    // Unarchived, the user is invited again: the new link is shown once, to be sent.
+    let user = console.get(&format!("/console/users/{ada}")).await;
+    assert!(user.has("Unarchive…"), "{}", user.html);
+    let unarchived = console
+        .post(
+            &format!("/console/users/{ada}/unarchive"),
+            &[("csrf", &csrf), ("confirmed", "1")],
+        )
+        .await;
+    assert_eq!(unarchived.status, 200, "{}", unarchived.html);
+    assert!(
+        unarchived.has(r#"id="invitation-url""#) && unarchived.has("/invitations/"),
+        "{}",
+        unarchived.html
+    );
+    assert_eq!(status_of(&app, &ada).await, "invited");
 }
 
 async fn status_of(app: &TestApp, user: &str) -> String {

@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use maud::{html, Markup};
+use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -30,14 +30,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/connections/scim-tokens/{id}/revoke",
             web::post().to(revoke_token),
         );
-}
-
-/// A value shown for copying: selectable text, and a copy button where scripts run.
-fn copyable(id: &str, value: &str) -> Markup {
-    html! {
-        code.secret id=(id) { (value) }
-        button type="button" data-copy=(id) hidden { "Copy" }
-    }
 }
 
 async fn show(req: HttpRequest, state: web::Data<AppState>, Signed(session): Signed) -> Page {
@@ -69,7 +61,7 @@ async fn show(req: HttpRequest, state: web::Data<AppState>, Signed(session): Sig
     let body = html! {
         section aria-labelledby="scim" {
             h2 #scim { "SCIM provisioning (Microsoft Entra ID, Okta)" }
-            p { "Tenant URL / SCIM base URL: " (copyable("scim-url", &scim_url)) }
+            p { "Tenant URL / SCIM base URL: " (layout::copyable("scim-url", &scim_url)) }
             details {
                 summary { "Steps for Microsoft Entra ID" }
                 ol {
@@ -183,7 +175,7 @@ async fn create_token(
         |session, issued: IssuedTokenView| {
             let body = html! {
                 p.warning role="status" { "Copy the token now: it is not shown again." }
-                p { (copyable("new-token", &issued.secret)) }
+                p { (layout::copyable("new-token", &issued.secret)) }
                 p { a href="/console/connections" { "Back to connections" } }
             };
             html_response(

@@ -146,6 +146,14 @@ pub fn page(session: &ConsoleSession, current: Section, title: &str, body: Marku
     }
 }
 
+/// A value shown for copying: selectable text, and a copy button where scripts run.
+pub fn copyable(id: &str, value: &str) -> Markup {
+    html! {
+        code.secret id=(id) { (value) }
+        button type="button" data-copy=(id) hidden { "Copy" }
+    }
+}
+
 /// The session's CSRF token, for every form.
 pub fn csrf(session: &ConsoleSession) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf_token); }

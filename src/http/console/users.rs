@@ -9,11 +9,14 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::{self, Section};
-use super::{checked, html_response, may, previewed, Change, Confirmation, ConsoleError, Signed};
+use super::{
+    checked, html_response, may, previewed, previewed_then, Change, Confirmation, ConsoleError,
+    Signed,
+};
 use crate::access::authorization::Target;
 use crate::access::roles::ScopeQuery;
 use crate::access::user_list::{self, ListQuery};
-use crate::access::users::{self as access_users, EffectiveAccess, HeldRole, RolePath};
+use crate::access::users::{self as access_users, EffectiveAccess, HeldRole, Invited, RolePath};
 use crate::access::{assignments, group_mappings, idp_groups, roles};
 use crate::db::run_blocking;
 use crate::db::users::UserSource;
@@ -359,9 +362,28 @@ async fn unarchive(
         fields: Vec::new(),
         done: format!("/console/users/{id}"),
     };
-    previewed(&state, session, &form, change, move |conn, ctx, pending| {
-        access_users::unarchive(conn, ctx, pending, id, &root)
-    })
+    previewed_then(
+        &state,
+        session,
+        &form,
+        change,
+        move |conn, ctx, pending| access_users::unarchive(conn, ctx, pending, id, &root),
+        |session, invited: Invited| {
+            let body = html! {
+                p.warning role="status" {
+                    "Send this invitation link to " strong { (invited.user.user_name) }
+                    " now: it is not shown again."
+                }
+                p { (layout::copyable("invitation-url", &invited.invitation_url)) }
+                p.muted { "It works until " (invited.invitation_expires_at.format("%Y-%m-%d %H:%M UTC")) "." }
+                p { a href={ "/console/users/" (invited.user.id) } { "Back to the user" } }
+            };
+            html_response(
+                StatusCode::OK,
+                layout::page(session, Section::Users, "User unarchived", body),
+            )
+        },
+    )
     .await
 }
 
