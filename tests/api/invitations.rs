@@ -137,6 +137,7 @@ async fn an_invited_user_holds_nothing_until_accepting_through_the_link_once() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["linked_by"], "invitation");
     assert_eq!(body["session"]["user"]["id"], ivy_id.as_str());
+    assert_eq!(crate::oidc::stored_link(&s.app, "ivy-sub"), "invitation");
     assert_eq!(s.status_of(&ivy_id).await, "active");
     holds_everything(&s, &ivy_id, &model, &crm).await;
     // Once only.

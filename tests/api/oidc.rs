@@ -345,13 +345,32 @@ async fn first_login_creates_the_user_and_claim_groups_carry_roles_until_they_ar
     assert!(app_roles(&s.me(&token).await.1, &crm).is_empty());
     crate::mapped_groups::assert_no_drift(&s.app);
 
-    // And back: membership follows every login, like a SCIM push.
-    let (_, body) = s.login(alice(&["engineering"])).await;
+    // And back, a group added and none removed: membership follows every login, like a
+    // SCIM push.
+    let (_, body) = s.login(alice(&["sales", "engineering"])).await;
     assert_eq!(app_roles(&body["session"], &crm), vec!["Builder"]);
+    assert_eq!(app_roles(&s.me(&token).await.1, &crm), vec!["Builder"]);
+    // Each login that created the user or changed a membership is audited; one that
+    // changed nothing is not.
+    let logins = || async {
+        let audit = s
+            .app
+            .admin(
+                Method::GET,
+                &format!("/audit?operation=login&resource_id={user_id}"),
+                None,
+            )
+            .await;
+        audit.body["entries"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(logins().await, 3);
+    let (status, _) = s.login(alice(&["sales", "engineering"])).await;
+    assert_eq!(status, 200);
+    assert_eq!(logins().await, 3, "an unchanged login was audited");
     let (requests, verified) = s.idp.pkce_counts();
     assert_eq!(
         (requests, verified),
-        (3, 3),
+        (4, 4),
         "every code was redeemed with its PKCE verifier"
     );
 }
@@ -417,6 +436,14 @@ async fn scim_users_are_linked_by_verified_email_or_external_id_never_by_unverif
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["linked_by"], "external_id");
     assert_eq!(body["session"]["user"]["id"], carol);
+    // Each identity stores how it was linked.
+    for (subject, how) in [
+        ("mallory-sub", "created"),
+        ("bob-sub", "verified_email"),
+        ("carol-sub", "external_id"),
+    ] {
+        assert_eq!(stored_link(&s.app, subject), how, "{subject}");
+    }
 }
 
 #[tokio::test]
@@ -1100,4 +1127,134 @@ async fn a_callback_opened_in_another_browser_is_refused_and_changes_nothing() {
     // The browser that started it still finishes it.
     let (status, body) = s.callback(&code, &login.state).await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// A login-created user follows each claim on its own: one field changing is enough.
+#[tokio::test]
+async fn each_claim_a_login_owns_is_followed_even_when_it_changes_alone() {
+    let s = setup().await;
+    let base = json!({"sub": "solo", "preferred_username": "solo-1", "name": "Solo",
+                      "given_name": "Han", "email": "solo@example.com",
+                      "email_verified": true, "oid": "solo-oid-1"});
+    let (status, body) = s.login(base.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["session"]["user"]["id"].as_str().unwrap().to_string();
+    let user = || async { s.app.get(&format!("/Users/{id}")).await.body };
+    let with = |key: &str, value: &str| {
+        let mut claims = base.clone();
+        claims[key] = json!(value);
+        claims
+    };
+    assert_eq!(user().await["userName"], "corp:solo-1");
+    // The same claims again change nothing and say nothing changed.
+    let updates = user_updates(&s).await;
+    let (status, _) = s.login(base.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(user_updates(&s).await, updates);
+    assert_eq!(stored_link(&s.app, "solo"), "created");
+
+    // Only the claimed name: the userName follows, nothing else moves.
+    let (status, _) = s.login(with("preferred_username", "solo-2")).await;
+    assert_eq!(status, 200);
+    let now = user().await;
+    assert_eq!(now["userName"], "corp:solo-2");
+    assert_eq!(
+        (&now["externalId"], &now["displayName"]),
+        (&json!("solo-oid-1"), &json!("Solo"))
+    );
+
+    // Only the externalId.
+    let mut claims = with("preferred_username", "solo-2");
+    claims["oid"] = json!("solo-oid-2");
+    let (status, _) = s.login(claims.clone()).await;
+    assert_eq!(status, 200);
+    let now = user().await;
+    assert_eq!(now["externalId"], "solo-oid-2");
+    assert_eq!(now["name"]["givenName"], "Han");
+
+    // Only the given name (an attribute, the display name unchanged).
+    claims["given_name"] = json!("Hans");
+    let (status, _) = s.login(claims).await;
+    assert_eq!(status, 200);
+    let now = user().await;
+    assert_eq!(now["name"]["givenName"], "Hans");
+    assert_eq!(now["displayName"], "Solo");
+    assert_eq!(
+        events_of(&s, "user.created").await,
+        1,
+        "created once, not at each login"
+    );
+}
+
+/// A user the identity provider provisioned keeps its SCIM attributes however often it
+/// logs in: the login links to it but owns none of its fields.
+#[tokio::test]
+async fn a_provisioned_user_keeps_its_scim_attributes_across_logins() {
+    let s = setup().await;
+    let id = s
+        .app
+        .post(
+            "/Users",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "sam@example.com", "externalId": "sam-oid",
+                    "displayName": "Sam (SCIM)"}),
+        )
+        .await
+        .id();
+    let claims = json!({"sub": "sam", "oid": "sam-oid", "preferred_username": "sam-claims",
+                        "name": "Sam from claims", "email": "sam@example.com",
+                        "email_verified": true});
+    let before = user_updates(&s).await;
+    for login in ["first (linked by externalId)", "second (known subject)"] {
+        let (status, body) = s.login(claims.clone()).await;
+        assert_eq!(status, 200, "{login}: {body}");
+        assert_eq!(body["session"]["user"]["id"], id.as_str());
+        let user = s.app.get(&format!("/Users/{id}")).await.body;
+        assert_eq!(
+            (&user["userName"], &user["displayName"]),
+            (&json!("sam@example.com"), &json!("Sam (SCIM)")),
+            "{login}"
+        );
+    }
+    assert_eq!(
+        user_updates(&s).await,
+        before,
+        "a login wrote a user.updated event"
+    );
+    assert_eq!(stored_link(&s.app, "sam"), "external_id");
+    assert_eq!(
+        events_of(&s, "user.created").await,
+        1,
+        "only the SCIM creation"
+    );
+}
+
+/// How many events of this type the tenant's feed holds.
+async fn events_of(s: &Setup, event_type: &str) -> usize {
+    let feed = s
+        .app
+        .admin(
+            Method::GET,
+            &format!("/events?types={event_type}&limit=1000"),
+            None,
+        )
+        .await;
+    assert_eq!(feed.status, 200, "{}", feed.body);
+    feed.body["events"].as_array().map_or(0, Vec::len)
+}
+
+async fn user_updates(s: &Setup) -> usize {
+    events_of(s, "user.updated").await
+}
+
+/// How the provider's identity with this subject was linked to its user, as stored.
+pub fn stored_link(app: &TestApp, subject: &str) -> String {
+    use diesel::prelude::*;
+    use rolegate::db::schema::oidc_identities;
+    let mut conn = app.pool.get().unwrap();
+    oidc_identities::table
+        .filter(oidc_identities::subject.eq(subject))
+        .select(oidc_identities::linked_by)
+        .first(&mut conn)
+        .unwrap()
 }
