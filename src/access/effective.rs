@@ -537,7 +537,7 @@ fn refresh_paths(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> 
     // Users left holding nothing (outside the refreshed scope nothing changed), unless this
     // transaction already said their sessions end.
     let revoked = format!(
-        "SELECT l.user_id FROM (SELECT DISTINCT user_id FROM role_changes WHERE kind = 'loss') l \
+        "SELECT l.user_id FROM (SELECT DISTINCT user_id FROM role_changes WHERE kind = 'loss' ORDER BY user_id) l \
          WHERE NOT EXISTS (SELECT 1 FROM desired d WHERE d.user_id = l.user_id) \
            AND NOT EXISTS (SELECT 1 FROM effective_roles x WHERE x.tenant_id = $1 \
                            AND x.user_id = l.user_id AND ({scope_on_x}) IS NOT TRUE) \

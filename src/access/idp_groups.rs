@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::authorization::{Denial, Privilege, Target, Visible};
 use super::AdminContext;
 use crate::db::groups as rows;
+use crate::db::users::GroupSources;
 use crate::error::AdminError;
 
 const DEFAULT_PAGE: i64 = 50;
@@ -158,12 +159,18 @@ pub fn of_user(
 ) -> Result<Vec<MemberOf>, AdminError> {
     crate::db::users::find(conn, ctx.tenant_id, user_id)?;
     ctx.authorize(conn, Target::User(user_id))?;
-    Ok(rows::idp_groups_of_user(conn, ctx.tenant_id, user_id)?
+    let groups =
+        crate::db::users::groups_of(conn, ctx.tenant_id, &[user_id], GroupSources::ScimAndLogin)?;
+    Ok(groups
         .into_iter()
-        .map(|(id, display_name, provider)| MemberOf {
-            id,
-            display_name,
-            source: if provider.is_some() { "login" } else { "scim" },
+        .map(|g| MemberOf {
+            id: g.group_id,
+            display_name: g.display_name,
+            source: if g.oidc_provider_id.is_some() {
+                "login"
+            } else {
+                "scim"
+            },
         })
         .collect())
 }

@@ -264,23 +264,3 @@ pub fn idp_groups_page(
         .bind::<Nullable<SqlUuid>, _>(after.map(|(_, id)| id))
         .load(conn)
 }
-
-/// (group id, display name, login provider id) of every IdP group — SCIM-pushed or learned
-/// from login claims — the user is a direct member of, by display name.
-pub fn idp_groups_of_user(
-    conn: &mut PgConnection,
-    tenant_id: Uuid,
-    user_id: Uuid,
-) -> QueryResult<Vec<(Uuid, String, Option<Uuid>)>> {
-    group_members::table
-        .inner_join(
-            groups::table.on(groups::tenant_id
-                .eq(group_members::tenant_id)
-                .and(groups::id.eq(group_members::group_id))),
-        )
-        .filter(group_members::tenant_id.eq(tenant_id))
-        .filter(group_members::user_id.eq(user_id))
-        .order((groups::display_name, groups::id))
-        .select((groups::id, groups::display_name, groups::oidc_provider_id))
-        .load(conn)
-}

@@ -175,14 +175,33 @@ pub fn existing_ids(
         .load(conn)
 }
 
-/// (user id, group id, group display name) for every direct membership of the given users,
-/// in one query.
+/// Which groups [`groups_of`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupSources {
+    /// Groups provisioned over SCIM only (what a SCIM User's `groups` shows).
+    Scim,
+    /// SCIM groups and the groups of login claims.
+    ScimAndLogin,
+}
+
+/// One group a user is a direct member of.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct MemberOf {
+    pub user_id: Uuid,
+    pub group_id: Uuid,
+    pub display_name: String,
+    /// The OIDC provider whose login claims fill the group; `None` for a SCIM group.
+    pub oidc_provider_id: Option<Uuid>,
+}
+
+/// The groups each of `user_ids` is a direct member of, by user, then display name.
 pub fn groups_of(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     user_ids: &[Uuid],
-) -> QueryResult<Vec<(Uuid, Uuid, String)>> {
-    group_members::table
+    sources: GroupSources,
+) -> QueryResult<Vec<MemberOf>> {
+    let mut query = group_members::table
         .inner_join(
             groups::table.on(groups::tenant_id
                 .eq(group_members::tenant_id)
@@ -190,9 +209,18 @@ pub fn groups_of(
         )
         .filter(group_members::tenant_id.eq(tenant_id))
         .filter(group_members::user_id.eq_any(user_ids))
-        .filter(groups::oidc_provider_id.is_null())
+        .into_boxed();
+    if sources == GroupSources::Scim {
+        query = query.filter(groups::oidc_provider_id.is_null());
+    }
+    query
         .order((group_members::user_id, groups::display_name, groups::id))
-        .select((group_members::user_id, groups::id, groups::display_name))
+        .select((
+            group_members::user_id,
+            groups::id,
+            groups::display_name,
+            groups::oidc_provider_id,
+        ))
         .load(conn)
 }
 

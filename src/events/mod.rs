@@ -312,59 +312,79 @@ pub fn user_loses_everything(
 /// whose changes are the same share an outbox row of up to `USERS_PER_ROW` ids (the feed
 /// hands out one event per user), so a change reaching 100,000 users writes about a hundred
 /// rows and builds each event body once. Ends with a CTE, for a `WITH` list.
+///
+/// How users with the same changes are found cheaply: the distinct changes of an environment
+/// (few, even when 100,000 users share them) are numbered, and each user's set of changes is
+/// the sum of 2 to the power of their numbers — a bit set, in a `bigint` for the first 64 and
+/// an exact `numeric` beyond — which one hash aggregation builds in any order. The users of
+/// each set are gathered once and cut into rows; each row's body is decoded from its set.
+/// Text keys per user and a window over every user cost a 100,000-user change a third of a
+/// second.
 pub fn access_events_sql(tenant: &str, actor: &str, revoked: Option<&str>) -> String {
     let n = rows::USERS_PER_ROW;
+    let nil = "'00000000-0000-0000-0000-000000000000'::uuid";
     let item = "jsonb_build_object('application_id', c.application_id, 'role_id', c.role_id, \
                 'role', ri.name, 'privileges', coalesce(ri.privileges, '[]'))";
     let revocations = match revoked {
         Some(users) => format!(
             "UNION ALL \
-             SELECT 1, NULL::uuid, NULL::text[], (k.i - 1) / {n}, \
-                    array_agg(k.user_id ORDER BY k.user_id), 'session.revoked', \
+             SELECT 1, NULL::uuid, NULL::bigint, NULL::numeric, k.chunk, k.users, 'session.revoked', \
                     jsonb_build_object('reason', 'no access left') \
-             FROM (SELECT r.user_id, row_number() OVER (ORDER BY r.user_id) AS i FROM ({users}) r) k \
-             GROUP BY (k.i - 1) / {n}"
+             FROM (SELECT g.users[s.chunk * {n} + 1 : (s.chunk + 1) * {n}] AS users, s.chunk \
+                   FROM (SELECT array_agg(r.user_id ORDER BY r.user_id) AS users FROM ({users}) r) g \
+                   CROSS JOIN LATERAL generate_series(0, (cardinality(g.users) - 1) / {n}) AS s (chunk)) k"
         ),
         None => String::new(),
     };
     format!(
-        "role_info AS ( \
+        "change_items AS MATERIALIZED ( \
+           SELECT i.*, (row_number() OVER (PARTITION BY i.environment_id \
+                                           ORDER BY i.kind, i.application_id NULLS FIRST, i.role_id) - 1)::int AS item \
+           FROM (SELECT DISTINCT environment_id, kind, application_id, role_id FROM role_changes) i \
+         ), \
+         role_info AS ( \
            SELECT r.id, r.name, coalesce((SELECT jsonb_agg(rp.privilege_key ORDER BY rp.privilege_key) \
                                           FROM role_privileges rp \
                                           WHERE rp.tenant_id = {tenant} AND rp.role_id = r.id), '[]') AS privileges \
-           FROM roles r WHERE r.tenant_id = {tenant} AND r.id IN (SELECT role_id FROM role_changes) \
+           FROM roles r WHERE r.tenant_id = {tenant} AND r.id IN (SELECT role_id FROM change_items) \
          ), \
          change_sets AS MATERIALIZED ( \
-           SELECT c.user_id, c.environment_id, \
-                  array_agg(c.kind || ' ' || coalesce(c.application_id::text, '-') || ' ' || c.role_id::text \
-                            ORDER BY c.kind, c.application_id NULLS FIRST, c.role_id) AS change_key \
-           FROM role_changes c GROUP BY c.user_id, c.environment_id \
+           SELECT c.environment_id, c.user_id, \
+                  coalesce(bit_or(1::bigint << i.item) FILTER (WHERE i.item < 64), 0) AS low_items, \
+                  coalesce(sum(power(2::numeric, i.item)) FILTER (WHERE i.item >= 64), 0) AS high_items \
+           FROM role_changes c \
+           JOIN change_items i ON i.environment_id = c.environment_id AND i.kind = c.kind \
+             AND i.role_id = c.role_id \
+             AND coalesce(i.application_id, {nil}) = coalesce(c.application_id, {nil}) \
+           GROUP BY c.environment_id, c.user_id \
          ), \
          batches AS MATERIALIZED ( \
-           SELECT s.environment_id, s.change_key, s.chunk, array_agg(s.user_id ORDER BY s.user_id) AS users \
-           FROM (SELECT cs.*, (row_number() OVER (PARTITION BY cs.environment_id, cs.change_key \
-                                                 ORDER BY cs.user_id) - 1) / {n} AS chunk \
-                 FROM change_sets cs) s \
-           GROUP BY s.environment_id, s.change_key, s.chunk \
+           SELECT g.environment_id, g.low_items, g.high_items, s.chunk, \
+                  g.users[s.chunk * {n} + 1 : (s.chunk + 1) * {n}] AS users \
+           FROM (SELECT environment_id, low_items, high_items, array_agg(user_id ORDER BY user_id) AS users \
+                 FROM change_sets GROUP BY environment_id, low_items, high_items) g \
+           CROSS JOIN LATERAL generate_series(0, (cardinality(g.users) - 1) / {n}) AS s (chunk) \
          ), \
          batch_data AS ( \
-           SELECT b.environment_id, b.change_key, \
+           SELECT b.environment_id, b.low_items, b.high_items, \
                   jsonb_build_object('environment_id', b.environment_id, \
                     'gained', coalesce(jsonb_agg({item} ORDER BY c.application_id NULLS FIRST, c.role_id) \
                                        FILTER (WHERE c.kind = 'gain'), '[]'), \
                     'lost', coalesce(jsonb_agg({item} ORDER BY c.application_id NULLS FIRST, c.role_id) \
                                      FILTER (WHERE c.kind = 'loss'), '[]')) AS data \
-           FROM (SELECT DISTINCT ON (environment_id, change_key) environment_id, change_key, \
-                        users[1] AS sample FROM batches) b \
-           JOIN role_changes c ON c.user_id = b.sample AND c.environment_id = b.environment_id \
+           FROM (SELECT DISTINCT environment_id, low_items, high_items FROM batches) b \
+           JOIN change_items c ON c.environment_id = b.environment_id \
+             AND CASE WHEN c.item < 64 THEN b.low_items & (1::bigint << c.item) <> 0 \
+                      ELSE div(b.high_items, power(2::numeric, c.item)) % 2 = 1 END \
            LEFT JOIN role_info ri ON ri.id = c.role_id \
-           GROUP BY b.environment_id, b.change_key \
+           GROUP BY b.environment_id, b.low_items, b.high_items \
          ), \
          access_rows AS ( \
-           SELECT 0 AS ord, b.environment_id, b.change_key, b.chunk, b.users, \
+           SELECT 0 AS ord, b.environment_id, b.low_items, b.high_items, b.chunk, b.users, \
                   'access.changed' AS event_type, d.data \
            FROM batches b \
-           JOIN batch_data d ON d.environment_id = b.environment_id AND d.change_key = b.change_key \
+           JOIN batch_data d ON d.environment_id = b.environment_id \
+             AND d.low_items = b.low_items AND d.high_items = b.high_items \
            {revocations} \
          ), \
          access_events AS ( \
@@ -373,7 +393,7 @@ pub fn access_events_sql(tenant: &str, actor: &str, revoked: Option<&str>) -> St
                   CASE WHEN cardinality(users) = 1 THEN users[1] END, \
                   CASE WHEN cardinality(users) > 1 THEN users END, data \
            FROM access_rows \
-           ORDER BY ord, environment_id, change_key, chunk \
+           ORDER BY ord, environment_id, low_items, high_items, chunk \
            RETURNING 1 \
          )"
     )

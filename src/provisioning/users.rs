@@ -10,7 +10,7 @@ use super::{check_version, listing, meta, parse_id, ListQuery, Rendered, ScimCon
 use crate::access::effective::{self, Pending, Scope, Users};
 use crate::db::audit::{self, NewAuditEntry};
 use crate::db::filter::USER_COLUMNS;
-use crate::db::users::{self, KeyedUserRow, UserFields, UserRow, UserSource};
+use crate::db::users::{self, GroupSources, KeyedUserRow, UserFields, UserRow, UserSource};
 use crate::error::ScimApiError;
 use crate::events::{self, UserState};
 use crate::scim::patch::{apply, parse_patch_request};
@@ -130,10 +130,12 @@ fn groups_of_one(
     ctx: &ScimContext,
     id: Uuid,
 ) -> Result<Vec<(Uuid, String)>> {
-    Ok(users::groups_of(conn, ctx.tenant_id(), &[id])?
-        .into_iter()
-        .map(|(_, g, name)| (g, name))
-        .collect())
+    Ok(
+        users::groups_of(conn, ctx.tenant_id(), &[id], GroupSources::Scim)?
+            .into_iter()
+            .map(|g| (g.group_id, g.display_name))
+            .collect(),
+    )
 }
 
 /// A user's state as lifecycle events see it (SCIM cannot archive).
@@ -227,8 +229,11 @@ pub fn render_rows(
     let mut groups: HashMap<Uuid, Vec<(Uuid, String)>> = HashMap::new();
     if projection.wants(&USER_RESOURCE, "groups") && !rows.is_empty() {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.record.id).collect();
-        for (user, group, name) in users::groups_of(conn, ctx.tenant_id(), &ids)? {
-            groups.entry(user).or_default().push((group, name));
+        for g in users::groups_of(conn, ctx.tenant_id(), &ids, GroupSources::Scim)? {
+            groups
+                .entry(g.user_id)
+                .or_default()
+                .push((g.group_id, g.display_name));
         }
     }
     Ok(rows

@@ -622,3 +622,140 @@ async fn a_change_reaching_many_users_is_one_event_per_user_from_few_rows() {
     assert_eq!(outbox_rows(&mut conn, "access.changed"), 6);
     assert_eq!(outbox_rows(&mut conn, "session.revoked"), 3);
 }
+
+/// A change in which users gain many roles at once, more than 64 in one environment: each
+/// user's event names exactly what that user gained, users with the same gains share one
+/// outbox row, and users whose gains differ anywhere in the list (among the first 64 or
+/// beyond) get their own.
+#[tokio::test]
+async fn users_gaining_many_roles_at_once_each_get_exactly_theirs() {
+    use diesel::prelude::*;
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let viewer = create(
+        &app,
+        "/roles",
+        json!({"name": "Viewer", "scope": "application", "privileges": ["application.content.view"]}),
+    )
+    .await;
+    let mut apps = Vec::new();
+    for i in 0..70 {
+        apps.push(application(&app, &model.production, &format!("app {i:02}")).await);
+    }
+    // The changes are numbered in application order.
+    apps.sort();
+    let end_user_group = |name: &'static str| {
+        let app = &app;
+        let production = model.production.clone();
+        async move {
+            create(
+                app,
+                "/end-user-groups",
+                json!({"environment_id": production, "name": name}),
+            )
+            .await
+        }
+    };
+    let wide = end_user_group("Wide").await;
+    for a in &apps {
+        assign(
+            &app,
+            json!({"type": "end_user_group", "id": wide}),
+            &viewer,
+            json!({"application_id": a}),
+        )
+        .await;
+    }
+    let (ada, bob, cy, dan) = (
+        app.create_user("ada").await,
+        app.create_user("bob").await,
+        app.create_user("cy").await,
+        app.create_user("dan").await,
+    );
+    // Cy already holds the role on the 66th application, Dan on the first.
+    for (user, position, name) in [(&cy, 65, "Late"), (&dan, 0, "Early")] {
+        let group = end_user_group(name).await;
+        assign(
+            &app,
+            json!({"type": "end_user_group", "id": group}),
+            &viewer,
+            json!({"application_id": apps[position]}),
+        )
+        .await;
+        let idp = app.create_group(name, &[user.as_str()]).await;
+        let reply = app
+            .admin(
+                Method::POST,
+                "/group-mappings",
+                Some(&json!({"idp_group_id": idp, "end_user_group_id": group})),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    }
+    let everyone = app
+        .create_group(
+            "everyone",
+            &[ada.as_str(), bob.as_str(), cy.as_str(), dan.as_str()],
+        )
+        .await;
+    let mut conn = PgConnection::establish(&app.database_url).expect("connects");
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let rows = |conn: &mut PgConnection| {
+        diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM events WHERE tenant_id = '{}' AND event_type = 'access.changed'",
+            app.tenant_id
+        ))
+        .get_result::<Count>(conn)
+        .expect("count")
+        .n
+    };
+    let rows_before = rows(&mut conn);
+    let start = feed(&app, "limit=1000").await["next_cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_string();
+
+    let reply = app
+        .admin(
+            Method::POST,
+            "/group-mappings",
+            Some(&json!({"idp_group_id": everyone, "end_user_group_id": wide})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let (events, _) = events_after(&app, start, 100).await;
+    let gained_apps = |user: &str| -> Vec<String> {
+        let mine: Vec<&(String, String, String, Value)> =
+            events.iter().filter(|e| e.2 == user).collect();
+        assert_eq!(mine.len(), 1, "{user}: {mine:?}");
+        assert_eq!(mine[0].1, "access.changed");
+        assert_eq!(mine[0].3["lost"], json!([]));
+        mine[0].3["gained"]
+            .as_array()
+            .expect("gained")
+            .iter()
+            .map(|g| {
+                assert_eq!(g["role_id"], json!(viewer));
+                g["application_id"]
+                    .as_str()
+                    .expect("application")
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(gained_apps(&ada), apps);
+    assert_eq!(gained_apps(&bob), apps);
+    let but = |position: usize| -> Vec<String> {
+        let mut rest = apps.clone();
+        rest.remove(position);
+        rest
+    };
+    assert_eq!(gained_apps(&cy), but(65));
+    assert_eq!(gained_apps(&dan), but(0));
+    assert_eq!(events.len(), 4);
+    assert_eq!(rows(&mut conn) - rows_before, 3, "Ada and Bob share a row");
+}
