@@ -214,3 +214,51 @@ async fn mappings_need_groups_of_the_tenant() {
     let left = app.admin(Method::GET, "/group-mappings", None).await.body;
     assert_eq!(left["group_mappings"].as_array().map(Vec::len), Some(0));
 }
+
+/// Creating a mapping is audited with the mapping after and nothing before; deleting it with
+/// the mapping before and nothing after.
+#[tokio::test]
+async fn a_mapping_is_audited_as_created_then_deleted() {
+    let app = spawn_app().await;
+    let production =
+        app.admin(Method::GET, "/environments", None).await.body["environments"][0]["id"].clone();
+    let production = production.as_str().expect("id").to_string();
+    let entra = app.create_group("Entra Sales", &[]).await;
+    let sales = end_user_group(&app, &production, "Sales").await;
+    let mapping = json!({"idp_group_id": entra, "end_user_group_id": sales});
+    let reply = app
+        .admin(Method::POST, "/group-mappings", Some(&mapping))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let reply = app
+        .admin(
+            Method::DELETE,
+            &format!("/group-mappings/{entra}/{sales}"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    let entries = app
+        .admin(Method::GET, "/audit?resource_type=GroupMapping", None)
+        .await
+        .body;
+    let entries: Vec<(String, Value, Value)> = entries["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["operation"].as_str().unwrap_or_default().to_string(),
+                e["before"].clone(),
+                e["after"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("delete".to_string(), mapping.clone(), Value::Null),
+            ("create".to_string(), Value::Null, mapping.clone()),
+        ]
+    );
+}
