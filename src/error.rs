@@ -118,7 +118,7 @@ pub enum AdminError {
     Conflict(String),
     /// A rule of the access model refuses the change; the slug names the rule.
     #[error("{1}")]
-    Rule(&'static str, String),
+    Rule(crate::access::Rule, String),
     /// The request is well-formed but asks for something the model cannot hold.
     #[error("{1}")]
     Unprocessable(&'static str, String),
@@ -173,9 +173,9 @@ impl AdminError {
             ),
             AdminError::NotFound(d) => (StatusCode::NOT_FOUND, "not-found", "Not found", d.clone()),
             AdminError::Conflict(d) => (StatusCode::CONFLICT, "conflict", "Conflict", d.clone()),
-            AdminError::Rule(slug, d) => (
+            AdminError::Rule(rule, d) => (
                 StatusCode::CONFLICT,
-                slug,
+                rule.slug(),
                 "Refused by an access rule",
                 d.clone(),
             ),

@@ -1,6 +1,7 @@
 //! Applications (projects, apps): they live in one environment and own application roles.
 //! Whoever creates one becomes its Project admin.
 
+use crate::access::Rule;
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
@@ -145,7 +146,7 @@ pub fn update(
         .is_some_and(|e| e != before.environment_id)
     {
         return Err(AdminError::Rule(
-            "environment-fixed",
+            Rule::EnvironmentFixed,
             "an application stays in the environment it was created in".into(),
         ));
     }

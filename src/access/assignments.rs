@@ -11,6 +11,7 @@
 //!   (`cross-environment`);
 //! - the principal, role and application belong to the tenant (`unknown-reference`).
 
+use crate::access::Rule;
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
@@ -219,7 +220,7 @@ pub fn create(
                 .is_some() =>
         {
             return Err(AdminError::Rule(
-                "one-environment-role",
+                Rule::OneEnvironmentRole,
                 "the user already has an environment role in this environment; change that \
                  assignment's role instead"
                     .into(),
@@ -229,7 +230,7 @@ pub fn create(
             if assignments::everyone_else_of(conn, ctx.tenant_id, app)?.is_some() =>
         {
             return Err(AdminError::Rule(
-                "one-everyone-else",
+                Rule::OneEveryoneElse,
                 "the application already has a default role for everyone else; change that \
                  assignment's role instead"
                     .into(),
@@ -301,7 +302,7 @@ pub fn delete(
 fn refuse_moderator_assignment(assignment: &Assignment) -> Result<(), AdminError> {
     if assignment.moderator {
         return Err(AdminError::Rule(
-            "moderator-assignment-managed",
+            Rule::ModeratorAssignmentManaged,
             "this assignment belongs to a moderator of the workspace; the parent tenant changes it"
                 .into(),
         ));

@@ -4,6 +4,7 @@
 //! the source project's assignments are proposed for the target, to be accepted (they
 //! become assignments, under every assignment rule) or rejected.
 
+use crate::access::Rule;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -63,7 +64,7 @@ pub fn deploy(
     let environment = input.environment_id;
     if environment == source.environment_id {
         return Err(AdminError::Rule(
-            "deploy-same-environment",
+            Rule::DeploySameEnvironment,
             "a project is deployed to another environment than its own".into(),
         ));
     }

@@ -2,6 +2,7 @@
 //! Members are users of the tenant, added directly or through group mappings; the group's
 //! application roles reach all of them.
 
+use crate::access::Rule;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -79,7 +80,7 @@ fn record(
 
 fn needs_member() -> AdminError {
     AdminError::Rule(
-        "group-needs-member",
+        Rule::GroupNeedsMember,
         "this tenant requires every end-user group to keep at least one direct member".into(),
     )
 }
@@ -181,7 +182,7 @@ pub fn update(
             .is_some_and(|e| e != before.environment_id)
         {
             return Err(AdminError::Rule(
-                "environment-fixed",
+                Rule::EnvironmentFixed,
                 "an end-user group stays in the environment it was created in".into(),
             ));
         }
@@ -221,7 +222,7 @@ pub fn delete(
     let members = end_user_groups::member_count(conn, ctx.tenant_id, id)?;
     if members > 0 && !force {
         return Err(AdminError::Rule(
-            "group-has-members",
+            Rule::GroupHasMembers,
             format!(
                 "the group still has {members} direct member(s); delete with force=true to remove it anyway"
             ),

@@ -1,5 +1,6 @@
 //! Environments: ordered stages of a tenant (Development, Testing, Production, …).
 
+use crate::access::Rule;
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
@@ -107,7 +108,7 @@ pub fn delete(
     let left = environments::delete(conn, ctx.tenant_id, id)?;
     if left == 0 {
         return Err(AdminError::Rule(
-            "last-environment",
+            Rule::LastEnvironment,
             "a tenant keeps at least one environment".into(),
         ));
     }

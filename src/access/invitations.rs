@@ -4,6 +4,7 @@
 //! links the account and makes the user active — then their assignments apply. A link
 //! works once, expires after `LINK_DAYS`, can be revoked, and re-sending replaces it.
 
+use crate::access::Rule;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -87,7 +88,7 @@ fn invited_user(
     let status = crate::db::oidc::user_status(conn, ctx.tenant_id, user_id)?;
     if status != "invited" {
         return Err(AdminError::Rule(
-            "not-invited",
+            Rule::NotInvited,
             "only an invited user has an invitation; this one is not invited".into(),
         ));
     }

@@ -21,6 +21,7 @@ pub mod idp_groups;
 pub mod invitations;
 pub mod preview;
 pub mod roles;
+pub mod rule;
 pub mod settings;
 pub mod tokens;
 pub mod user_list;
@@ -39,6 +40,7 @@ use crate::db::authorization::privileges_held;
 use crate::error::AdminError;
 use effective::Pending;
 pub use preview::Preview;
+pub use rule::Rule;
 
 /// Who is acting through the admin API, and what the route they called requires.
 #[derive(Debug, Clone)]
@@ -244,7 +246,7 @@ fn check_lockout(
 ) -> Result<(), AdminError> {
     if had_admin && !has_admin {
         return Err(AdminError::Rule(
-            "last-admin",
+            Rule::LastAdmin,
             "this change would leave the tenant without anyone holding admin access".into(),
         ));
     }
@@ -255,7 +257,7 @@ fn check_lockout(
         .collect();
     if !lost.is_empty() && !options.confirm_self_lockout {
         return Err(AdminError::Rule(
-            "self-lockout",
+            Rule::SelfLockout,
             format!(
                 "this change removes your own admin access in environment(s) {}; \
                  repeat it with confirm_self_lockout=true to go ahead",

@@ -1,6 +1,7 @@
 //! Roles: named privilege sets with a scope (environment or application). The system roles
 //! are seeded per tenant and immutable; custom roles are built from the catalogue.
 
+use crate::access::Rule;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -150,7 +151,7 @@ fn find_custom(conn: &mut PgConnection, ctx: &AdminContext, id: Uuid) -> Result<
     let role = roles::find(conn, ctx.tenant_id, id)?;
     if role.is_system() {
         return Err(AdminError::Rule(
-            "system-role-immutable",
+            Rule::SystemRoleImmutable,
             format!(
                 "{} is a system role and cannot be changed or deleted",
                 role.name
@@ -222,7 +223,7 @@ pub fn update(
         role
     } else if role.system_key.as_deref() == Some(EDITABLE_SYSTEM_ROLE) {
         return Err(AdminError::Rule(
-            "system-role-immutable",
+            Rule::SystemRoleImmutable,
             format!(
                 "{} keeps its name and description; only its privileges change",
                 role.name
@@ -238,7 +239,7 @@ pub fn update(
     let before = view(conn, role)?;
     if input.scope.is_some_and(|s| s.as_str() != before.role.scope) {
         return Err(AdminError::Rule(
-            "role-scope-fixed",
+            Rule::RoleScopeFixed,
             "a role keeps the scope it was created with".into(),
         ));
     }

@@ -2,6 +2,7 @@
 //! no user) are made only with the CLI; the API makes SCIM connector tokens and user-bound
 //! admin tokens, and a user may bind an admin token only to themselves.
 
+use crate::access::Rule;
 use chrono::{DateTime, Duration, Utc};
 use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
@@ -124,7 +125,7 @@ pub fn create(
                     (Some(me), Some(other)) if other == me => me,
                     (Some(_), Some(_)) => {
                         return Err(AdminError::Rule(
-                            "token-for-another-user",
+                            Rule::TokenForAnotherUser,
                             "an admin token can be bound only to the user who creates it".into(),
                         ))
                     }
@@ -170,7 +171,7 @@ pub fn revoke(
     }
     if token.owner && ctx.user_id().is_some() {
         return Err(AdminError::Rule(
-            "owner-token",
+            Rule::OwnerToken,
             "owner tokens are revoked with the CLI or by an owner".into(),
         ));
     }

@@ -1,6 +1,7 @@
 //! Users as admins manage them: invitation (one or from CSV), archive and unarchive,
 //! per-environment access, and the effective roles and privileges they hold, with why.
 
+use crate::access::Rule;
 use std::collections::{BTreeMap, HashSet};
 
 use diesel::prelude::*;
@@ -529,7 +530,7 @@ pub fn unarchive(
     let current = user_view(conn, ctx, id)?;
     if current.status != "archived" {
         return Err(AdminError::Rule(
-            "not-archived",
+            Rule::NotArchived,
             "the user is not archived".into(),
         ));
     }

@@ -1,6 +1,7 @@
 //! Inheritable roles: the parent's custom roles that every managed workspace holds as
 //! read-only copies, following the parent's edits.
 
+use crate::access::Rule;
 use diesel::prelude::*;
 use serde_json::json;
 use uuid::Uuid;
@@ -17,7 +18,7 @@ use crate::error::AdminError;
 pub fn refuse_inherited(role: &Role) -> Result<(), AdminError> {
     if role.inherited_from.is_some() {
         return Err(AdminError::Rule(
-            "inherited-role-immutable",
+            Rule::InheritedRoleImmutable,
             format!(
                 "{} is inherited from the parent tenant and changes only there",
                 role.name
@@ -56,7 +57,7 @@ fn sync_copy(
         existing.as_ref().map(|r| r.id),
     )? {
         return Err(AdminError::Rule(
-            "inherited-role-name-taken",
+            Rule::InheritedRoleNameTaken,
             format!(
                 "managed workspace {child} has a role named {} of its own; rename one of them",
                 role.name
@@ -123,7 +124,7 @@ pub fn roles_withdrawn(
                 if let Some(copy) = roles::find_copy(conn, ctx.tenant_id, role_id)? {
                     if moderators::using_role(conn, ctx.tenant_id, copy.id)? {
                         return Err(AdminError::Rule(
-                            "role-held-by-moderators",
+                            Rule::RoleHeldByModerators,
                             format!(
                                 "moderators of workspace {} hold {}; change their roles first",
                                 ctx.tenant_id, copy.name

@@ -21,6 +21,7 @@ pub use moderation::{
     remove_moderator, ModeratorInput,
 };
 
+use crate::access::Rule;
 use diesel::prelude::*;
 use serde_json::json;
 use uuid::Uuid;
@@ -69,7 +70,7 @@ pub fn in_child<T>(
     let (has_admin, _) = effective::admin_environments(conn, child, None)?;
     if had_admin && !has_admin {
         return Err(AdminError::Rule(
-            "last-admin",
+            Rule::LastAdmin,
             format!(
                 "this change would leave workspace {child} without anyone holding admin access"
             ),
@@ -172,7 +173,7 @@ pub fn refuse_moderator_account(
 ) -> Result<(), AdminError> {
     if moderators::is_moderator(conn, tenant_id, user_id)? {
         return Err(AdminError::Rule(
-            "moderator-managed-by-parent",
+            Rule::ModeratorManagedByParent,
             format!(
                 "{user_id} is a moderator of this workspace; the parent tenant manages its access"
             ),

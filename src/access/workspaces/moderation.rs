@@ -1,6 +1,7 @@
 //! Moderators: people of the parent with an environment role in every environment and a
 //! project role on every project of a managed workspace.
 
+use crate::access::Rule;
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
@@ -111,7 +112,7 @@ pub fn add_moderator(
                 Some(id) => {
                     if user_rows::status(conn, workspace, id)? != "active" {
                         return Err(AdminError::Rule(
-                            "moderator-account-not-active",
+                            Rule::ModeratorAccountNotActive,
                             format!(
                                 "the workspace's account {} is invited or archived",
                                 person.user_name
@@ -254,7 +255,7 @@ pub fn refuse_moderator_in_collaborator_group(
     for user in users {
         if moderators::is_moderator(conn, tenant_id, *user)? {
             return Err(AdminError::Rule(
-                "moderator-not-in-collaborator-groups",
+                Rule::ModeratorNotInCollaboratorGroups,
                 format!("{user} is a moderator; moderators are not members of collaborator groups"),
             ));
         }

@@ -22,6 +22,7 @@ mod users;
 
 pub use sign_in::session_cookie;
 
+use crate::access::Rule;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -401,7 +402,7 @@ where
         confirm_self_lockout: false,
     };
     let (outcome, lockout) = match run(dry, ctx.clone()).await {
-        Err(AdminError::Rule("self-lockout", detail)) => {
+        Err(AdminError::Rule(Rule::SelfLockout, detail)) => {
             let dry = MutationOptions {
                 dry_run: true,
                 confirm_self_lockout: true,
