@@ -203,6 +203,13 @@ mod tests {
             };
             assert!(Check::try_from(r).is_err(), "{bad:?}");
         }
+        // The bound counts characters, not bytes: the longest key is accepted.
+        let longest = "é".repeat(MAX_TEXT);
+        let r = CheckRequest {
+            privilege: longest.clone(),
+            ..request()
+        };
+        assert_eq!(Check::try_from(r).map(|c| c.privilege), Ok(longest));
         let by_name = CheckRequest {
             user_id: None,
             user_name: Some("élodie".into()),
