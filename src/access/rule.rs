@@ -53,6 +53,32 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Every rule, for documentation and tests.
+    pub const ALL: [Rule; 22] = [
+        Rule::LastAdmin,
+        Rule::SelfLockout,
+        Rule::LastEnvironment,
+        Rule::OneEnvironmentRole,
+        Rule::OneEveryoneElse,
+        Rule::EnvironmentFixed,
+        Rule::RoleScopeFixed,
+        Rule::SystemRoleImmutable,
+        Rule::DeploySameEnvironment,
+        Rule::GroupNeedsMember,
+        Rule::GroupHasMembers,
+        Rule::NotInvited,
+        Rule::NotArchived,
+        Rule::TokenForAnotherUser,
+        Rule::OwnerToken,
+        Rule::InheritedRoleImmutable,
+        Rule::InheritedRoleNameTaken,
+        Rule::RoleHeldByModerators,
+        Rule::ModeratorAssignmentManaged,
+        Rule::ModeratorManagedByParent,
+        Rule::ModeratorAccountNotActive,
+        Rule::ModeratorNotInCollaboratorGroups,
+    ];
+
     /// The rule's name in the problem type.
     pub fn slug(self) -> &'static str {
         match self {
@@ -94,30 +120,7 @@ mod tests {
 
     #[test]
     fn slugs_are_distinct_kebab_case_names() {
-        let all = [
-            Rule::LastAdmin,
-            Rule::SelfLockout,
-            Rule::LastEnvironment,
-            Rule::OneEnvironmentRole,
-            Rule::OneEveryoneElse,
-            Rule::EnvironmentFixed,
-            Rule::RoleScopeFixed,
-            Rule::SystemRoleImmutable,
-            Rule::DeploySameEnvironment,
-            Rule::GroupNeedsMember,
-            Rule::GroupHasMembers,
-            Rule::NotInvited,
-            Rule::NotArchived,
-            Rule::TokenForAnotherUser,
-            Rule::OwnerToken,
-            Rule::InheritedRoleImmutable,
-            Rule::InheritedRoleNameTaken,
-            Rule::RoleHeldByModerators,
-            Rule::ModeratorAssignmentManaged,
-            Rule::ModeratorManagedByParent,
-            Rule::ModeratorAccountNotActive,
-            Rule::ModeratorNotInCollaboratorGroups,
-        ];
+        let all = Rule::ALL;
         let slugs: std::collections::HashSet<&str> = all.iter().map(|r| r.slug()).collect();
         assert_eq!(slugs.len(), all.len());
         for slug in slugs {
