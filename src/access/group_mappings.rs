@@ -97,14 +97,14 @@ pub fn create(
             ))
         })?;
     ctx.authorize(conn, Target::Environment(target.environment_id))?;
+    let scope = Scope::of_end_user_group(conn, ctx.tenant_id, target.id)?;
+    pending.mark(conn, Users::IdpGroupMembers(input.idp_group_id), scope)?;
     let mapping = group_mappings::insert(
         conn,
         ctx.tenant_id,
         input.idp_group_id,
         input.end_user_group_id,
     )?;
-    let scope = Scope::of_end_user_group(conn, ctx.tenant_id, target.id)?;
-    pending.mark(conn, Users::IdpGroupMembers(input.idp_group_id), scope)?;
     record(conn, ctx, input, "create")?;
     Ok(mapping)
 }
@@ -119,6 +119,8 @@ pub fn delete(
     let target = end_user_groups::find(conn, ctx.tenant_id, input.end_user_group_id)
         .map_err(|_| AdminError::NotFound("no such group mapping".into()))?;
     ctx.authorize(conn, Target::Environment(target.environment_id))?;
+    let scope = Scope::of_end_user_group(conn, ctx.tenant_id, target.id)?;
+    pending.mark(conn, Users::IdpGroupMembers(input.idp_group_id), scope)?;
     if group_mappings::delete(
         conn,
         ctx.tenant_id,
@@ -128,8 +130,6 @@ pub fn delete(
     {
         return Err(AdminError::NotFound("no such group mapping".into()));
     }
-    let scope = Scope::of_end_user_group(conn, ctx.tenant_id, target.id)?;
-    pending.mark(conn, Users::IdpGroupMembers(input.idp_group_id), scope)?;
     record(conn, ctx, input, "delete")?;
     Ok(())
 }
