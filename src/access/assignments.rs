@@ -241,7 +241,13 @@ pub fn create(
         }
         _ => {}
     }
-    mark(conn, pending, new.principal, new.environment_id, new.application_id)?;
+    mark(
+        conn,
+        pending,
+        new.principal,
+        new.environment_id,
+        new.application_id,
+    )?;
     let created = assignments::insert(conn, ctx.tenant_id, &new)?;
     ctx.record(
         conn,
@@ -273,7 +279,13 @@ pub fn update(
         Some(before.environment_id),
         before.application_id,
     )?;
-    mark(conn, pending, before.principal, before.environment_id, before.application_id)?;
+    mark(
+        conn,
+        pending,
+        before.principal,
+        before.environment_id,
+        before.application_id,
+    )?;
     let after = assignments::set_role(conn, ctx.tenant_id, id, input.role_id)?;
     ctx.record(
         conn,
@@ -295,7 +307,13 @@ pub fn delete(
     let before = assignments::find(conn, ctx.tenant_id, id)?;
     ctx.authorize(conn, target(before.environment_id, before.application_id))?;
     refuse_moderator_assignment(&before)?;
-    mark(conn, pending, before.principal, before.environment_id, before.application_id)?;
+    mark(
+        conn,
+        pending,
+        before.principal,
+        before.environment_id,
+        before.application_id,
+    )?;
     assignments::delete(conn, ctx.tenant_id, id)?;
     ctx.record(conn, "Assignment", id, "delete", Some(json!(before)), None)?;
     Ok(())

@@ -1,11 +1,18 @@
-//! Effective roles, materialised in `effective_roles` and kept right in the transaction of
-//! every change that affects them.
+//! Effective roles, kept right in the transaction of every change that affects them.
 //!
-//! A change marks the users it may affect and the scope it touches (the tenant, one environment or one application); `refresh`
-//! then recomputes exactly those users in that scope with one set-based statement that
-//! deletes the paths that no longer hold and inserts the new ones, leaving untouched rows
-//! alone. The same computation over every user and the whole tenant is the from-scratch
-//! recomputation (`expected`), which tests compare with the maintained table.
+//! Paths through IdP groups (membership → group mapping → the end-user group's assignment)
+//! are not stored per user: the view `group_role_paths` resolves them from those tables,
+//! each an index range, so a mapping that reaches a million users is one row. Every other
+//! path (direct, end-user and collaborator group membership, everyone else) is a row of
+//! `effective_roles`; readers use `effective_paths`, which is both.
+//!
+//! A change marks the users it may affect and the scope it touches (the tenant, one
+//! environment or one application) before it changes anything, and `mark` notes what those
+//! users hold through IdP groups there; `refresh` then recomputes exactly those users in that
+//! scope with one set-based statement that deletes the stored paths that no longer hold,
+//! inserts the new ones, and tells the roles each user gained and lost from what they held
+//! before. The same computation over every user and the whole tenant is the from-scratch
+//! recomputation (`expected`), which tests compare with `effective_paths`.
 //!
 //! Writers that may change effective roles take the tenant's access lock first
 //! (`lock_tenant`), so two concurrent changes never compute from each other's stale view.

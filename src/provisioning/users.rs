@@ -175,7 +175,12 @@ fn user_events(
 
 /// Marks one user whose `active` flag is about to change (a deactivated user holds
 /// nothing), or who was just created; `refresh` then brings its roles up to date.
-fn mark_user(conn: &mut PgConnection, ctx: &ScimContext, id: Uuid, created: bool) -> Result<Pending> {
+fn mark_user(
+    conn: &mut PgConnection,
+    ctx: &ScimContext,
+    id: Uuid,
+    created: bool,
+) -> Result<Pending> {
     let mut pending = Pending::new(ctx.tenant_id(), "scim_user", &ctx.actor.name);
     if created {
         pending.mark_new(conn, &[id], Scope::Tenant)?;
