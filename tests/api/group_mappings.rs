@@ -262,3 +262,69 @@ async fn a_mapping_is_audited_as_created_then_deleted() {
         ]
     );
 }
+
+/// Walks the IdP group list `limit` at a time; the display names of each page.
+async fn idp_group_pages(app: &TestApp, limit: usize, q: &str) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut path = format!("/idp-groups?limit={limit}&q={q}");
+        if let Some(a) = &after {
+            // `<id>:<name>`: these names need no escaping in a query string.
+            path.push_str(&format!("&after={a}"));
+        }
+        let reply = app.admin(Method::GET, &path, None).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        let names: Vec<String> = reply.body["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| g["displayName"].as_str().expect("name").to_string())
+            .collect();
+        pages.push(names);
+        match reply.body["next_after"].as_str() {
+            Some(next) => after = Some(next.to_string()),
+            None => return pages,
+        }
+        assert!(pages.len() < 10, "the walk does not end: {pages:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_idp_group_list_pages_in_name_order_each_group_once() {
+    let app = spawn_app().await;
+    for name in ["paged-d", "paged-b", "paged-a", "paged-c"] {
+        app.create_group(name, &[]).await;
+    }
+    let all = ["paged-a", "paged-b", "paged-c", "paged-d"];
+    for (limit, expected) in [
+        (1, vec![vec!["paged-a"], vec!["paged-b"], vec!["paged-c"], vec!["paged-d"]]),
+        (2, vec![vec!["paged-a", "paged-b"], vec!["paged-c", "paged-d"]]),
+        (3, vec![vec!["paged-a", "paged-b", "paged-c"], vec!["paged-d"]]),
+        (4, vec![all.to_vec()]),
+        (5, vec![all.to_vec()]),
+    ] {
+        assert_eq!(idp_group_pages(&app, limit, "paged").await, expected, "limit {limit}");
+    }
+    // Bounds: the page size, the search's length, a cursor this list never gave.
+    for path in [
+        "/idp-groups?limit=0",
+        "/idp-groups?limit=201",
+        "/idp-groups?after=not-a-cursor",
+        "/idp-groups?after=nope:paged-a",
+    ] {
+        app.admin(Method::GET, path, None).await.assert_problem(400);
+    }
+    let longest = "x".repeat(200);
+    let reply = app
+        .admin(Method::GET, &format!("/idp-groups?q={longest}"), None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    app.admin(Method::GET, &format!("/idp-groups?q={longest}x"), None)
+        .await
+        .assert_problem(400);
+    assert_eq!(
+        app.admin(Method::GET, "/idp-groups?limit=200", None).await.status,
+        200
+    );
+}
