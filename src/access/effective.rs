@@ -143,6 +143,8 @@ pub enum Users<'a> {
 /// Users a mark adds to those marked before.
 enum Newly {
     Ids(Vec<Uuid>),
+    /// The members of this IdP group (this many), none marked before.
+    IdpGroupMembers(Uuid, usize),
     /// Every user of the tenant not marked before.
     AllOthers,
 }
@@ -248,13 +250,21 @@ impl Pending {
                     Newly::AllOthers
                 }
                 Some(found) => {
+                    let first = self.users.is_empty();
                     let mut fresh = Vec::new();
                     for user in found {
                         if self.users.insert(user) && held_before {
                             fresh.push(user);
                         }
                     }
-                    Newly::Ids(fresh)
+                    match users {
+                        // A group's members, marked first: found by the group in SQL (a
+                        // large array is planned as a filter over every membership).
+                        Users::IdpGroupMembers(group) if first && held_before && !fresh.is_empty() => {
+                            Newly::IdpGroupMembers(group, fresh.len())
+                        }
+                        _ => Newly::Ids(fresh),
+                    }
                 }
             }
         };
@@ -299,7 +309,21 @@ impl Pending {
             Newly::Ids(ids) => (ids.as_slice(), "g.user_id = ANY($3)"),
             Newly::AllOthers if old.users.is_empty() => (&[][..], "TRUE"),
             Newly::AllOthers => (&[][..], "g.user_id <> ALL($4)"),
+            Newly::IdpGroupMembers(_, _) => (
+                &[][..],
+                "g.user_id IN (SELECT m.user_id FROM group_members m \
+                               WHERE m.tenant_id = $1 AND m.group_id = $9)",
+            ),
         };
+        let (group, many) = match newly {
+            Newly::IdpGroupMembers(group, n) => (Some(*group), *n > LARGE_REFRESH),
+            Newly::AllOthers => (None, true),
+            Newly::Ids(ids) => (None, ids.len() > LARGE_REFRESH),
+        };
+        if many {
+            // As for a large refresh: the de-duplication sorts in memory.
+            diesel::sql_query("SET LOCAL work_mem = '64MB'").execute(conn)?;
+        }
         let earlier = if old.all {
             "TRUE"
         } else if old.users.is_empty() {
@@ -328,6 +352,7 @@ impl Pending {
         .bind::<Array<SqlUuid>, _>(&new_apps)
         .bind::<Nullable<SqlUuid>, _>(old_env)
         .bind::<Array<SqlUuid>, _>(&old_apps)
+        .bind::<Nullable<SqlUuid>, _>(group)
         .execute(conn)
         .map(|_| ())
     }
@@ -680,11 +705,15 @@ fn refresh_paths(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> 
         Scope::Applications(_) => "x.application_id = ANY($3)",
     };
     // Users left holding nothing (outside the refreshed scope nothing changed), unless this
-    // transaction already said their sessions end.
+    // transaction already said their sessions end. The stored and the group paths are
+    // asked apart: a join with `effective_paths` (a union) cannot probe each branch by
+    // user and hashed every path of the tenant instead.
     let revoked = format!(
         "SELECT l.user_id FROM (SELECT DISTINCT user_id FROM role_changes WHERE kind = 'loss' ORDER BY user_id) l \
          WHERE NOT EXISTS (SELECT 1 FROM desired d WHERE d.user_id = l.user_id) \
-           AND NOT EXISTS (SELECT 1 FROM effective_paths x WHERE x.tenant_id = $1 \
+           AND NOT EXISTS (SELECT 1 FROM effective_roles x WHERE x.tenant_id = $1 \
+                           AND x.user_id = l.user_id AND ({scope_on_x}) IS NOT TRUE) \
+           AND NOT EXISTS (SELECT 1 FROM group_role_paths x WHERE x.tenant_id = $1 \
                            AND x.user_id = l.user_id AND ({scope_on_x}) IS NOT TRUE) \
            AND NOT {already}",
         already = crate::events::session_revoked_in_this_transaction("$1", "l.user_id")
