@@ -1,3 +1,7 @@
+DROP INDEX users_ineligible_idx;
+DROP INDEX group_members_user_group_idx;
+CREATE INDEX group_members_tenant_user_idx ON group_members (tenant_id, user_id);
+
 -- The functions as they were, reading the table alone.
 CREATE OR REPLACE FUNCTION user_role_paths(p_tenant UUID, p_user UUID, p_environment UUID)
     RETURNS TABLE (environment_id UUID, application_id UUID, application_name TEXT,

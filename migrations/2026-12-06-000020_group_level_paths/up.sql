@@ -148,3 +148,12 @@ FROM asked
 ORDER BY asked.ord;
 END
 $check$;
+
+-- A user's IdP groups come from the index alone: read per user by every path lookup, and
+-- per member when a deleted mapping asks who is left holding nothing.
+DROP INDEX group_members_tenant_user_idx;
+CREATE INDEX group_members_user_group_idx ON group_members (tenant_id, user_id, group_id);
+
+-- The users who hold nothing (invited, archived, deactivated by SCIM) are few: a mapping's
+-- members are checked against them rather than joined with every user.
+CREATE INDEX users_ineligible_idx ON users (tenant_id, id) WHERE status <> 'active' OR active IS FALSE;

@@ -26,6 +26,10 @@ use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Uuid as SqlUuid};
 use serde::Serialize;
 use uuid::Uuid;
 
+mod mapping;
+use mapping::MappingChange;
+pub use mapping::MappingEffect;
+
 /// Which part of a tenant a change can touch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -173,6 +177,12 @@ pub struct Pending {
     actor: String,
     /// This change's rows in `pg_temp.access_before`, once it has any.
     snapshot: Option<i64>,
+    /// A group mapping's creation or deletion, refreshed from its own paths (then nothing
+    /// else is marked).
+    mapping: Option<MappingChange>,
+    /// Nothing this change did alters paths through IdP groups, so what the marked users
+    /// held through them before is what `group_role_paths` says now (nothing is noted).
+    groups_unchanged: bool,
 }
 
 #[derive(QueryableByName)]
@@ -193,6 +203,8 @@ impl Pending {
             cause,
             actor: actor.to_string(),
             snapshot: None,
+            mapping: None,
+            groups_unchanged: false,
         }
     }
 
@@ -209,6 +221,40 @@ impl Pending {
         scope: Scope,
     ) -> QueryResult<()> {
         self.mark_as(conn, users, scope, true)
+    }
+
+    /// Marks a group mapping about to be created or deleted. Its effect is its own paths
+    /// less what its members hold anyway, so nothing is noted and the refresh is one pass
+    /// over the members — unless it would move stored rows (an everyone-else default on its
+    /// applications, the End-user promotion) or something else is marked already: then its
+    /// members are marked like for any change.
+    pub fn mark_mapping(
+        &mut self,
+        conn: &mut PgConnection,
+        idp_group: Uuid,
+        end_user_group: Uuid,
+        scope: Scope,
+        effect: MappingEffect,
+    ) -> QueryResult<()> {
+        if scope.is_nothing() {
+            return Ok(());
+        }
+        let alone = self.scope.is_none()
+            && self.mapping.is_none()
+            && match scope.application_ids() {
+                Some(apps) => mapping::refreshable_alone(conn, self.tenant_id, apps)?,
+                None => false,
+            };
+        if !alone {
+            return self.mark(conn, Users::IdpGroupMembers(idp_group), scope);
+        }
+        self.scope = Some(scope);
+        self.mapping = Some(MappingChange {
+            idp_group,
+            end_user_group,
+            effect,
+        });
+        Ok(())
     }
 
     /// Marks users this transaction created: they held nothing before, so nothing is noted
@@ -231,6 +277,12 @@ impl Pending {
     ) -> QueryResult<()> {
         if scope.is_nothing() {
             return Ok(());
+        }
+        if self.mapping.is_some() {
+            // The mapping's change has happened: what its members held before it is gone.
+            return Err(diesel::result::Error::QueryBuilderError(
+                "a group mapping's change is refreshed alone; mark nothing after it".into(),
+            ));
         }
         let old_scope = self.scope.take();
         let new_scope = match old_scope.clone() {
@@ -260,7 +312,9 @@ impl Pending {
                     match users {
                         // A group's members, marked first: found by the group in SQL (a
                         // large array is planned as a filter over every membership).
-                        Users::IdpGroupMembers(group) if first && held_before && !fresh.is_empty() => {
+                        Users::IdpGroupMembers(group)
+                            if first && held_before && !fresh.is_empty() =>
+                        {
                             Newly::IdpGroupMembers(group, fresh.len())
                         }
                         _ => Newly::Ids(fresh),
@@ -627,6 +681,10 @@ fn scope_binds(scope: &Scope) -> (Option<Uuid>, Vec<Uuid>) {
 /// environment) becomes a Builder there — the assignment changes, is audited, and the
 /// users' roles are refreshed again, so the diff and the events show it too.
 pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> QueryResult<Diff> {
+    if let Some(change) = &pending.mapping {
+        // Marked alone only when no stored row and no promotion depends on it.
+        return mapping::refresh(conn, pending, change, detailed);
+    }
     let mut diff = refresh_paths(conn, pending, detailed)?;
     if pending.scope.is_none() || (!pending.all_users && pending.users.is_empty()) {
         return Ok(diff);
@@ -665,6 +723,9 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
     };
     again.scope = Some(scope);
     again.users = promoted.iter().map(|p| p.user_id).collect();
+    // The promotion changed environment roles only: what the users hold through IdP groups
+    // is what they hold now.
+    again.groups_unchanged = true;
     let more = refresh_paths(conn, &again, detailed)?;
     diff.rows_added += more.rows_added;
     diff.rows_removed += more.rows_removed;
@@ -720,10 +781,16 @@ fn refresh_paths(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> 
     );
     // What the marked users held before, role by role: their stored paths (untouched until
     // this statement) and what `mark` noted of their roles through IdP groups.
-    let noted = if pending.snapshot.is_some() {
+    let noted = if pending.groups_unchanged {
+        format!(
+            "UNION SELECT x.user_id, x.environment_id, x.application_id, x.role_id FROM group_role_paths x \
+             WHERE x.tenant_id = $1 {user_filter} AND {scope_on_x}"
+        )
+    } else if pending.snapshot.is_some() {
         "UNION SELECT s.user_id, s.environment_id, s.application_id, s.role_id FROM noted s"
+            .to_string()
     } else {
-        ""
+        String::new()
     };
     // One statement: the stored paths that no longer hold go, the new ones come (paths
     // through IdP groups are not stored: `group_role_paths` resolves them), the roles each

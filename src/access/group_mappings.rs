@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::authorization::{Privilege, Target, Visible};
-use super::effective::{Pending, Scope, Users};
+use super::effective::{MappingEffect, Pending, Scope};
 use super::AdminContext;
 use crate::db::group_mappings::{self, GroupMapping, MembershipPath};
 use crate::db::{end_user_groups, groups, users};
@@ -98,7 +98,13 @@ pub fn create(
         })?;
     ctx.authorize(conn, Target::Environment(target.environment_id))?;
     let scope = Scope::of_end_user_group(conn, ctx.tenant_id, target.id)?;
-    pending.mark(conn, Users::IdpGroupMembers(input.idp_group_id), scope)?;
+    pending.mark_mapping(
+        conn,
+        input.idp_group_id,
+        input.end_user_group_id,
+        scope,
+        MappingEffect::Grants,
+    )?;
     let mapping = group_mappings::insert(
         conn,
         ctx.tenant_id,
@@ -120,7 +126,13 @@ pub fn delete(
         .map_err(|_| AdminError::NotFound("no such group mapping".into()))?;
     ctx.authorize(conn, Target::Environment(target.environment_id))?;
     let scope = Scope::of_end_user_group(conn, ctx.tenant_id, target.id)?;
-    pending.mark(conn, Users::IdpGroupMembers(input.idp_group_id), scope)?;
+    pending.mark_mapping(
+        conn,
+        input.idp_group_id,
+        input.end_user_group_id,
+        scope,
+        MappingEffect::Revokes,
+    )?;
     if group_mappings::delete(
         conn,
         ctx.tenant_id,

@@ -298,13 +298,31 @@ async fn the_idp_group_list_pages_in_name_order_each_group_once() {
     }
     let all = ["paged-a", "paged-b", "paged-c", "paged-d"];
     for (limit, expected) in [
-        (1, vec![vec!["paged-a"], vec!["paged-b"], vec!["paged-c"], vec!["paged-d"]]),
-        (2, vec![vec!["paged-a", "paged-b"], vec!["paged-c", "paged-d"]]),
-        (3, vec![vec!["paged-a", "paged-b", "paged-c"], vec!["paged-d"]]),
+        (
+            1,
+            vec![
+                vec!["paged-a"],
+                vec!["paged-b"],
+                vec!["paged-c"],
+                vec!["paged-d"],
+            ],
+        ),
+        (
+            2,
+            vec![vec!["paged-a", "paged-b"], vec!["paged-c", "paged-d"]],
+        ),
+        (
+            3,
+            vec![vec!["paged-a", "paged-b", "paged-c"], vec!["paged-d"]],
+        ),
         (4, vec![all.to_vec()]),
         (5, vec![all.to_vec()]),
     ] {
-        assert_eq!(idp_group_pages(&app, limit, "paged").await, expected, "limit {limit}");
+        assert_eq!(
+            idp_group_pages(&app, limit, "paged").await,
+            expected,
+            "limit {limit}"
+        );
     }
     // Bounds: the page size, the search's length, a cursor this list never gave.
     for path in [
@@ -324,7 +342,9 @@ async fn the_idp_group_list_pages_in_name_order_each_group_once() {
         .await
         .assert_problem(400);
     assert_eq!(
-        app.admin(Method::GET, "/idp-groups?limit=200", None).await.status,
+        app.admin(Method::GET, "/idp-groups?limit=200", None)
+            .await
+            .status,
         200
     );
 }
