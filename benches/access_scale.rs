@@ -234,7 +234,7 @@ async fn main() {
             .is_empty());
     }
     let plan: Vec<String> = diesel::sql_query(format!(
-        "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) SELECT er.* FROM effective_roles er \
+        "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) SELECT er.* FROM effective_paths er \
          WHERE er.tenant_id = '{t}' AND er.user_id = '{}'",
         sample[0]
     ))
@@ -262,7 +262,7 @@ async fn main() {
         let app = ids(
             &mut conn,
             &format!(
-                "SELECT application_id AS id FROM effective_roles WHERE tenant_id = '{t}' \
+                "SELECT application_id AS id FROM effective_paths WHERE tenant_id = '{t}' \
                  AND user_id = '{user}' AND application_id IS NOT NULL LIMIT 1"
             ),
         )[0];
@@ -294,7 +294,7 @@ async fn main() {
                WHERE er.tenant_id = '{t}' AND er.user_id = '{check_user}' \
                  AND er.environment_id = '{production}' AND er.application_id IS NULL \
                  AND r.system_key = 'environment_no_access') \
-             AND EXISTS (SELECT 1 FROM effective_roles er \
+             AND EXISTS (SELECT 1 FROM effective_paths er \
                JOIN role_privileges rp ON rp.tenant_id = er.tenant_id AND rp.role_id = er.role_id \
                WHERE er.tenant_id = '{t}' AND er.user_id = '{check_user}' \
                  AND er.environment_id = '{production}' \
@@ -341,7 +341,7 @@ async fn main() {
         assert_eq!(reply.status(), 204);
     }
     let gained: Vec<Text> = diesel::sql_query(format!(
-        "SELECT count(*)::text AS text FROM effective_roles WHERE tenant_id = '{t}' AND user_id IN \
+        "SELECT count(*)::text AS text FROM effective_paths WHERE tenant_id = '{t}' AND user_id IN \
          (SELECT id FROM users WHERE tenant_id = '{t}' AND user_name LIKE 'spare%')"
     ))
     .load(&mut conn)
@@ -397,7 +397,7 @@ async fn main() {
     .load(&mut conn)
     .expect("count");
     let rows: Vec<Text> = diesel::sql_query(format!(
-        "SELECT count(*)::text AS text FROM effective_roles WHERE tenant_id = '{t}'"
+        "SELECT count(*)::text AS text FROM effective_paths WHERE tenant_id = '{t}'"
     ))
     .load(&mut conn)
     .expect("count");

@@ -61,18 +61,21 @@ fn target(environment_id: Uuid, application_id: Option<Uuid>) -> Target {
     }
 }
 
-/// Marks everyone the assignment can reach, in its scope.
+/// Marks everyone an assignment of `principal` in this environment or application can
+/// reach, in its scope (before the assignment changes).
 fn mark(
     conn: &mut PgConnection,
     pending: &mut Pending,
-    assignment: &Assignment,
+    principal: Principal,
+    environment_id: Uuid,
+    application_id: Option<Uuid>,
 ) -> QueryResult<()> {
-    let scope = match assignment.application_id {
+    let scope = match application_id {
         Some(app) => Scope::application(app),
-        None => Scope::Environment(assignment.environment_id),
+        None => Scope::Environment(environment_id),
     };
     let ids;
-    let users = match assignment.principal {
+    let users = match principal {
         Principal::User(u) => {
             ids = [u];
             Users::Ids(&ids)
@@ -238,8 +241,14 @@ pub fn create(
         }
         _ => {}
     }
+    mark(
+        conn,
+        pending,
+        new.principal,
+        new.environment_id,
+        new.application_id,
+    )?;
     let created = assignments::insert(conn, ctx.tenant_id, &new)?;
-    mark(conn, pending, &created)?;
     ctx.record(
         conn,
         "Assignment",
@@ -270,8 +279,14 @@ pub fn update(
         Some(before.environment_id),
         before.application_id,
     )?;
+    mark(
+        conn,
+        pending,
+        before.principal,
+        before.environment_id,
+        before.application_id,
+    )?;
     let after = assignments::set_role(conn, ctx.tenant_id, id, input.role_id)?;
-    mark(conn, pending, &after)?;
     ctx.record(
         conn,
         "Assignment",
@@ -292,7 +307,13 @@ pub fn delete(
     let before = assignments::find(conn, ctx.tenant_id, id)?;
     ctx.authorize(conn, target(before.environment_id, before.application_id))?;
     refuse_moderator_assignment(&before)?;
-    mark(conn, pending, &before)?;
+    mark(
+        conn,
+        pending,
+        before.principal,
+        before.environment_id,
+        before.application_id,
+    )?;
     assignments::delete(conn, ctx.tenant_id, id)?;
     ctx.record(conn, "Assignment", id, "delete", Some(json!(before)), None)?;
     Ok(())

@@ -1,22 +1,34 @@
-//! Effective roles, materialised in `effective_roles` and kept right in the transaction of
-//! every change that affects them.
+//! Effective roles, kept right in the transaction of every change that affects them.
 //!
-//! A change marks the users it may affect and the scope it touches (the tenant, one environment or one application); `refresh`
-//! then recomputes exactly those users in that scope with one set-based statement that
-//! deletes the paths that no longer hold and inserts the new ones, leaving untouched rows
-//! alone. The same computation over every user and the whole tenant is the from-scratch
-//! recomputation (`expected`), which tests compare with the maintained table.
+//! Paths through IdP groups (membership → group mapping → the end-user group's assignment)
+//! are not stored per user: the view `group_role_paths` resolves them from those tables,
+//! each an index range, so a mapping that reaches a million users is one row. Every other
+//! path (direct, end-user and collaborator group membership, everyone else) is a row of
+//! `effective_roles`; readers use `effective_paths`, which is both.
+//!
+//! A change marks the users it may affect and the scope it touches (the tenant, one
+//! environment or one application) before it changes anything, and `mark` notes what those
+//! users hold through IdP groups there; `refresh` then recomputes exactly those users in that
+//! scope with one set-based statement that deletes the stored paths that no longer hold,
+//! inserts the new ones, and tells the roles each user gained and lost from what they held
+//! before. The same computation over every user and the whole tenant is the from-scratch
+//! recomputation (`expected`), which tests compare with `effective_paths`.
 //!
 //! Writers that may change effective roles take the tenant's access lock first
 //! (`lock_tenant`), so two concurrent changes never compute from each other's stale view.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Uuid as SqlUuid};
 use serde::Serialize;
 use uuid::Uuid;
+
+mod mapping;
+use mapping::MappingChange;
+pub use mapping::MappingEffect;
 
 /// Which part of a tenant a change can touch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +144,22 @@ pub enum Users<'a> {
     All,
 }
 
+/// Users a mark adds to those marked before.
+enum Newly {
+    Ids(Vec<Uuid>),
+    /// The members of this IdP group (this many), none marked before.
+    IdpGroupMembers(Uuid, usize),
+    /// Every user of the tenant not marked before.
+    AllOthers,
+}
+
+/// What was marked before a mark.
+struct Marked<'a> {
+    all: bool,
+    users: &'a [Uuid],
+    scope: Option<&'a Scope>,
+}
+
 /// What a transaction has marked for `refresh`.
 #[derive(Debug)]
 pub struct Pending {
@@ -147,6 +175,14 @@ pub struct Pending {
     pub cause: &'static str,
     /// Who made the change, for the events it writes.
     actor: String,
+    /// This change's rows in `pg_temp.access_before`, once it has any.
+    snapshot: Option<i64>,
+    /// A group mapping's creation or deletion, refreshed from its own paths (then nothing
+    /// else is marked).
+    mapping: Option<MappingChange>,
+    /// Nothing this change did alters paths through IdP groups, so what the marked users
+    /// held through them before is what `group_role_paths` says now (nothing is noted).
+    groups_unchanged: bool,
 }
 
 #[derive(QueryableByName)]
@@ -166,37 +202,213 @@ impl Pending {
             watched: HashSet::new(),
             cause,
             actor: actor.to_string(),
+            snapshot: None,
+            mapping: None,
+            groups_unchanged: false,
         }
     }
 
-    /// Marks `users` as possibly affected within `scope`. Call it before a change that
-    /// removes the path by which users are found (a deleted group), or after one that adds.
-    /// The ids are kept here and handed to `refresh` as one array, so that PostgreSQL plans
-    /// the refresh knowing how many users it covers.
+    /// Marks `users` as possibly affected within `scope`. Call it before the change: the
+    /// roles the users hold through IdP groups are not stored per user but resolved from
+    /// memberships, mappings and assignments, so what they held before is noted here (in
+    /// `pg_temp.access_before`) for `refresh` to tell gains and losses from. The ids are kept
+    /// and handed to `refresh` as one array, so that PostgreSQL plans the refresh knowing
+    /// how many users it covers.
     pub fn mark(
         &mut self,
         conn: &mut PgConnection,
         users: Users<'_>,
         scope: Scope,
     ) -> QueryResult<()> {
+        self.mark_as(conn, users, scope, true)
+    }
+
+    /// Marks a group mapping about to be created or deleted. Its effect is its own paths
+    /// less what its members hold anyway, so nothing is noted and the refresh is one pass
+    /// over the members — unless it would move stored rows (an everyone-else default on its
+    /// applications, the End-user promotion) or something else is marked already: then its
+    /// members are marked like for any change.
+    pub fn mark_mapping(
+        &mut self,
+        conn: &mut PgConnection,
+        idp_group: Uuid,
+        end_user_group: Uuid,
+        scope: Scope,
+        effect: MappingEffect,
+    ) -> QueryResult<()> {
         if scope.is_nothing() {
             return Ok(());
         }
-        self.scope = Some(match self.scope.take() {
-            Some(s) => s.union(scope),
-            None => scope,
+        let alone = self.scope.is_none()
+            && self.mapping.is_none()
+            && match scope.application_ids() {
+                Some(apps) => mapping::refreshable_alone(conn, self.tenant_id, apps)?,
+                None => false,
+            };
+        if !alone {
+            return self.mark(conn, Users::IdpGroupMembers(idp_group), scope);
+        }
+        self.scope = Some(scope);
+        self.mapping = Some(MappingChange {
+            idp_group,
+            end_user_group,
+            effect,
         });
-        if self.all_users {
+        Ok(())
+    }
+
+    /// Marks users this transaction created: they held nothing before, so nothing is noted
+    /// (and the mark may come after the change).
+    pub fn mark_new(
+        &mut self,
+        conn: &mut PgConnection,
+        users: &[Uuid],
+        scope: Scope,
+    ) -> QueryResult<()> {
+        self.mark_as(conn, Users::Ids(users), scope, false)
+    }
+
+    fn mark_as(
+        &mut self,
+        conn: &mut PgConnection,
+        users: Users<'_>,
+        scope: Scope,
+        held_before: bool,
+    ) -> QueryResult<()> {
+        if scope.is_nothing() {
             return Ok(());
         }
-        match self.resolve(conn, users)? {
-            None => {
-                self.all_users = true;
-                self.users.clear();
-            }
-            Some(found) => self.users.extend(found),
+        if self.mapping.is_some() {
+            // The mapping's change has happened: what its members held before it is gone.
+            return Err(diesel::result::Error::QueryBuilderError(
+                "a group mapping's change is refreshed alone; mark nothing after it".into(),
+            ));
         }
-        Ok(())
+        let old_scope = self.scope.take();
+        let new_scope = match old_scope.clone() {
+            Some(s) => s.union(scope),
+            None => scope,
+        };
+        self.scope = Some(new_scope.clone());
+        let was_all = self.all_users;
+        let old_users: Vec<Uuid> = self.users.iter().copied().collect();
+        let newly = if was_all {
+            Newly::Ids(Vec::new())
+        } else {
+            match self.resolve(conn, users)? {
+                None => {
+                    self.all_users = true;
+                    self.users.clear();
+                    Newly::AllOthers
+                }
+                Some(found) => {
+                    let first = self.users.is_empty();
+                    let mut fresh = Vec::new();
+                    for user in found {
+                        if self.users.insert(user) && held_before {
+                            fresh.push(user);
+                        }
+                    }
+                    match users {
+                        // A group's members, marked first: found by the group in SQL (a
+                        // large array is planned as a filter over every membership).
+                        Users::IdpGroupMembers(group)
+                            if first && held_before && !fresh.is_empty() =>
+                        {
+                            Newly::IdpGroupMembers(group, fresh.len())
+                        }
+                        _ => Newly::Ids(fresh),
+                    }
+                }
+            }
+        };
+        let widened = old_scope.as_ref() != Some(&new_scope) && (was_all || !old_users.is_empty());
+        if matches!(&newly, Newly::Ids(ids) if ids.is_empty()) && !widened {
+            return Ok(());
+        }
+        let old = Marked {
+            all: was_all,
+            users: &old_users,
+            scope: old_scope.as_ref(),
+        };
+        self.note_group_roles(conn, &newly, &old, &new_scope)
+    }
+
+    /// Notes the roles that users hold through IdP groups and that this change has not
+    /// noted yet: newly marked users in the whole marked scope, users marked before only in
+    /// the part of the scope that is new (their roles in the rest may have changed since).
+    fn note_group_roles(
+        &mut self,
+        conn: &mut PgConnection,
+        newly: &Newly,
+        old: &Marked<'_>,
+        new_scope: &Scope,
+    ) -> QueryResult<()> {
+        let id = match self.snapshot {
+            Some(id) => id,
+            None => {
+                diesel::sql_query(
+                    "CREATE TEMP TABLE IF NOT EXISTS access_before ( \
+                       pending BIGINT NOT NULL, user_id UUID NOT NULL, environment_id UUID NOT NULL, \
+                       application_id UUID, role_id UUID NOT NULL) ON COMMIT DELETE ROWS",
+                )
+                .execute(conn)?;
+                let id = NEXT_SNAPSHOT.fetch_add(1, Ordering::Relaxed);
+                self.snapshot = Some(id);
+                id
+            }
+        };
+        let (fresh_ids, fresh) = match newly {
+            Newly::Ids(ids) if ids.is_empty() => (ids.as_slice(), "FALSE"),
+            Newly::Ids(ids) => (ids.as_slice(), "g.user_id = ANY($3)"),
+            Newly::AllOthers if old.users.is_empty() => (&[][..], "TRUE"),
+            Newly::AllOthers => (&[][..], "g.user_id <> ALL($4)"),
+            Newly::IdpGroupMembers(_, _) => (
+                &[][..],
+                "g.user_id IN (SELECT m.user_id FROM group_members m \
+                               WHERE m.tenant_id = $1 AND m.group_id = $9)",
+            ),
+        };
+        let (group, many) = match newly {
+            Newly::IdpGroupMembers(group, n) => (Some(*group), *n > LARGE_REFRESH),
+            Newly::AllOthers => (None, true),
+            Newly::Ids(ids) => (None, ids.len() > LARGE_REFRESH),
+        };
+        if many {
+            // As for a large refresh: the de-duplication sorts in memory.
+            diesel::sql_query("SET LOCAL work_mem = '64MB'").execute(conn)?;
+        }
+        let earlier = if old.all {
+            "TRUE"
+        } else if old.users.is_empty() {
+            "FALSE"
+        } else {
+            "g.user_id = ANY($4)"
+        };
+        let outside_old = match old.scope {
+            None => "FALSE".to_string(),
+            Some(scope) => format!("({}) IS NOT TRUE", scope_sql(scope, "g", "$7", "$8")),
+        };
+        let in_new = scope_sql(new_scope, "g", "$5", "$6");
+        let (new_env, new_apps) = scope_binds(new_scope);
+        let (old_env, old_apps) = old.scope.map(scope_binds).unwrap_or_default();
+        diesel::sql_query(format!(
+            "INSERT INTO pg_temp.access_before (pending, user_id, environment_id, application_id, role_id) \
+             SELECT DISTINCT $2, g.user_id, g.environment_id, g.application_id, g.role_id \
+             FROM group_role_paths g \
+             WHERE g.tenant_id = $1 AND {in_new} AND ({fresh} OR ({earlier} AND {outside_old}))"
+        ))
+        .bind::<SqlUuid, _>(self.tenant_id)
+        .bind::<BigInt, _>(id)
+        .bind::<Array<SqlUuid>, _>(fresh_ids)
+        .bind::<Array<SqlUuid>, _>(old.users)
+        .bind::<Nullable<SqlUuid>, _>(new_env)
+        .bind::<Array<SqlUuid>, _>(&new_apps)
+        .bind::<Nullable<SqlUuid>, _>(old_env)
+        .bind::<Array<SqlUuid>, _>(&old_apps)
+        .bind::<Nullable<SqlUuid>, _>(group)
+        .execute(conn)
+        .map(|_| ())
     }
 
     /// Makes this the pending change of a dry run, whose preview lists privileges too.
@@ -257,7 +469,7 @@ impl Pending {
             .bind::<SqlUuid, _>(group)
             .load(conn)?,
             Users::RoleHolders(role) => diesel::sql_query(
-                "SELECT DISTINCT user_id FROM effective_roles \
+                "SELECT DISTINCT user_id FROM effective_paths \
                  WHERE tenant_id = $1 AND role_id = $2",
             )
             .bind::<SqlUuid, _>(t)
@@ -265,6 +477,18 @@ impl Pending {
             .load(conn)?,
         };
         Ok(Some(found.into_iter().map(|r| r.user_id).collect()))
+    }
+}
+
+/// Numbers each change's rows in `pg_temp.access_before` (unique within a connection).
+static NEXT_SNAPSHOT: AtomicI64 = AtomicI64::new(1);
+
+/// `scope` as a condition on the paths aliased `alias`, over the parameters `env` and `apps`.
+fn scope_sql(scope: &Scope, alias: &str, env: &str, apps: &str) -> String {
+    match scope {
+        Scope::Tenant => "TRUE".to_string(),
+        Scope::Environment(_) => format!("{alias}.environment_id = {env}"),
+        Scope::Applications(_) => format!("{alias}.application_id = ANY({apps})"),
     }
 }
 
@@ -457,6 +681,10 @@ fn scope_binds(scope: &Scope) -> (Option<Uuid>, Vec<Uuid>) {
 /// environment) becomes a Builder there — the assignment changes, is audited, and the
 /// users' roles are refreshed again, so the diff and the events show it too.
 pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> QueryResult<Diff> {
+    if let Some(change) = &pending.mapping {
+        // Marked alone only when no stored row and no promotion depends on it.
+        return mapping::refresh(conn, pending, change, detailed);
+    }
     let mut diff = refresh_paths(conn, pending, detailed)?;
     if pending.scope.is_none() || (!pending.all_users && pending.users.is_empty()) {
         return Ok(diff);
@@ -495,6 +723,9 @@ pub fn refresh(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> Qu
     };
     again.scope = Some(scope);
     again.users = promoted.iter().map(|p| p.user_id).collect();
+    // The promotion changed environment roles only: what the users hold through IdP groups
+    // is what they hold now.
+    again.groups_unchanged = true;
     let more = refresh_paths(conn, &again, detailed)?;
     diff.rows_added += more.rows_added;
     diff.rows_removed += more.rows_removed;
@@ -535,24 +766,40 @@ fn refresh_paths(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> 
         Scope::Applications(_) => "x.application_id = ANY($3)",
     };
     // Users left holding nothing (outside the refreshed scope nothing changed), unless this
-    // transaction already said their sessions end.
+    // transaction already said their sessions end. The stored and the group paths are
+    // asked apart: a join with `effective_paths` (a union) cannot probe each branch by
+    // user and hashed every path of the tenant instead.
     let revoked = format!(
         "SELECT l.user_id FROM (SELECT DISTINCT user_id FROM role_changes WHERE kind = 'loss' ORDER BY user_id) l \
          WHERE NOT EXISTS (SELECT 1 FROM desired d WHERE d.user_id = l.user_id) \
            AND NOT EXISTS (SELECT 1 FROM effective_roles x WHERE x.tenant_id = $1 \
                            AND x.user_id = l.user_id AND ({scope_on_x}) IS NOT TRUE) \
+           AND NOT EXISTS (SELECT 1 FROM group_role_paths x WHERE x.tenant_id = $1 \
+                           AND x.user_id = l.user_id AND ({scope_on_x}) IS NOT TRUE) \
            AND NOT {already}",
         already = crate::events::session_revoked_in_this_transaction("$1", "l.user_id")
     );
-    // One statement: the paths that no longer hold go, the new ones come, the roles each
-    // user gained and lost are worked out (a role still held by another path is neither),
-    // and those are written as `access.changed` events — plus `session.revoked` for a user
-    // left holding nothing. Sibling CTEs all see the table as it was before. A gain is an
-    // added path whose role was not held before, a loss a removed path whose role is not
-    // desired; both are hash anti-joins (NULL applications compared through coalesce, which
-    // hashes where IS NOT DISTINCT FROM cannot), and an empty side is never hashed. Probing
-    // the table once per added row instead made a full recomputation of 200,000 users run
-    // for hours.
+    // What the marked users held before, role by role: their stored paths (untouched until
+    // this statement) and what `mark` noted of their roles through IdP groups.
+    let noted = if pending.groups_unchanged {
+        format!(
+            "UNION SELECT x.user_id, x.environment_id, x.application_id, x.role_id FROM group_role_paths x \
+             WHERE x.tenant_id = $1 {user_filter} AND {scope_on_x}"
+        )
+    } else if pending.snapshot.is_some() {
+        "UNION SELECT s.user_id, s.environment_id, s.application_id, s.role_id FROM noted s"
+            .to_string()
+    } else {
+        String::new()
+    };
+    // One statement: the stored paths that no longer hold go, the new ones come (paths
+    // through IdP groups are not stored: `group_role_paths` resolves them), the roles each
+    // user gained and lost are worked out from what they held before and hold now, and
+    // those are written as `access.changed` events — plus `session.revoked` for a user left
+    // holding nothing. Sibling CTEs all see the table as it was before. Gains and losses
+    // are hash anti-joins (NULL applications compared through coalesce, which hashes where
+    // IS NOT DISTINCT FROM cannot); probing the table once per row instead made a full
+    // recomputation of 200,000 users run for hours.
     let changes = format!(
         "WITH {desired}, \
          removed AS ( \
@@ -561,33 +808,44 @@ fn refresh_paths(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> 
              AND NOT EXISTS (SELECT 1 FROM desired d WHERE d.user_id = x.user_id \
                              AND d.assignment_id = x.assignment_id AND d.via_group_id = x.via_group_id \
                              AND d.role_id = x.role_id) \
-           RETURNING x.user_id, x.environment_id, x.application_id, x.role_id \
+           RETURNING x.user_id \
          ), \
          added AS ( \
            INSERT INTO effective_roles \
              (tenant_id, user_id, assignment_id, via_group_id, environment_id, application_id, role_id) \
            SELECT $1, d.user_id, d.assignment_id, d.via_group_id, d.environment_id, d.application_id, d.role_id \
-           FROM desired d \
+           FROM desired d WHERE d.via_group_id = {NIL} \
            ON CONFLICT DO NOTHING \
-           RETURNING user_id, environment_id, application_id, role_id \
+           RETURNING user_id \
          ), \
+         {noted_cte} \
          before AS MATERIALIZED ( \
            SELECT x.user_id, x.environment_id, x.application_id, x.role_id FROM effective_roles x \
            WHERE x.tenant_id = $1 {user_filter} AND {scope_on_x} \
+           {noted} \
+         ), \
+         after AS MATERIALIZED ( \
+           SELECT DISTINCT d.user_id, d.environment_id, d.application_id, d.role_id FROM desired d \
          ), \
          role_changes AS MATERIALIZED ( \
-           SELECT 'gain'::text AS kind, k.* FROM (SELECT DISTINCT * FROM added) k \
+           SELECT 'gain'::text AS kind, k.* FROM after k \
            WHERE NOT EXISTS (SELECT 1 FROM before b WHERE b.user_id = k.user_id \
                AND b.environment_id = k.environment_id AND b.role_id = k.role_id \
                AND coalesce(b.application_id, {NIL}) = coalesce(k.application_id, {NIL})) \
            UNION ALL \
-           SELECT 'loss', k.* FROM (SELECT DISTINCT * FROM removed) k \
-           WHERE NOT EXISTS (SELECT 1 FROM desired d WHERE d.user_id = k.user_id \
+           SELECT 'loss', k.* FROM before k \
+           WHERE NOT EXISTS (SELECT 1 FROM after d WHERE d.user_id = k.user_id \
                AND d.environment_id = k.environment_id AND d.role_id = k.role_id \
                AND coalesce(d.application_id, {NIL}) = coalesce(k.application_id, {NIL})) \
          ), \
          {access_events}",
         desired = desired_sql(pending.all_users, scope),
+        noted_cte = if pending.snapshot.is_some() {
+            "noted AS (DELETE FROM pg_temp.access_before WHERE pending = $6 \
+             RETURNING user_id, environment_id, application_id, role_id),"
+        } else {
+            ""
+        },
         access_events = crate::events::access_events_sql("$1", "$5", Some(&revoked)),
     );
     let (environment, applications) = scope_binds(scope);
@@ -607,6 +865,7 @@ fn refresh_paths(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> 
             .bind::<Array<SqlUuid>, _>(&applications)
             .bind::<Array<SqlUuid>, _>(&users)
             .bind::<Text, _>(&pending.actor)
+            .bind::<BigInt, _>(pending.snapshot.unwrap_or(0))
             .load(conn)?;
         for row in rows {
             match (row.kind.as_str(), row.change()) {
@@ -629,6 +888,7 @@ fn refresh_paths(conn: &mut PgConnection, pending: &Pending, detailed: bool) -> 
             .bind::<Array<SqlUuid>, _>(&applications)
             .bind::<Array<SqlUuid>, _>(&users)
             .bind::<Text, _>(&pending.actor)
+            .bind::<BigInt, _>(pending.snapshot.unwrap_or(0))
             .get_result(conn)?;
         diff.rows_added = counts.added;
         diff.rows_removed = counts.removed;
@@ -676,7 +936,7 @@ pub fn expected(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<Pat
 pub fn maintained(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Vec<PathRow>> {
     diesel::sql_query(
         "SELECT user_id, assignment_id, via_group_id, environment_id, application_id, role_id \
-         FROM effective_roles WHERE tenant_id = $1 ORDER BY 1, 2, 3, 6",
+         FROM effective_paths WHERE tenant_id = $1 ORDER BY 1, 2, 3, 6",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .load(conn)
@@ -700,7 +960,7 @@ pub fn drift(conn: &mut PgConnection, tenant_id: Uuid) -> QueryResult<Drift> {
     diesel::sql_query(format!(
         "WITH {}, \
          held AS (SELECT user_id, assignment_id, via_group_id, environment_id, application_id, role_id \
-                  FROM effective_roles WHERE tenant_id = $1), \
+                  FROM effective_paths WHERE tenant_id = $1), \
          wanted AS (SELECT user_id, assignment_id, via_group_id, environment_id, application_id, role_id \
                     FROM desired) \
          SELECT (SELECT count(*) FROM held) AS held, \
@@ -759,9 +1019,9 @@ pub fn admin_environments(
         return Ok((false, Vec::new()));
     }
     let row: Row = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM effective_roles er \
+        "SELECT EXISTS (SELECT 1 FROM effective_paths er \
                         WHERE er.tenant_id = $1 AND er.role_id = ANY($3)) AS any, \
-                ARRAY(SELECT DISTINCT er.environment_id FROM effective_roles er \
+                ARRAY(SELECT DISTINCT er.environment_id FROM effective_paths er \
                       WHERE er.tenant_id = $1 AND er.user_id = $2 AND er.role_id = ANY($3) \
                       ORDER BY 1) AS mine",
     )

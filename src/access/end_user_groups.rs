@@ -329,6 +329,9 @@ pub fn duplicate(
     let name = valid_name(&input.name, "group")?;
     let source = end_user_groups::find(conn, ctx.tenant_id, id)?;
     ctx.authorize(conn, Target::Environment(source.environment_id))?;
+    // The copy reaches at most whom the source reaches, with at most its roles.
+    let scope = Scope::of_end_user_group(conn, ctx.tenant_id, id)?;
+    pending.mark(conn, Users::EndUserGroupReach(id), scope)?;
     let copy = end_user_groups::insert(
         conn,
         ctx.tenant_id,
@@ -369,8 +372,6 @@ pub fn duplicate(
             group_mappings::insert(conn, ctx.tenant_id, m.idp_group_id, copy.id)?;
         }
     }
-    let scope = Scope::of_end_user_group(conn, ctx.tenant_id, copy.id)?;
-    pending.mark(conn, Users::EndUserGroupReach(copy.id), scope)?;
     let created = view(conn, ctx, copy)?;
     record(
         conn,

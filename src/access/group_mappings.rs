@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::authorization::{Privilege, Target, Visible};
-use super::effective::{Pending, Scope, Users};
+use super::effective::{MappingEffect, Pending, Scope};
 use super::AdminContext;
 use crate::db::group_mappings::{self, GroupMapping, MembershipPath};
 use crate::db::{end_user_groups, groups, users};
@@ -97,14 +97,20 @@ pub fn create(
             ))
         })?;
     ctx.authorize(conn, Target::Environment(target.environment_id))?;
+    let scope = Scope::of_end_user_group(conn, ctx.tenant_id, target.id)?;
+    pending.mark_mapping(
+        conn,
+        input.idp_group_id,
+        input.end_user_group_id,
+        scope,
+        MappingEffect::Grants,
+    )?;
     let mapping = group_mappings::insert(
         conn,
         ctx.tenant_id,
         input.idp_group_id,
         input.end_user_group_id,
     )?;
-    let scope = Scope::of_end_user_group(conn, ctx.tenant_id, target.id)?;
-    pending.mark(conn, Users::IdpGroupMembers(input.idp_group_id), scope)?;
     record(conn, ctx, input, "create")?;
     Ok(mapping)
 }
@@ -119,6 +125,14 @@ pub fn delete(
     let target = end_user_groups::find(conn, ctx.tenant_id, input.end_user_group_id)
         .map_err(|_| AdminError::NotFound("no such group mapping".into()))?;
     ctx.authorize(conn, Target::Environment(target.environment_id))?;
+    let scope = Scope::of_end_user_group(conn, ctx.tenant_id, target.id)?;
+    pending.mark_mapping(
+        conn,
+        input.idp_group_id,
+        input.end_user_group_id,
+        scope,
+        MappingEffect::Revokes,
+    )?;
     if group_mappings::delete(
         conn,
         ctx.tenant_id,
@@ -128,8 +142,6 @@ pub fn delete(
     {
         return Err(AdminError::NotFound("no such group mapping".into()));
     }
-    let scope = Scope::of_end_user_group(conn, ctx.tenant_id, target.id)?;
-    pending.mark(conn, Users::IdpGroupMembers(input.idp_group_id), scope)?;
     record(conn, ctx, input, "delete")?;
     Ok(())
 }

@@ -228,7 +228,7 @@ fn invite_as(
         })?;
         crate::db::collaborator_groups::add_members(conn, ctx.tenant_id, *g, &[row.id])?;
     }
-    pending.mark(conn, Users::Ids(&[row.id]), Scope::Tenant)?;
+    pending.mark_new(conn, &[row.id], Scope::Tenant)?;
     events::user_changed(
         conn,
         ctx.tenant_id,
@@ -460,13 +460,13 @@ fn set_status(
     operation: &str,
 ) -> Result<UserView, AdminError> {
     let before = user_view(conn, ctx, id)?;
+    pending.mark(conn, Users::Ids(&[id]), Scope::Tenant)?;
     diesel::update(users::table.find((ctx.tenant_id, id)))
         .set((
             users::status.eq(status),
             users::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)?;
-    pending.mark(conn, Users::Ids(&[id]), Scope::Tenant)?;
     let after = user_view(conn, ctx, id)?;
     let state = |v: &UserView| UserState {
         active: v.active != Some(false),
@@ -553,6 +553,13 @@ pub fn set_environment_access(
     if !granted {
         super::workspaces::refuse_moderator_account(conn, ctx.tenant_id, id)?;
     }
+    let revoked: bool = diesel::select(diesel::dsl::exists(
+        environment_access_revocations::table.find((ctx.tenant_id, id, environment_id)),
+    ))
+    .get_result(conn)?;
+    if revoked == granted {
+        pending.mark(conn, Users::Ids(&[id]), Scope::Environment(environment_id))?;
+    }
     let changed = if granted {
         diesel::delete(environment_access_revocations::table.find((
             ctx.tenant_id,
@@ -571,7 +578,6 @@ pub fn set_environment_access(
             .execute(conn)?
     };
     if changed > 0 {
-        pending.mark(conn, Users::Ids(&[id]), Scope::Environment(environment_id))?;
         ctx.record(
             conn,
             "User",
@@ -829,7 +835,7 @@ pub fn holders(
     Ok(diesel::sql_query(
         "SELECT u.id AS user_id, u.user_name FROM users u \
          WHERE u.tenant_id = $1 AND ($6::uuid IS NULL OR u.id > $6) AND EXISTS ( \
-         SELECT 1 FROM effective_roles er \
+         SELECT 1 FROM effective_paths er \
          WHERE er.tenant_id = $1 AND er.user_id = u.id \
            AND ($2::uuid IS NULL OR er.role_id = $2) \
            AND ($3::text IS NULL OR er.role_id IN ( \

@@ -293,7 +293,7 @@ pub fn user_loses_everything(
     diesel::sql_query(format!(
         "WITH role_changes AS ( \
            SELECT DISTINCT 'loss'::text AS kind, user_id, environment_id, application_id, role_id \
-           FROM effective_roles WHERE tenant_id = $1 AND user_id = $2), \
+           FROM effective_paths WHERE tenant_id = $1 AND user_id = $2), \
          {} \
          SELECT 1",
         access_events_sql("$1", "$3", None)

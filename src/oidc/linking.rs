@@ -256,6 +256,15 @@ pub fn sign_in(
                 }
             },
         };
+        // What the user holds is noted before this login changes it (its status, its claim
+        // groups); a user the login creates held nothing.
+        let actor = format!("oidc:{}", provider.name);
+        let mut pending = Pending::new(tenant_id, "oidc_login", &actor);
+        if linked_by == LinkedBy::Created {
+            pending.mark_new(conn, &[user.id], Scope::Tenant)?;
+        } else {
+            pending.mark(conn, Users::Ids(&[user.id]), Scope::Tenant)?;
+        }
         let status = check_may_log_in(conn, &user)?;
         if let Some(invitation) = invitation {
             crate::db::invitations::mark_accepted(conn, tenant_id, invitation)?;
@@ -317,14 +326,11 @@ pub fn sign_in(
             Some(values) => rows::sync_claim_memberships(conn, tenant_id, provider.id, user.id, values)?,
             None => rows::ClaimSync::default(),
         };
-        let actor = format!("oidc:{}", provider.name);
         login_events(conn, tenant_id, &actor, user.id, created_by_login && known.is_none(), &sync)?;
         // Effective roles are kept current by every change; this login's own changes are
         // the only ones to apply (none for a returning user whose groups are the same).
         let memberships_changed = !sync.added.is_empty() || !sync.removed.is_empty();
         if known.is_none() || status == "invited" || memberships_changed {
-            let mut pending = Pending::new(tenant_id, "oidc_login", &actor);
-            pending.mark(conn, Users::Ids(&[user.id]), Scope::Tenant)?;
             effective::refresh(conn, &pending, false)?;
         }
         let outcome = SignedIn {

@@ -371,10 +371,10 @@ pub fn replace(
             .copied()
             .filter(|m| !current.contains(m))
             .collect();
-        let removed = groups::remove_members(conn, ctx.tenant_id(), id, &to_remove)?;
-        let added = groups::add_members(conn, ctx.tenant_id(), id, &to_add)?;
         upkeep.users(conn, &to_remove)?;
         upkeep.users(conn, &to_add)?;
+        let removed = groups::remove_members(conn, ctx.tenant_id(), id, &to_remove)?;
+        let added = groups::add_members(conn, ctx.tenant_id(), id, &to_add)?;
         upkeep.changed(false, removed);
         upkeep.changed(true, added);
         upkeep.finish(conn, ctx)?;

@@ -173,11 +173,25 @@ fn user_events(
     Ok(())
 }
 
-/// Brings one user's effective roles up to date (a deactivated user holds none).
-fn refresh_user(conn: &mut PgConnection, ctx: &ScimContext, id: Uuid) -> Result<()> {
+/// Marks one user whose `active` flag is about to change (a deactivated user holds
+/// nothing), or who was just created; `refresh` then brings its roles up to date.
+fn mark_user(
+    conn: &mut PgConnection,
+    ctx: &ScimContext,
+    id: Uuid,
+    created: bool,
+) -> Result<Pending> {
     let mut pending = Pending::new(ctx.tenant_id(), "scim_user", &ctx.actor.name);
-    pending.mark(conn, Users::Ids(&[id]), Scope::Tenant)?;
-    effective::refresh(conn, &pending, false)?;
+    if created {
+        pending.mark_new(conn, &[id], Scope::Tenant)?;
+    } else {
+        pending.mark(conn, Users::Ids(&[id]), Scope::Tenant)?;
+    }
+    Ok(pending)
+}
+
+fn refresh_user(conn: &mut PgConnection, pending: &Pending) -> Result<()> {
+    effective::refresh(conn, pending, false)?;
     Ok(())
 }
 
@@ -194,7 +208,8 @@ pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Resul
         )?;
         // "Everyone else" roles reach a new user at once; nothing else can yet.
         if effective::has_everyone_else(conn, ctx.tenant_id())? {
-            refresh_user(conn, ctx, row.id)?;
+            let pending = mark_user(conn, ctx, row.id, true)?;
+            refresh_user(conn, &pending)?;
         }
         let rendered = render(ctx, &row, None);
         user_events(conn, ctx, row.id, None, Some(&row))?;
@@ -262,9 +277,12 @@ pub fn replace(
         effective::lock_tenant(conn, ctx.tenant_id())?;
         let before = users::find_for_update(conn, ctx.tenant_id(), id)?;
         check_version(if_match, before.version)?;
+        let pending = (fields.active != before.active)
+            .then(|| mark_user(conn, ctx, id, false))
+            .transpose()?;
         let row = users::update(conn, ctx.tenant_id(), id, &fields)?;
-        if row.active != before.active {
-            refresh_user(conn, ctx, id)?;
+        if let Some(pending) = &pending {
+            refresh_user(conn, pending)?;
         }
         user_events(conn, ctx, id, Some(&before), Some(&row))?;
         let groups = groups_of_one(conn, ctx, id)?;
@@ -307,9 +325,12 @@ pub fn patch(
             before.clone()
         } else {
             let fields = fields_from(doc)?;
+            let pending = (fields.active != before.active)
+                .then(|| mark_user(conn, ctx, id, false))
+                .transpose()?;
             let row = users::update(conn, ctx.tenant_id(), id, &fields)?;
-            if row.active != before.active {
-                refresh_user(conn, ctx, id)?;
+            if let Some(pending) = &pending {
+                refresh_user(conn, pending)?;
             }
             user_events(conn, ctx, id, Some(&before), Some(&row))?;
             audit::append(

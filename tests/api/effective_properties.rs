@@ -274,7 +274,7 @@ const CAPS: Caps = Caps {
 const BUILDING_END_USERS: &str = "SELECT a.user_id AS id FROM assignments a \
      JOIN roles r ON r.tenant_id = a.tenant_id AND r.id = a.role_id \
      WHERE a.tenant_id = $1 AND a.application_id IS NULL AND r.system_key = 'workspace_end_user' \
-       AND EXISTS (SELECT 1 FROM effective_roles er \
+       AND EXISTS (SELECT 1 FROM effective_paths er \
                    JOIN role_privileges rp ON rp.tenant_id = er.tenant_id AND rp.role_id = er.role_id \
                    WHERE er.tenant_id = $1 AND er.user_id = a.user_id \
                      AND er.environment_id = a.environment_id AND er.application_id IS NOT NULL \

@@ -166,7 +166,18 @@ async fn the_shape_of_an_event() {
 }
 
 /// Alice is in an IdP group mapped into Sales, which holds Seller on CRM.
-async fn mapped_world(app: &TestApp) -> (String, String, String, String, String) {
+/// Production, CRM, Alice, the IdP group `sales-team` (empty) mapped into the end-user group
+/// Sales, and Seller, which Sales holds on CRM.
+struct MappedWorld {
+    production: String,
+    crm: String,
+    alice: String,
+    group: String,
+    sales: String,
+    seller: String,
+}
+
+async fn mapped_world(app: &TestApp) -> MappedWorld {
     let model = Model::load(app).await;
     let crm = application(app, &model.production, "CRM").await;
     let alice = app.create_user("alice").await;
@@ -199,13 +210,27 @@ async fn mapped_world(app: &TestApp) -> (String, String, String, String, String)
         json!({"application_id": crm}),
     )
     .await;
-    (model.production, crm, alice, group, seller)
+    MappedWorld {
+        production: model.production,
+        crm,
+        alice,
+        group,
+        sales,
+        seller,
+    }
 }
 
 #[tokio::test]
 async fn access_changes_name_the_roles_gained_and_lost() {
     let app = spawn_app().await;
-    let (production, crm, alice, group, seller) = mapped_world(&app).await;
+    let MappedWorld {
+        production,
+        crm,
+        alice,
+        group,
+        seller,
+        ..
+    } = mapped_world(&app).await;
     let start = feed(&app, "limit=1000").await["next_cursor"].clone();
     let start = start.as_str().expect("a cursor");
     let reply = app
@@ -266,7 +291,9 @@ fn kinds(page: &Value) -> Vec<&str> {
 #[tokio::test]
 async fn a_dry_run_or_a_refused_change_writes_no_event() {
     let app = spawn_app().await;
-    let (_, crm, alice, _, seller) = mapped_world(&app).await;
+    let MappedWorld {
+        crm, alice, seller, ..
+    } = mapped_world(&app).await;
     let before = all_events(&app).await.len();
     let reply = app
         .admin(
@@ -752,4 +779,146 @@ async fn users_gaining_many_roles_at_once_each_get_exactly_theirs() {
         3,
         "Ada and Bob share a row"
     );
+}
+
+/// Deleting a mapping tells exactly the members who lose a role by it — not one who holds
+/// the role through another mapping, nor one who is deactivated or revoked from the
+/// environment (they held nothing by it) — and ends the sessions of those left holding
+/// nothing; creating it again tells the same members they gain it. The effective roles
+/// equal their recomputation after each.
+#[tokio::test]
+async fn a_mapping_change_tells_only_the_members_whose_roles_it_changes() {
+    let app = spawn_app().await;
+    let MappedWorld {
+        production,
+        crm,
+        alice,
+        group,
+        sales,
+        seller,
+    } = mapped_world(&app).await;
+    let bob = app.create_user("bob").await;
+    let carol = app.create_user("carol").await;
+    let dave = app.create_user("dave").await;
+    let erin = app.create_user("erin").await;
+    let add = patch_ops(json!([{"op": "add", "path": "members", "value": [
+        {"value": alice}, {"value": bob}, {"value": carol}, {"value": dave}, {"value": erin}]}]));
+    let reply = app.patch(&format!("/Groups/{group}"), &add).await;
+    assert!(reply.status == 200 || reply.status == 204, "{}", reply.body);
+    // Bob holds Seller on CRM through a second mapping too.
+    let partners = app.create_group("partners", &[&bob]).await;
+    let resellers = create(
+        &app,
+        "/end-user-groups",
+        json!({"environment_id": production, "name": "Resellers"}),
+    )
+    .await;
+    let reply = app
+        .admin(
+            Method::POST,
+            "/group-mappings",
+            Some(&json!({"idp_group_id": partners, "end_user_group_id": resellers})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assign(
+        &app,
+        json!({"type": "end_user_group", "id": resellers}),
+        &seller,
+        json!({"application_id": crm}),
+    )
+    .await;
+    // Carol holds another role directly, so she keeps access.
+    let viewer = create(
+        &app,
+        "/roles",
+        json!({"name": "Viewer", "scope": "application", "privileges": ["application.content.view"]}),
+    )
+    .await;
+    assign(
+        &app,
+        json!({"type": "user", "id": carol}),
+        &viewer,
+        json!({"application_id": crm}),
+    )
+    .await;
+    // Dave is deactivated by SCIM, Erin revoked from Production.
+    let inactive = patch_ops(json!([{"op": "replace", "path": "active", "value": false}]));
+    assert_eq!(
+        app.patch(&format!("/Users/{dave}"), &inactive).await.status,
+        200
+    );
+    let reply = app
+        .admin(
+            Method::DELETE,
+            &format!("/users/{erin}/environments/{production}/access"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    let told = |events: &[(String, String, String, Value)], kind: &str| {
+        let mut users: Vec<String> = events
+            .iter()
+            .filter(|(_, t, _, _)| t == kind)
+            .map(|(_, _, user, _)| user.clone())
+            .collect();
+        users.sort();
+        users
+    };
+    let sorted = |mut users: Vec<String>| {
+        users.sort();
+        users
+    };
+    let seller_on_crm = json!([{"application_id": crm, "role_id": seller, "role": "Seller",
+        "privileges": ["application.content.build", "application.content.view"]}]);
+    let mapping = format!("/group-mappings/{group}/{sales}");
+
+    let start = feed(&app, "limit=1000").await["next_cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_string();
+    let reply = app.admin(Method::DELETE, &mapping, None).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    let (deleted, cursor) = events_after(&app, start, 1000).await;
+    assert_eq!(
+        told(&deleted, "access.changed"),
+        sorted(vec![alice.clone(), carol.clone()]),
+        "{deleted:?}"
+    );
+    for (_, kind, _, data) in &deleted {
+        if kind == "access.changed" {
+            assert_eq!(
+                data,
+                &json!({"environment_id": production, "gained": [], "lost": seller_on_crm})
+            );
+        }
+    }
+    assert_eq!(told(&deleted, "session.revoked"), vec![alice.clone()]);
+    crate::mapped_groups::assert_no_drift(&app);
+
+    let reply = app
+        .admin(
+            Method::POST,
+            "/group-mappings",
+            Some(&json!({"idp_group_id": group, "end_user_group_id": sales})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let (created, _) = events_after(&app, cursor, 1000).await;
+    assert_eq!(
+        told(&created, "access.changed"),
+        sorted(vec![alice.clone(), carol.clone()]),
+        "{created:?}"
+    );
+    for (_, kind, _, data) in &created {
+        if kind == "access.changed" {
+            assert_eq!(
+                data,
+                &json!({"environment_id": production, "gained": seller_on_crm, "lost": []})
+            );
+        }
+    }
+    assert!(told(&created, "session.revoked").is_empty());
+    crate::mapped_groups::assert_no_drift(&app);
 }

@@ -441,3 +441,42 @@ async fn a_dry_run_of_a_privilege_edit_names_every_holder_and_what_they_gain_and
         [s(build)].into()
     );
 }
+
+#[tokio::test]
+async fn a_mapping_is_stored_once_however_many_members_it_reaches() {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        stored_through_groups: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        stored: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        resolved_through_groups: i64,
+    }
+    let m = Mapped::new().await;
+    let mut conn = m.app.pool.get().expect("connection");
+    let counts: Counts = diesel::sql_query(
+        "SELECT (SELECT count(*) FROM effective_roles WHERE tenant_id = $1 \
+                   AND via_group_id <> '00000000-0000-0000-0000-000000000000') AS stored_through_groups, \
+                (SELECT count(*) FROM effective_roles WHERE tenant_id = $1) AS stored, \
+                (SELECT count(*) FROM effective_paths WHERE tenant_id = $1 AND via_group_id = $2) \
+                   AS resolved_through_groups",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(m.app.tenant_id)
+    .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::parse_str(&m.idp_group).expect("uuid"))
+    .get_result(&mut conn)
+    .expect("counts");
+    // Only Carol's direct assignment is a stored path (every user's environment role too);
+    // the three members' paths through the IdP group are resolved when read.
+    assert_eq!(counts.stored_through_groups, 0);
+    assert_eq!(counts.resolved_through_groups, 3);
+    assert!(counts.stored >= 1);
+    // The document still says why: Alice holds Seller through the IdP group's mapping.
+    let access = effective(&m.app, &m.alice).await;
+    let paths = access.to_string();
+    assert!(
+        paths.contains(&m.idp_group) && paths.contains(&m.sales_assignment),
+        "{access}"
+    );
+}

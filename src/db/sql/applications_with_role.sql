@@ -1,7 +1,7 @@
 -- $1 tenant, $2 user: applications where the user holds a role other than No access, in
 -- environments where the user's environment role is not No access.
 SELECT DISTINCT er.application_id AS id
-FROM effective_roles er
+FROM effective_paths er
 JOIN roles r ON r.tenant_id = er.tenant_id AND r.id = er.role_id
 WHERE er.tenant_id = $1 AND er.user_id = $2 AND er.application_id IS NOT NULL
   AND r.system_key IS DISTINCT FROM 'application_no_access'

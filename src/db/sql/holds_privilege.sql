@@ -6,7 +6,7 @@ SELECT NOT EXISTS (
            WHERE er.tenant_id = $1 AND er.user_id = $2 AND er.environment_id = $3
              AND er.application_id IS NULL AND r.system_key = 'environment_no_access')
        AND EXISTS (
-           SELECT 1 FROM effective_roles er
+           SELECT 1 FROM effective_paths er
            JOIN role_privileges rp ON rp.tenant_id = er.tenant_id AND rp.role_id = er.role_id
            WHERE er.tenant_id = $1 AND er.user_id = $2 AND er.environment_id = $3
              AND ((er.application_id IS NULL AND rp.privilege_key = ANY ($4))

@@ -2,7 +2,7 @@
 -- or NULL for an environment role), through any role; nothing in an environment where the
 -- user is *No access* (as the check answers).
 SELECT DISTINCT er.user_id, er.environment_id, er.application_id, rp.privilege_key
-FROM effective_roles er
+FROM effective_paths er
 JOIN role_privileges rp ON rp.tenant_id = er.tenant_id AND rp.role_id = er.role_id
 WHERE er.tenant_id = $1 AND er.user_id = ANY ($2)
   AND NOT EXISTS (

@@ -10,7 +10,7 @@ WHERE end_user.tenant_id = $1 AND end_user.system_key = 'workspace_end_user'
   AND a.user_id IS NOT NULL AND a.application_id IS NULL AND NOT a.moderator
   AND ($2::uuid[] IS NULL OR a.user_id = ANY ($2))
   AND EXISTS (
-      SELECT 1 FROM effective_roles er
+      SELECT 1 FROM effective_paths er
       JOIN role_privileges rp ON rp.tenant_id = er.tenant_id AND rp.role_id = er.role_id
       WHERE er.tenant_id = $1 AND er.user_id = a.user_id
         AND er.environment_id = a.environment_id AND er.application_id IS NOT NULL

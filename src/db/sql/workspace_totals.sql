@@ -4,7 +4,7 @@
 SELECT t.id, t.name, t.created_at,
        (SELECT count(*) FROM users u
          WHERE u.tenant_id = t.id AND u.status <> 'archived') AS users,
-       (SELECT count(DISTINCT er.user_id) FROM effective_roles er
+       (SELECT count(DISTINCT er.user_id) FROM effective_paths er
           JOIN roles r ON r.tenant_id = er.tenant_id AND r.id = er.role_id
          WHERE er.tenant_id = t.id
            AND (r.system_key IN ('workspace_admin', 'workspace_builder')

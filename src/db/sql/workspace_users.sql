@@ -4,7 +4,7 @@
 -- user is a builder (as in workspace_totals.sql).
 SELECT u.id, u.user_name, u.display_name, u.status,
        rolegate_fold(u.user_name) AS sort_key,
-       EXISTS (SELECT 1 FROM effective_roles er
+       EXISTS (SELECT 1 FROM effective_paths er
                  JOIN roles r ON r.tenant_id = er.tenant_id AND r.id = er.role_id
                 WHERE er.tenant_id = u.tenant_id AND er.user_id = u.id
                   AND (r.system_key IN ('workspace_admin', 'workspace_builder')
