@@ -3,7 +3,8 @@
 //! from ten IdP groups and holding an application role, effective roles materialised by
 //! the full recomputation. Then, over loopback: one user's effective roles (p50/p99), the
 //! commit time of adding one member to a mapped IdP group, and of a mapping change granting
-//! roles to 100,000 users and of revoking it.
+//! roles to 100,000 users and of revoking it, and of a SCIM PATCH of another group sent while
+//! each of those runs.
 //!
 //! Run: `cargo bench --bench access_scale` (options: `-- --users N --groups G
 //! --end-user-groups E --requests R --big B`).
@@ -354,27 +355,57 @@ async fn main() {
     )[0];
     let mut grants = Vec::new();
     let mut revokes = Vec::new();
-    for _ in 0..3 {
+    // (d) Meanwhile a SCIM PATCH adds a spare user to another mapped group: it waits for the
+    // tenant's lock, so it measures how long the fan-out holds the tenant's other writers.
+    let mut meanwhile = Vec::new();
+    let mut concurrent_patch = |round: usize| {
+        let user = spares[round % spares.len()].clone();
+        let group = targets[(round + 1) % targets.len()].clone();
+        let client = client.clone();
+        let url = format!("{address}/scim/v2/Groups/{group}");
+        let scim = scim.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let started = Instant::now();
+            let reply = client
+                .patch(url)
+                .header("Authorization", &scim)
+                .header("Content-Type", "application/scim+json")
+                .body(
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                           "Operations": [{"op": "add", "path": "members", "value": [{"value": user}]}]})
+                    .to_string(),
+                )
+                .send()
+                .await
+                .expect("answered");
+            assert!(reply.status().is_success());
+            started.elapsed()
+        }
+    };
+    for round in 0..3 {
         let started = Instant::now();
-        let reply = client
+        let grant = client
             .post(format!("{address}/admin/v1/group-mappings"))
             .header("Authorization", &admin)
             .json(&json!({"idp_group_id": big_group, "end_user_group_id": target}))
-            .send()
-            .await
-            .expect("answered");
+            .send();
+        let (reply, patched) = tokio::join!(grant, concurrent_patch(2 * round));
+        let reply = reply.expect("answered");
         grants.push(started.elapsed());
+        meanwhile.push(patched);
         assert_eq!(reply.status(), 201);
         let started = Instant::now();
-        let reply = client
+        let revoke = client
             .delete(format!(
                 "{address}/admin/v1/group-mappings/{big_group}/{target}"
             ))
             .header("Authorization", &admin)
-            .send()
-            .await
-            .expect("answered");
+            .send();
+        let (reply, patched) = tokio::join!(revoke, concurrent_patch(2 * round + 1));
+        let reply = reply.expect("answered");
         revokes.push(started.elapsed());
+        meanwhile.push(patched);
         assert_eq!(reply.status(), 204);
     }
     let preview_started = Instant::now();
@@ -410,7 +441,7 @@ async fn main() {
         rows[0].text
     );
     println!(
-        "access.changed events written by (a), (b) and (c): {}\n",
+        "access.changed events written by (a) to (d): {}\n",
         access_events[0].text
     );
     println!("| case | requests | p50 ms | p99 ms | max ms |");
@@ -440,6 +471,10 @@ async fn main() {
     line(
         &format!("(c) DELETE that mapping, revoking from {big} users"),
         &revokes,
+    );
+    line(
+        "(d) SCIM PATCH of another mapped group sent 20 ms into (b) or (c)",
+        &meanwhile,
     );
     println!(
         "\nDry run of (b): {:.0} ms, users_gaining = {}. Paths gained by the {} users added in (a): {}.",
