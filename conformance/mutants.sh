@@ -16,9 +16,10 @@ if ! command -v cargo-mutants >/dev/null 2>&1; then
 fi
 # The tests that exercise these files: the model-based property test, the SCIM group and mapped-group
 # examples, the access model, delegated administration and OIDC logins.
-filter='test(effective_properties) | test(mapped_groups) | test(groups::) | test(access::) | test(authorization) | test(delegation) | test(openapi) | test(group_mappings) | test(end_user_groups) | test(oidc::) | test(check::) | test(admin::) | test(console::project_access)'
+filter='test(effective_properties) | test(mapped_groups) | test(groups::) | test(access::) | test(authorization) | test(delegation) | test(openapi) | test(group_mappings) | test(end_user_groups) | test(oidc::) | test(check::) | test(admin::) | test(console::project_access) | test(events::) | test(workspaces)'
 exec cargo mutants \
     --file 'src/access/*.rs' \
+    --file 'src/access/effective/*.rs' \
     --file src/provisioning/groups.rs \
     --file src/oidc/linking.rs \
     --file src/db/authorization.rs \
