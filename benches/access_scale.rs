@@ -358,9 +358,9 @@ async fn main() {
     // (d) Meanwhile a SCIM PATCH adds a spare user to another mapped group: it waits for the
     // tenant's lock, so it measures how long the fan-out holds the tenant's other writers.
     let mut meanwhile = Vec::new();
-    let mut concurrent_patch = |round: usize| {
-        let user = spares[round % spares.len()].clone();
-        let group = targets[(round + 1) % targets.len()].clone();
+    let concurrent_patch = |round: usize| {
+        let user = spares[round % spares.len()];
+        let group = targets[(round + 1) % targets.len()];
         let client = client.clone();
         let url = format!("{address}/scim/v2/Groups/{group}");
         let scim = scim.clone();
