@@ -27,9 +27,8 @@ pub mod oidc;
 pub mod scim;
 pub mod scim_bulk;
 pub mod scim_discovery;
-pub mod scim_groups;
+pub mod scim_resources;
 pub mod scim_search;
-pub mod scim_users;
 
 use actix_web::http::header;
 use actix_web::{web, HttpMessage, HttpRequest};
@@ -100,8 +99,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/scim/v2")
             .configure(scim_discovery::configure)
-            .configure(scim_users::configure)
-            .configure(scim_groups::configure)
+            .configure(scim_resources::configure)
             .configure(scim_search::configure)
             .configure(scim_bulk::configure)
             .default_service(web::to(scim::not_found)),

@@ -404,13 +404,13 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 
 /// The methods a SCIM endpoint answers, by its route pattern.
 fn allowed_methods(pattern: &str) -> &'static str {
-    let last = pattern.rsplit('/').next().unwrap_or_default();
+    let mut segments = pattern.rsplit('/');
+    let last = segments.next().unwrap_or_default();
+    let is_endpoint = |segment: &str| crate::provisioning::resource::by_endpoint(segment).is_some();
     match last {
-        "Users" | "Groups" => "GET, POST",
         ".search" | "Bulk" => "POST",
-        "{id}" if pattern.contains("/Users/") || pattern.contains("/Groups/") => {
-            "GET, PUT, PATCH, DELETE"
-        }
+        "{id}" if segments.next().is_some_and(is_endpoint) => "GET, PUT, PATCH, DELETE",
+        collection if is_endpoint(collection) => "GET, POST",
         _ => "GET",
     }
 }

@@ -8,7 +8,8 @@ use std::collections::{HashMap, HashSet};
 use diesel::PgConnection;
 use serde_json::{json, Map, Value};
 
-use super::{groups, users, Rendered, ScimContext};
+use super::resource::{self, ScimResource};
+use super::{Rendered, ScimContext};
 use crate::error::ScimApiError;
 use crate::scim::schema::{BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA};
 use crate::scim::ScimError;
@@ -32,12 +33,6 @@ struct Operation {
     version: Option<String>,
     path: String,
     data: Option<Value>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Resource {
-    Users,
-    Groups,
 }
 
 fn parse_request(body: &Value) -> Result<(Vec<Operation>, Option<usize>), ScimError> {
@@ -168,17 +163,18 @@ fn substitute(value: &Value, ids: &HashMap<String, String>) -> Value {
     }
 }
 
-fn target(path: &str) -> Result<(Resource, Option<String>), ScimError> {
+fn target(path: &str) -> Result<(&'static dyn ScimResource, Option<String>), ScimError> {
     let trimmed = path.trim_matches('/');
     let mut parts = trimmed.splitn(2, '/');
-    let resource = match parts.next() {
-        Some("Users") => Resource::Users,
-        Some("Groups") => Resource::Groups,
-        _ => {
-            return Err(ScimError::invalid_path(format!(
-                "'{path}' is not a Users or Groups path"
-            )))
-        }
+    let Some(resource) = parts.next().and_then(resource::by_endpoint) else {
+        let endpoints: Vec<&str> = resource::RESOURCES
+            .iter()
+            .map(|r| r.resource_type().endpoint)
+            .collect();
+        return Err(ScimError::invalid_path(format!(
+            "'{path}' is not the path of a resource type ({})",
+            endpoints.join(", ")
+        )));
     };
     Ok((
         resource,
@@ -226,38 +222,25 @@ fn execute(
             ))
         })
     };
-    let to_scim = |e: ScimApiError| e.to_scim();
-    match (op.method, resource) {
-        (Method::Post, _) if id.is_some() => Err(ScimError::invalid_path(
-            "POST takes a collection path such as /Users",
-        )),
-        (Method::Post, Resource::Users) => users::create(conn, ctx, data)
-            .map(|r| (201, Some(r)))
-            .map_err(to_scim),
-        (Method::Post, Resource::Groups) => groups::create(conn, ctx, data)
-            .map(|r| (201, Some(r)))
-            .map_err(to_scim),
-        (Method::Put, Resource::Users) => users::replace(conn, ctx, &need_id()?, data, version)
-            .map(|r| (200, Some(r)))
-            .map_err(to_scim),
-        (Method::Put, Resource::Groups) => groups::replace(conn, ctx, &need_id()?, data, version)
-            .map(|r| (200, Some(r)))
-            .map_err(to_scim),
-        (Method::Patch, Resource::Users) => users::patch(conn, ctx, &need_id()?, data, version)
-            .map(|r| (200, Some(r)))
-            .map_err(to_scim),
-        (Method::Patch, Resource::Groups) => {
-            groups::patch(conn, ctx, &need_id()?, data, version, false)
-                .map(|r| (200, Some(r)))
-                .map_err(to_scim)
+    let result = match op.method {
+        Method::Post if id.is_some() => {
+            return Err(ScimError::invalid_path(
+                "POST takes a collection path such as /Users",
+            ))
         }
-        (Method::Delete, Resource::Users) => users::delete(conn, ctx, &need_id()?, version)
-            .map(|_| (204, None))
-            .map_err(to_scim),
-        (Method::Delete, Resource::Groups) => groups::delete(conn, ctx, &need_id()?, version)
-            .map(|_| (204, None))
-            .map_err(to_scim),
-    }
+        Method::Post => resource.create(conn, ctx, data).map(|r| (201, Some(r))),
+        Method::Put => resource
+            .replace(conn, ctx, &need_id()?, data, version)
+            .map(|r| (200, Some(r))),
+        // The BulkResponse names the location and version only: no document to render.
+        Method::Patch => resource
+            .patch(conn, ctx, &need_id()?, data, version, false)
+            .map(|r| (200, Some(r))),
+        Method::Delete => resource
+            .delete(conn, ctx, &need_id()?, version)
+            .map(|()| (204, None)),
+    };
+    result.map_err(|e: ScimApiError| e.to_scim())
 }
 
 /// Processes a BulkRequest. Operations run in request order, except that one referring to

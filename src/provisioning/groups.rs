@@ -7,11 +7,13 @@ use diesel::prelude::*;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::{check_version, listing, meta, parse_id, ListQuery, Rendered, ScimContext};
+use super::resource::{audit_entry, location, ResourcePage, ScimResource};
+use super::{check_version, meta, parse_id, Rendered, ScimContext};
 use crate::access::effective::{self, Pending, Scope, Users};
-use crate::db::audit::{self, NewAuditEntry};
-use crate::db::filter::GROUP_COLUMNS;
+use crate::db::audit;
+use crate::db::filter::{ColumnMap, GROUP_COLUMNS};
 use crate::db::groups::{self, GroupFields, GroupRow, KeyedGroupRow};
+use crate::db::query::{QueryPlan, Window};
 use crate::db::users;
 use crate::error::ScimApiError;
 use crate::events::{self, EventType, GroupKind};
@@ -19,7 +21,7 @@ use crate::scim::filter::{AttrPath, AttributeInfo, Filter};
 use crate::scim::patch::{apply, parse_patch_request, Op, PatchOperation};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{normalize, renormalize, Document};
-use crate::scim::schema::{GROUP_RESOURCE, GROUP_SCHEMA};
+use crate::scim::schema::{ResourceType, GROUP_RESOURCE, GROUP_SCHEMA};
 use crate::scim::ScimError;
 
 type Result<T> = std::result::Result<T, ScimApiError>;
@@ -32,10 +34,6 @@ enum MemberChange {
     /// Remove the members a value filter selects (`members[value eq "…"]`).
     RemoveMatching(Filter),
     RemoveAll,
-}
-
-fn location(ctx: &ScimContext, id: Uuid) -> String {
-    format!("{}/Groups/{id}", ctx.base_url)
 }
 
 /// Takes `members` out of a validated document and returns the member ids.
@@ -94,7 +92,7 @@ fn document_of(row: &GroupRow) -> Document {
 
 /// The group as SCIM represents it; `members` is `None` when the response leaves it out.
 pub fn render(ctx: &ScimContext, row: &GroupRow, members: Option<&[Uuid]>) -> Rendered {
-    let location = location(ctx, row.id);
+    let location = location(ctx, &GROUP_RESOURCE, row.id);
     let mut body = Map::new();
     body.insert("schemas".into(), json!([GROUP_SCHEMA]));
     body.insert("id".into(), json!(row.id));
@@ -120,24 +118,6 @@ pub fn render(ctx: &ScimContext, row: &GroupRow, members: Option<&[Uuid]>) -> Re
         body: Value::Object(body),
         location,
         version: row.version,
-    }
-}
-
-fn audit_entry<'a>(
-    ctx: &'a ScimContext,
-    id: Uuid,
-    operation: &'a str,
-    before: Option<Value>,
-    after: Option<Value>,
-) -> NewAuditEntry<'a> {
-    NewAuditEntry {
-        tenant_id: ctx.tenant_id(),
-        actor: &ctx.actor.name,
-        resource_type: "Group",
-        resource_id: id.to_string(),
-        operation,
-        before,
-        after,
     }
 }
 
@@ -263,7 +243,7 @@ impl MembershipUpkeep {
     }
 }
 
-pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Result<Rendered> {
+fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Result<Rendered> {
     let mut doc = normalize(&GROUP_RESOURCE, body)?;
     let members = take_members(&mut doc)?;
     let fields = fields_from(doc)?;
@@ -285,13 +265,20 @@ pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Resul
         let rendered = render(ctx, &row, Some(&members));
         audit::append(
             conn,
-            audit_entry(ctx, row.id, "create", None, Some(rendered.body.clone())),
+            audit_entry(
+                ctx,
+                &GROUP_RESOURCE,
+                row.id,
+                "create",
+                None,
+                Some(rendered.body.clone()),
+            ),
         )?;
         Ok(rendered)
     })
 }
 
-pub fn get(
+fn get(
     conn: &mut PgConnection,
     ctx: &ScimContext,
     id: &str,
@@ -308,15 +295,9 @@ pub fn get(
     Ok(render(ctx, &row, members.as_deref()))
 }
 
-pub fn list(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery) -> Result<Value> {
-    listing::list::<KeyedGroupRow, _>(conn, ctx, &GROUP_COLUMNS, "Group", query, |conn, rows| {
-        render_rows(conn, ctx, rows, &query.projection)
-    })
-}
-
 /// Renders a page of groups; members of all of them come from one query, and none is read
 /// when the response leaves members out.
-pub fn render_rows(
+fn render_rows(
     conn: &mut PgConnection,
     ctx: &ScimContext,
     rows: &[KeyedGroupRow],
@@ -344,7 +325,7 @@ pub fn render_rows(
         .collect())
 }
 
-pub fn replace(
+fn replace(
     conn: &mut PgConnection,
     ctx: &ScimContext,
     id: &str,
@@ -387,6 +368,7 @@ pub fn replace(
             conn,
             audit_entry(
                 ctx,
+                &GROUP_RESOURCE,
                 id,
                 "replace",
                 Some(render(ctx, &before, Some(&before_members)).body),
@@ -530,7 +512,7 @@ fn filter_ids(
 
 /// Applies a PatchOp. Returns the resource (with members) only when `want_resource`: a
 /// membership change on a huge group need not send the member list back.
-pub fn patch(
+fn patch(
     conn: &mut PgConnection,
     ctx: &ScimContext,
     id: &str,
@@ -606,8 +588,7 @@ pub fn patch(
             // lists, so auditing a change to a huge group costs the same as to a small one.
             audit::append(
                 conn,
-                audit_entry(
-                    ctx,
+                audit_entry(ctx, &GROUP_RESOURCE,
                     id,
                     "patch",
                     Some(render(ctx, &before, None).body),
@@ -624,7 +605,7 @@ pub fn patch(
     })
 }
 
-pub fn delete(
+fn delete(
     conn: &mut PgConnection,
     ctx: &ScimContext,
     id: &str,
@@ -645,6 +626,7 @@ pub fn delete(
             conn,
             audit_entry(
                 ctx,
+                &GROUP_RESOURCE,
                 id,
                 "delete",
                 Some(render(ctx, &before, None).body),
@@ -653,4 +635,83 @@ pub fn delete(
         )?;
         Ok(())
     })
+}
+
+/// SCIM Groups (RFC 7643 §4.2) as the IdP sends them; members are users of the tenant.
+pub struct ScimGroups;
+
+impl ScimResource for ScimGroups {
+    fn resource_type(&self) -> &'static ResourceType {
+        &GROUP_RESOURCE
+    }
+
+    fn columns(&self) -> &'static ColumnMap {
+        &GROUP_COLUMNS
+    }
+
+    fn create(&self, conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Result<Rendered> {
+        create(conn, ctx, body)
+    }
+
+    fn get(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &ScimContext,
+        id: &str,
+        projection: &Projection,
+    ) -> Result<Rendered> {
+        get(conn, ctx, id, projection.wants(&GROUP_RESOURCE, "members"))
+    }
+
+    fn replace(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &ScimContext,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> Result<Rendered> {
+        replace(conn, ctx, id, body, if_match)
+    }
+
+    fn patch(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &ScimContext,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        answer: bool,
+    ) -> Result<Rendered> {
+        patch(conn, ctx, id, body, if_match, answer)
+    }
+
+    fn delete(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &ScimContext,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<()> {
+        delete(conn, ctx, id, if_match)
+    }
+
+    fn page(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &ScimContext,
+        plan: &QueryPlan,
+        window: &Window,
+        count: i64,
+        projection: &Projection,
+    ) -> Result<ResourcePage> {
+        ResourcePage::read::<KeyedGroupRow, _>(conn, plan, window, count, |conn, rows| {
+            render_rows(conn, ctx, rows, projection)
+        })
+    }
+
+    /// A group's member list can be huge: a PATCH answers 204 unless `attributes` asks.
+    fn patch_answers_resource(&self) -> bool {
+        false
+    }
 }

@@ -2,14 +2,14 @@
 //! PostgreSQL for either resource type.
 
 use chrono::Utc;
-use diesel::pg::Pg;
-use diesel::{PgConnection, QueryableByName};
+use diesel::PgConnection;
 use serde_json::{json, Value};
 
 use super::cursor;
+use super::resource::ScimResource;
 use super::ScimContext;
 use crate::db::filter::ColumnMap;
-use crate::db::query::{Positioned, QueryPlan, Window};
+use crate::db::query::{QueryPlan, Window};
 use crate::db::tenants;
 use crate::error::ScimApiError;
 use crate::scim::filter::{AttrPath, Filter};
@@ -65,52 +65,45 @@ impl ListQuery {
     }
 }
 
-/// Runs a list query for one resource type; `render` turns a page of rows into resources.
-pub fn list<R, F>(
+/// Runs a list query for one resource type.
+pub fn list(
     conn: &mut PgConnection,
     ctx: &ScimContext,
-    map: &ColumnMap,
-    resource: &str,
+    resource: &dyn ScimResource,
     query: &ListQuery,
-    render: F,
-) -> Result<Value, ScimApiError>
-where
-    R: QueryableByName<Pg> + Positioned + 'static,
-    F: FnOnce(&mut PgConnection, &[R]) -> Result<Vec<Value>, ScimApiError>,
-{
-    let plan = query.plan(map, ctx)?;
+) -> Result<Value, ScimApiError> {
+    let plan = query.plan(resource.columns(), ctx)?;
+    let projection = &query.projection;
     let cursor = match &query.paging {
         Paging::Index(start_index) => {
-            let page = plan.page::<R>(conn, &Window::Offset(start_index - 1), query.count)?;
-            let resources = render(conn, &page.rows)?;
-            return Ok(list_response(page.total, *start_index, resources));
+            let window = Window::Offset(start_index - 1);
+            let page = resource.page(conn, ctx, &plan, &window, query.count, projection)?;
+            return Ok(list_response(page.total, *start_index, page.resources));
         }
         Paging::Cursor(cursor) => cursor.as_deref().filter(|c| !c.is_empty()),
     };
     let secret = tenants::cursor_secret(conn, ctx.tenant_id())?;
-    let fingerprint = query.fingerprint(resource);
+    let fingerprint = query.fingerprint(resource.resource_type().name);
     let now = Utc::now().timestamp();
     let window = match cursor {
         None => Window::Offset(0),
         Some(c) => cursor::decode(&secret, &fingerprint, c, now)?,
     };
-    let page = plan.page::<R>(conn, &window, query.count)?;
+    let page = resource.page(conn, ctx, &plan, &window, query.count, projection)?;
     let (has_next, has_previous) = match window {
         Window::Offset(_) => (page.more, false),
         Window::After(_) => (page.more, true),
         Window::Before(_) => (true, page.more),
     };
     let next = page
-        .rows
-        .last()
+        .last
         .filter(|_| has_next)
-        .map(|r| cursor::encode(&secret, &fingerprint, &r.position(), true, now));
+        .map(|p| cursor::encode(&secret, &fingerprint, &p, true, now));
     let previous = page
-        .rows
-        .first()
+        .first
         .filter(|_| has_previous)
-        .map(|r| cursor::encode(&secret, &fingerprint, &r.position(), false, now));
-    let resources = render(conn, &page.rows)?;
+        .map(|p| cursor::encode(&secret, &fingerprint, &p, false, now));
+    let resources = page.resources;
     let mut body = json!({
         "schemas": [LIST_RESPONSE_SCHEMA],
         "totalResults": page.total,

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod cursor;
 pub mod groups;
 pub mod listing;
+pub mod resource;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
@@ -89,47 +90,40 @@ pub(crate) fn meta(
     })
 }
 
-/// A search at the service provider's root (RFC 7644 §3.4.3): users, then groups, paged
-/// by index as one list.
+/// A search at the service provider's root (RFC 7644 §3.4.2.1, §3.4.3): every resource
+/// type in turn, paged by index as one list.
 pub fn search_all(
     conn: &mut diesel::PgConnection,
     ctx: &ScimContext,
     query: &ListQuery,
 ) -> Result<serde_json::Value, crate::error::ScimApiError> {
-    use crate::db::filter::{GROUP_COLUMNS, USER_COLUMNS};
     use crate::db::query::Window;
     use crate::scim::ScimError;
     let Paging::Index(start_index) = query.paging else {
         return Err(ScimError::invalid_value(
-            "cursor paging is offered on /Users and /Groups, not across resource types",
+            "cursor paging is offered on each resource type's endpoint, not across resource types",
         )
         .into());
     };
     if query.sort.is_some() {
         return Err(ScimError::invalid_value(
-            "sorting is offered on /Users and /Groups, not across resource types",
+            "sorting is offered on each resource type's endpoint, not across resource types",
         )
         .into());
     }
-    let offset = start_index - 1;
-    let users_page = query
-        .plan(&USER_COLUMNS, ctx)?
-        .page::<crate::db::users::KeyedUserRow>(conn, &Window::Offset(offset), query.count)?;
-    let remaining = query.count - users_page.rows.len() as i64;
-    let group_offset = (offset - users_page.total).max(0);
-    let groups_page = query
-        .plan(&GROUP_COLUMNS, ctx)?
-        .page::<crate::db::groups::KeyedGroupRow>(conn, &Window::Offset(group_offset), remaining)?;
-    let mut resources = users::render_rows(conn, ctx, &users_page.rows, &query.projection)?;
-    resources.extend(groups::render_rows(
-        conn,
-        ctx,
-        &groups_page.rows,
-        &query.projection,
-    )?);
-    Ok(crate::scim::list_response(
-        users_page.total + groups_page.total,
-        start_index,
-        resources,
-    ))
+    // Rows to skip before this type's first, and how many the page still has room for.
+    let mut skip = start_index - 1;
+    let mut room = query.count;
+    let mut total = 0;
+    let mut resources = Vec::new();
+    for resource in resource::RESOURCES {
+        let plan = query.plan(resource.columns(), ctx)?;
+        let window = Window::Offset(skip);
+        let page = resource.page(conn, ctx, &plan, &window, room, &query.projection)?;
+        skip = (skip - page.total).max(0);
+        room -= page.resources.len() as i64;
+        total += page.total;
+        resources.extend(page.resources);
+    }
+    Ok(crate::scim::list_response(total, start_index, resources))
 }

@@ -6,17 +6,19 @@ use diesel::prelude::*;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::{check_version, listing, meta, parse_id, ListQuery, Rendered, ScimContext};
+use super::resource::{audit_entry, location, ResourcePage, ScimResource};
+use super::{check_version, meta, parse_id, Rendered, ScimContext};
 use crate::access::effective::{self, Pending, Scope, Users};
-use crate::db::audit::{self, NewAuditEntry};
-use crate::db::filter::USER_COLUMNS;
+use crate::db::audit;
+use crate::db::filter::{ColumnMap, USER_COLUMNS};
+use crate::db::query::{QueryPlan, Window};
 use crate::db::users::{self, GroupSources, KeyedUserRow, UserFields, UserRow, UserSource};
 use crate::error::ScimApiError;
 use crate::events::{self, UserState};
 use crate::scim::patch::{apply, parse_patch_request};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{normalize, renormalize, Document};
-use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, USER_RESOURCE, USER_SCHEMA};
+use crate::scim::schema::{ResourceType, ENTERPRISE_USER_SCHEMA, USER_RESOURCE, USER_SCHEMA};
 use crate::scim::ScimError;
 
 type Result<T> = std::result::Result<T, ScimApiError>;
@@ -59,14 +61,10 @@ fn document_of(row: &UserRow) -> Document {
     doc
 }
 
-fn location(ctx: &ScimContext, id: Uuid) -> String {
-    format!("{}/Users/{id}", ctx.base_url)
-}
-
 /// The user as SCIM represents it. `groups` lists (group id, display name) of its direct
 /// memberships, or `None` when the response does not include them.
 pub fn render(ctx: &ScimContext, row: &UserRow, groups: Option<&[(Uuid, String)]>) -> Rendered {
-    let location = location(ctx, row.id);
+    let location = location(ctx, &USER_RESOURCE, row.id);
     let mut body = Map::new();
     let doc = document_of(row);
     let mut schemas = vec![json!(USER_SCHEMA)];
@@ -104,24 +102,6 @@ pub fn render(ctx: &ScimContext, row: &UserRow, groups: Option<&[(Uuid, String)]
         body: Value::Object(body),
         location,
         version: row.version,
-    }
-}
-
-fn audit_entry<'a>(
-    ctx: &'a ScimContext,
-    id: Uuid,
-    operation: &'a str,
-    before: Option<Value>,
-    after: Option<Value>,
-) -> NewAuditEntry<'a> {
-    NewAuditEntry {
-        tenant_id: ctx.tenant_id(),
-        actor: &ctx.actor.name,
-        resource_type: "User",
-        resource_id: id.to_string(),
-        operation,
-        before,
-        after,
     }
 }
 
@@ -195,7 +175,7 @@ fn refresh_user(conn: &mut PgConnection, pending: &Pending) -> Result<()> {
     Ok(())
 }
 
-pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Result<Rendered> {
+fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Result<Rendered> {
     let fields = fields_from(normalize(&USER_RESOURCE, body)?)?;
     conn.transaction(|conn| {
         effective::lock_tenant_shared(conn, ctx.tenant_id())?;
@@ -215,27 +195,28 @@ pub fn create(conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Resul
         user_events(conn, ctx, row.id, None, Some(&row))?;
         audit::append(
             conn,
-            audit_entry(ctx, row.id, "create", None, Some(rendered.body.clone())),
+            audit_entry(
+                ctx,
+                &USER_RESOURCE,
+                row.id,
+                "create",
+                None,
+                Some(rendered.body.clone()),
+            ),
         )?;
         Ok(rendered)
     })
 }
 
-pub fn get(conn: &mut PgConnection, ctx: &ScimContext, id: &str) -> Result<Rendered> {
+fn get(conn: &mut PgConnection, ctx: &ScimContext, id: &str) -> Result<Rendered> {
     let id = parse_id(id)?;
     let (row, groups) = users::find_with_groups(conn, ctx.tenant_id(), id)?;
     Ok(render(ctx, &row, Some(&groups)))
 }
 
-pub fn list(conn: &mut PgConnection, ctx: &ScimContext, query: &ListQuery) -> Result<Value> {
-    listing::list::<KeyedUserRow, _>(conn, ctx, &USER_COLUMNS, "User", query, |conn, rows| {
-        render_rows(conn, ctx, rows, &query.projection)
-    })
-}
-
 /// Renders a page of users, loading the groups of all of them in one query when the
 /// response includes groups.
-pub fn render_rows(
+fn render_rows(
     conn: &mut PgConnection,
     ctx: &ScimContext,
     rows: &[KeyedUserRow],
@@ -264,7 +245,7 @@ pub fn render_rows(
 }
 
 /// Replaces the user's attributes with the body (PUT).
-pub fn replace(
+fn replace(
     conn: &mut PgConnection,
     ctx: &ScimContext,
     id: &str,
@@ -291,6 +272,7 @@ pub fn replace(
             conn,
             audit_entry(
                 ctx,
+                &USER_RESOURCE,
                 id,
                 "replace",
                 Some(render(ctx, &before, None).body),
@@ -302,7 +284,7 @@ pub fn replace(
 }
 
 /// Applies a PatchOp; all operations succeed together or nothing changes.
-pub fn patch(
+fn patch(
     conn: &mut PgConnection,
     ctx: &ScimContext,
     id: &str,
@@ -337,6 +319,7 @@ pub fn patch(
                 conn,
                 audit_entry(
                     ctx,
+                    &USER_RESOURCE,
                     id,
                     "patch",
                     Some(render(ctx, &before, None).body),
@@ -350,7 +333,7 @@ pub fn patch(
     })
 }
 
-pub fn delete(
+fn delete(
     conn: &mut PgConnection,
     ctx: &ScimContext,
     id: &str,
@@ -373,6 +356,7 @@ pub fn delete(
             conn,
             audit_entry(
                 ctx,
+                &USER_RESOURCE,
                 id,
                 "delete",
                 Some(render(ctx, &before, None).body),
@@ -381,4 +365,83 @@ pub fn delete(
         )?;
         Ok(())
     })
+}
+
+/// SCIM Users (RFC 7643 §4.1), with the enterprise extension.
+pub struct ScimUsers;
+
+impl ScimResource for ScimUsers {
+    fn resource_type(&self) -> &'static ResourceType {
+        &USER_RESOURCE
+    }
+
+    fn columns(&self) -> &'static ColumnMap {
+        &USER_COLUMNS
+    }
+
+    fn create(&self, conn: &mut PgConnection, ctx: &ScimContext, body: &Value) -> Result<Rendered> {
+        create(conn, ctx, body)
+    }
+
+    /// A user's groups come with it in one statement, so the projection changes nothing.
+    fn get(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &ScimContext,
+        id: &str,
+        _projection: &Projection,
+    ) -> Result<Rendered> {
+        get(conn, ctx, id)
+    }
+
+    fn replace(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &ScimContext,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> Result<Rendered> {
+        replace(conn, ctx, id, body, if_match)
+    }
+
+    fn patch(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &ScimContext,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        _answer: bool,
+    ) -> Result<Rendered> {
+        patch(conn, ctx, id, body, if_match)
+    }
+
+    fn delete(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &ScimContext,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<()> {
+        delete(conn, ctx, id, if_match)
+    }
+
+    fn page(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &ScimContext,
+        plan: &QueryPlan,
+        window: &Window,
+        count: i64,
+        projection: &Projection,
+    ) -> Result<ResourcePage> {
+        ResourcePage::read::<KeyedUserRow, _>(conn, plan, window, count, |conn, rows| {
+            render_rows(conn, ctx, rows, projection)
+        })
+    }
+
+    fn patch_answers_resource(&self) -> bool {
+        true
+    }
 }

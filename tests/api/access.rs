@@ -835,6 +835,71 @@ async fn a_dry_run_reports_gains_and_losses_and_changes_nothing() {
     assert!(application_roles(&effective(&app, &ann).await, &campaigns).is_empty());
 }
 
+/// A mapping's deletion, previewed, names who would lose what: not a direct member of the
+/// end-user group, who keeps the role that way.
+#[tokio::test]
+async fn a_dry_run_of_a_mapping_deletion_names_only_the_members_who_lose() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let campaigns = application(&app, &model.production, "Campaigns").await;
+    let ann = app.create_user("ann").await;
+    let bob = app.create_user("bob").await;
+    let entra = app.create_group("Entra Marketing", &[&ann, &bob]).await;
+    let marketing = create(
+        &app,
+        "/end-user-groups",
+        json!({"environment_id": model.production, "name": "Marketing", "members": [ann]}),
+    )
+    .await;
+    assign(
+        &app,
+        json!({"type": "end_user_group", "id": marketing}),
+        &model.role("project_operator"),
+        json!({"application_id": campaigns}),
+    )
+    .await;
+    let mapped = app
+        .admin(
+            Method::POST,
+            "/group-mappings",
+            Some(&json!({"idp_group_id": entra, "end_user_group_id": marketing})),
+        )
+        .await;
+    assert_eq!(mapped.status, 201, "{}", mapped.body);
+    let audit_before = app.audit_trail().len();
+    let mapping = format!("/group-mappings/{entra}/{marketing}");
+
+    let preview = app
+        .admin(Method::DELETE, &format!("{mapping}?dry_run=true"), None)
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert_eq!(preview.body["dry_run"], true);
+    assert_eq!(preview.body["users_losing"], 1, "ann is a direct member");
+    assert_eq!(preview.body["losses"][0]["user"]["name"], "bob");
+    assert_eq!(
+        preview.body["losses"][0]["role"]["name"],
+        "Project operator"
+    );
+    assert_eq!(
+        preview.body["losses"][0]["application"]["name"],
+        "Campaigns"
+    );
+    assert_eq!(preview.body["gains"], json!([]));
+    // Nothing changed.
+    assert_eq!(
+        application_roles(&effective(&app, &bob).await, &campaigns),
+        set(&["Project operator"])
+    );
+    assert_eq!(app.audit_trail().len(), audit_before);
+
+    assert_eq!(app.admin(Method::DELETE, &mapping, None).await.status, 204);
+    assert!(application_roles(&effective(&app, &bob).await, &campaigns).is_empty());
+    assert_eq!(
+        application_roles(&effective(&app, &ann).await, &campaigns),
+        set(&["Project operator"])
+    );
+}
+
 #[tokio::test]
 async fn admins_cannot_remove_the_last_admin_access_or_their_own_by_mistake() {
     let app = spawn_app().await;

@@ -17,7 +17,10 @@ use rolegate::access::{
 };
 use rolegate::db::assignments::Principal;
 use rolegate::db::{build_pool, PgPool};
-use rolegate::provisioning::{groups, tenants, users, Actor, ScimContext};
+use rolegate::provisioning::groups::ScimGroups;
+use rolegate::provisioning::resource::ScimResource;
+use rolegate::provisioning::users::ScimUsers;
+use rolegate::provisioning::{tenants, Actor, ScimContext};
 
 use crate::helpers::fresh_database;
 
@@ -453,7 +456,7 @@ fn apply(
     match op {
         Op::CreateUser if users_.len() >= caps.users => {}
         Op::CreateUser => {
-            return outcome(users::create(
+            return outcome(ScimUsers.create(
                 conn,
                 &sc,
                 &json!({"userName": format!("u{n}"),
@@ -462,7 +465,7 @@ fn apply(
         }
         Op::SetActive(u, active) => {
             if let Some(u) = pick(&users_, *u) {
-                return outcome(users::patch(
+                return outcome(ScimUsers.patch(
                     conn,
                     &sc,
                     &u.to_string(),
@@ -470,17 +473,18 @@ fn apply(
                     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                     "Operations": [{"op": "replace", "path": "active", "value": active}]}),
                     None,
+                    false,
                 ));
             }
         }
         Op::DeleteUser(u) => {
             if let Some(u) = pick(&users_, *u) {
-                return outcome(users::delete(conn, &sc, &u.to_string(), None));
+                return outcome(ScimUsers.delete(conn, &sc, &u.to_string(), None));
             }
         }
         Op::CreateGroup(_) if groups_.len() >= caps.groups => {}
         Op::CreateGroup(m) => {
-            return outcome(groups::create(
+            return outcome(ScimGroups.create(
                 conn,
                 &sc,
                 &json!({"displayName": format!("g{n}"),
@@ -506,7 +510,7 @@ fn apply(
                 } else {
                     json!({"op": "remove", "path": format!("members[value eq \"{u}\"]")})
                 };
-                return outcome(groups::patch(
+                return outcome(ScimGroups.patch(
                     conn,
                     &sc,
                     &g.to_string(),
@@ -520,7 +524,7 @@ fn apply(
         }
         Op::ReplaceMembers(g, m) => {
             if let Some(g) = pick(&groups_, *g) {
-                return outcome(groups::replace(
+                return outcome(ScimGroups.replace(
                     conn,
                     &sc,
                     &g.to_string(),
@@ -532,7 +536,7 @@ fn apply(
         }
         Op::RemoveAllMembers(g) => {
             if let Some(g) = pick(&groups_, *g) {
-                return outcome(groups::patch(
+                return outcome(ScimGroups.patch(
                     conn,
                     &sc,
                     &g.to_string(),
@@ -546,7 +550,7 @@ fn apply(
         }
         Op::DeleteGroup(g) => {
             if let Some(g) = pick(&groups_, *g) {
-                return outcome(groups::delete(conn, &sc, &g.to_string(), None));
+                return outcome(ScimGroups.delete(conn, &sc, &g.to_string(), None));
             }
         }
         Op::CreateEndUserGroup(..) if eugs.len() >= caps.end_user_groups => {}
