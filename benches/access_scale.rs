@@ -28,6 +28,13 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The SCIM PatchOp that adds one member to a group, as Entra ID sends it.
+fn add_member(user: impl serde::Serialize) -> String {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+           "Operations": [{"op": "add", "path": "members", "value": [{"value": user}]}]})
+    .to_string()
+}
+
 #[tokio::main]
 async fn main() {
     let users = arg("--users", 1_000_000);
@@ -330,11 +337,7 @@ async fn main() {
             .patch(format!("{address}/scim/v2/Groups/{group}"))
             .header("Authorization", &scim)
             .header("Content-Type", "application/scim+json")
-            .body(
-                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                       "Operations": [{"op": "add", "path": "members", "value": [{"value": user}]}]})
-                .to_string(),
-            )
+            .body(add_member(user))
             .send()
             .await
             .expect("answered");
@@ -371,11 +374,7 @@ async fn main() {
                 .patch(url)
                 .header("Authorization", &scim)
                 .header("Content-Type", "application/scim+json")
-                .body(
-                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                           "Operations": [{"op": "add", "path": "members", "value": [{"value": user}]}]})
-                    .to_string(),
-                )
+                .body(add_member(user))
                 .send()
                 .await
                 .expect("answered");

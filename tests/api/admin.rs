@@ -279,3 +279,97 @@ async fn the_audit_log_is_searchable() {
         .iter()
         .all(|e| e["id"].as_i64() < Some(last_id)));
 }
+
+/// Token requests are checked at each bound: the lifetime (1 to 3,650 days), what a kind
+/// may be bound to, the user named, and revocation of the right kind, once.
+#[tokio::test]
+async fn token_requests_are_refused_outside_their_bounds() {
+    let app = spawn_app().await;
+    let ann = app.create_user("ann").await;
+    let admin_token = |body: Value| {
+        let app = &app;
+        async move { app.admin(Method::POST, "/admin-tokens", Some(&body)).await }
+    };
+    for days in [0, 3651] {
+        admin_token(json!({"name": "t", "user_id": ann, "expires_in_days": days}))
+            .await
+            .assert_problem(400);
+    }
+    for days in [1, 3650] {
+        let made = admin_token(json!({"name": "t", "user_id": ann, "expires_in_days": days})).await;
+        assert_eq!(made.status, 201, "{days} days: {}", made.body);
+        let expires = chrono::DateTime::parse_from_rfc3339(
+            made.body["expires_at"].as_str().expect("expires_at"),
+        )
+        .expect("a time");
+        let left = expires.signed_duration_since(chrono::Utc::now());
+        assert!(
+            (left - chrono::Duration::days(days)).num_seconds().abs() < 60,
+            "{days} days: {left}"
+        );
+    }
+    // An owner names the user; one not of this tenant is refused.
+    let unknown = admin_token(json!({"name": "t", "user_id": uuid::Uuid::new_v4()})).await;
+    unknown.assert_problem(422);
+    let bound = admin_token(json!({"name": "ann's", "user_id": ann})).await;
+    assert_eq!(bound.status, 201, "{}", bound.body);
+    assert_eq!(bound.body["kind"], "user");
+    assert_eq!(bound.body["user_id"], json!(ann));
+    assert!(bound.body["expires_at"].is_null());
+    // A connector token is bound to no user.
+    app.admin(
+        Method::POST,
+        "/scim-tokens",
+        Some(&json!({"name": "okta", "user_id": ann})),
+    )
+    .await
+    .assert_problem(400);
+    let connector = app
+        .admin(Method::POST, "/scim-tokens", Some(&json!({"name": "okta"})))
+        .await;
+    assert_eq!(connector.status, 201, "{}", connector.body);
+    assert_eq!(connector.body["kind"], "scim");
+    // Each list holds its own kind only.
+    let kinds = |path: &'static str| {
+        let app = &app;
+        async move {
+            let listed = app.admin(Method::GET, path, None).await;
+            let mut kinds: Vec<String> = listed.body["tokens"]
+                .as_array()
+                .expect("tokens")
+                .iter()
+                .map(|t| t["kind"].as_str().unwrap_or_default().to_string())
+                .collect();
+            kinds.sort();
+            kinds.dedup();
+            kinds
+        }
+    };
+    assert_eq!(kinds("/scim-tokens").await, vec!["scim"]);
+    assert_eq!(kinds("/admin-tokens").await, vec!["owner", "user"]);
+    // A token is revoked through its own kind's route, and once.
+    let connector_id = connector.id();
+    app.admin(
+        Method::DELETE,
+        &format!("/admin-tokens/{connector_id}"),
+        None,
+    )
+    .await
+    .assert_problem(404);
+    let revoked = app
+        .admin(
+            Method::DELETE,
+            &format!("/scim-tokens/{connector_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    assert!(revoked.body["revoked_at"].is_string());
+    app.admin(
+        Method::DELETE,
+        &format!("/scim-tokens/{connector_id}"),
+        None,
+    )
+    .await
+    .assert_problem(409);
+}
