@@ -1537,3 +1537,106 @@ async fn a_dry_run_names_the_role_its_change_deletes() {
     assert_eq!(reply.body["losses"][0]["user"]["name"], "ann");
     assert_eq!(reply.body["losses"][0]["application"]["name"], "CRM");
 }
+
+/// A collaborator group's whole life: members gain its roles when they join and lose them
+/// when they leave or the group goes; a request that changes nothing writes no audit entry;
+/// an update keeps what it does not name.
+#[tokio::test]
+async fn a_collaborator_groups_members_hold_its_roles_exactly_while_they_belong() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let pipeline = application(&app, &model.production, "Pipeline").await;
+    let eve = app.create_user("eve").await;
+    let finn = app.create_user("finn").await;
+    let reply = app
+        .admin(
+            Method::POST,
+            "/collaborator-groups",
+            Some(&json!({"name": "Operators", "description": "run things", "members": [eve]})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.body["members"], json!([eve]));
+    let team = reply.id();
+    let path = format!("/collaborator-groups/{team}");
+    assign(
+        &app,
+        json!({"type": "collaborator_group", "id": team}),
+        &model.role("project_operator"),
+        json!({"application_id": pipeline}),
+    )
+    .await;
+    let roles = |user: &str| {
+        let (app, user, pipeline) = (&app, user.to_string(), pipeline.clone());
+        async move { application_roles(&effective(app, &user).await, &pipeline) }
+    };
+    assert_eq!(roles(&eve).await, set(&["Project operator"]));
+    assert!(roles(&finn).await.is_empty());
+
+    // Renaming keeps the description; a new description keeps the name.
+    let renamed = app
+        .admin(Method::PATCH, &path, Some(&json!({"name": "Runners"})))
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    assert_eq!(renamed.body["name"], "Runners");
+    assert_eq!(renamed.body["description"], "run things");
+    assert_eq!(renamed.body["members"], json!([eve]));
+    let described = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(&json!({"description": "on call"})),
+        )
+        .await;
+    assert_eq!(described.body["name"], "Runners");
+    assert_eq!(described.body["description"], "on call");
+    app.admin(Method::PATCH, &path, Some(&json!({"name": " "})))
+        .await
+        .assert_problem(400);
+
+    // Joining and leaving, each at once; a repeat changes nothing and records nothing.
+    let members = format!("{path}/members");
+    let joined = app
+        .admin(Method::POST, &members, Some(&json!({"users": [finn]})))
+        .await;
+    assert_eq!(joined.status, 200, "{}", joined.body);
+    assert_eq!(roles(&finn).await, set(&["Project operator"]));
+    let audit = app.audit_trail().len();
+    let again = app
+        .admin(Method::POST, &members, Some(&json!({"users": [finn]})))
+        .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(app.audit_trail().len(), audit, "adding a member again");
+    let left = app
+        .admin(Method::DELETE, &members, Some(&json!({"users": [eve]})))
+        .await;
+    assert_eq!(left.status, 200, "{}", left.body);
+    assert_eq!(left.body["members"], json!([finn]));
+    assert!(roles(&eve).await.is_empty());
+    assert_eq!(roles(&finn).await, set(&["Project operator"]));
+    let audit = app.audit_trail().len();
+    app.admin(Method::DELETE, &members, Some(&json!({"users": [eve]})))
+        .await;
+    assert_eq!(app.audit_trail().len(), audit, "removing a non-member");
+    app.admin(
+        Method::POST,
+        &members,
+        Some(&json!({"users": [uuid::Uuid::new_v4()]})),
+    )
+    .await
+    .assert_problem(400);
+
+    // Deleted, the group takes its roles with it.
+    assert_eq!(app.admin(Method::DELETE, &path, None).await.status, 204);
+    assert!(roles(&finn).await.is_empty());
+    app.admin(Method::GET, &path, None)
+        .await
+        .assert_problem(404);
+    let listed = app.admin(Method::GET, "/collaborator-groups", None).await;
+    assert_eq!(
+        listed.body["collaborator_groups"],
+        json!([]),
+        "{}",
+        listed.body
+    );
+}
