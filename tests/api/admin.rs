@@ -373,3 +373,75 @@ async fn token_requests_are_refused_outside_their_bounds() {
     .await
     .assert_problem(409);
 }
+
+/// The admin user list: pages end exactly (no empty last page), the limit is 1 to 200, a
+/// SCIM-deactivated user shows as `deactivated`, and filters are checked.
+#[tokio::test]
+async fn the_user_list_pages_end_exactly_and_its_filters_are_checked() {
+    let app = spawn_app().await;
+    let ann = app.create_user("ann").await;
+    app.create_user("bob").await;
+    app.create_user("cy").await;
+    let deactivated = app
+        .patch(
+            &format!("/Users/{ann}"),
+            &crate::helpers::patch_ops(
+                json!([{"op": "replace", "path": "active", "value": false}]),
+            ),
+        )
+        .await;
+    assert_eq!(deactivated.status, 200, "{}", deactivated.body);
+    let list = |query: String| {
+        let app = &app;
+        async move {
+            app.admin(Method::GET, &format!("/users?{query}"), None)
+                .await
+        }
+    };
+    let user_names = |page: &Value| -> Vec<String> {
+        page["users"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .map(|u| u["userName"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let whole = list("limit=3".into()).await;
+    assert_eq!(whole.status, 200, "{}", whole.body);
+    assert_eq!(user_names(&whole.body), ["ann", "bob", "cy"]);
+    assert!(
+        whole.body["next_after"].is_null(),
+        "an exact page is the last"
+    );
+    let first = list("limit=2".into()).await;
+    assert_eq!(user_names(&first.body), ["ann", "bob"]);
+    let after = first.body["next_after"].as_str().expect("a next page");
+    let rest = list(format!("limit=2&after={after}")).await;
+    assert_eq!(user_names(&rest.body), ["cy"]);
+    assert!(rest.body["next_after"].is_null());
+    for limit in [0, 201] {
+        list(format!("limit={limit}")).await.assert_problem(400);
+    }
+    assert_eq!(list("limit=200".into()).await.status, 200);
+    assert_eq!(
+        list("limit=1".into()).await.body["users"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    let by_status = list("status=deactivated".into()).await;
+    assert_eq!(user_names(&by_status.body), ["ann"]);
+    assert_eq!(by_status.body["users"][0]["status"], "deactivated");
+    assert_eq!(by_status.body["users"][0]["source"], "scim");
+    assert_eq!(
+        user_names(&list("status=active".into()).await.body),
+        ["bob", "cy"]
+    );
+    assert_eq!(user_names(&list("status=".into()).await.body).len(), 3);
+    assert_eq!(user_names(&list("source=scim".into()).await.body).len(), 3);
+    assert!(user_names(&list("source=login".into()).await.body).is_empty());
+    assert_eq!(user_names(&list("q=%20bob%20".into()).await.body), ["bob"]);
+    list("status=gone".into()).await.assert_problem(400);
+    list("source=ldap".into()).await.assert_problem(400);
+}
