@@ -305,3 +305,71 @@ pub fn valid_description(description: &str) -> Result<String, AdminError> {
     }
     Ok(description.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule_of(result: Result<(), AdminError>) -> Option<Rule> {
+        match result {
+            Err(AdminError::Rule(rule, _)) => Some(rule),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn nobody_is_left_without_admin_access_and_nobody_locks_themself_out_unconfirmed() {
+        let (e1, e2) = (Uuid::new_v4(), Uuid::new_v4());
+        let plain = MutationOptions::default();
+        let confirmed = MutationOptions {
+            confirm_self_lockout: true,
+            ..plain
+        };
+        // The tenant's last admin access goes: refused, confirmed or not.
+        for options in [plain, confirmed] {
+            assert_eq!(
+                rule_of(check_lockout(true, false, &[], &[], options)),
+                Some(Rule::LastAdmin)
+            );
+        }
+        assert!(check_lockout(true, true, &[], &[], plain).is_ok());
+        assert!(check_lockout(false, false, &[], &[], plain).is_ok());
+        assert!(check_lockout(false, true, &[], &[e1], plain).is_ok());
+        // The acting admin loses one environment of two: only with confirmation.
+        let lost = check_lockout(true, true, &[e1, e2], &[e2], plain);
+        let Err(AdminError::Rule(Rule::SelfLockout, detail)) = lost else {
+            panic!("{lost:?}")
+        };
+        assert!(detail.contains(&e1.to_string()) && !detail.contains(&e2.to_string()));
+        assert!(check_lockout(true, true, &[e1, e2], &[e2], confirmed).is_ok());
+        assert!(check_lockout(true, true, &[e1, e2], &[e2, e1], plain).is_ok());
+    }
+
+    #[test]
+    fn names_are_trimmed_one_to_a_hundred_characters_without_control_characters() {
+        assert_eq!(
+            valid_name("  Sales ", "group").ok().as_deref(),
+            Some("Sales")
+        );
+        assert!(valid_name(&"é".repeat(100), "group").is_ok());
+        let long = valid_name(&"é".repeat(101), "group");
+        assert!(matches!(&long, Err(AdminError::BadRequest(d)) if d.contains("group name")));
+        assert!(valid_name("   ", "group").is_err());
+        assert!(valid_name("", "group").is_err());
+        assert!(valid_name("a\u{7}b", "group").is_err());
+        assert!(valid_name("a\nb", "group").is_err());
+    }
+
+    #[test]
+    fn descriptions_have_at_most_a_thousand_characters_and_only_whitespace_controls() {
+        assert_eq!(valid_description("").ok().as_deref(), Some(""));
+        assert!(valid_description(&"é".repeat(1000)).is_ok());
+        assert!(valid_description(&"é".repeat(1001)).is_err());
+        assert_eq!(
+            valid_description("line\none\tand\r\n").ok().as_deref(),
+            Some("line\none\tand\r\n")
+        );
+        assert!(valid_description("bell\u{7}").is_err());
+        assert!(valid_description("nul\u{0}").is_err());
+    }
+}
