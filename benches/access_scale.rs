@@ -28,6 +28,17 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// One row of the results table.
+fn line(name: &str, l: &[Duration]) {
+    println!(
+        "| {name} | {} | {:.2} | {:.2} | {:.2} |",
+        l.len(),
+        percentile(l, 0.5),
+        percentile(l, 0.99),
+        l.iter().map(|d| ms(*d)).fold(0.0, f64::max)
+    );
+}
+
 /// The SCIM PatchOp that adds one member to a group, as Entra ID sends it.
 fn add_member(user: impl serde::Serialize) -> String {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -42,6 +53,8 @@ async fn main() {
     let end_user_groups = arg("--end-user-groups", 10_000);
     let requests = arg("--requests", 200);
     let big = arg("--big", 100_000).min(users);
+    // Only the reads (1 and 1b): the fan-out's rounds and dry run take minutes at scale.
+    let lookups_only = std::env::args().any(|a| a == "--lookups-only");
     let database = BenchDatabase::open("access");
     let url = database.url.clone();
     let mut conn = database.connect();
@@ -321,6 +334,24 @@ async fn main() {
     })
     .collect();
 
+    if lookups_only {
+        println!("| case | requests | p50 ms | p99 ms | max ms |");
+        println!("|---|---|---|---|---|");
+        line(
+            "GET one user's effective roles (paths, privileges)",
+            &lookups,
+        );
+        line(
+            "GET /api/v1/check (one user, one application, one client)",
+            &checks,
+        );
+        println!(
+            "\n#### One user's effective-role rows\n```\n{}\n```",
+            plan.join("\n")
+        );
+        return;
+    }
+
     // 2. Adding one member to a mapped IdP group of ~30 members.
     let spares = ids(
         &mut conn,
@@ -445,15 +476,6 @@ async fn main() {
     );
     println!("| case | requests | p50 ms | p99 ms | max ms |");
     println!("|---|---|---|---|---|");
-    let line = |name: &str, l: &[Duration]| {
-        println!(
-            "| {name} | {} | {:.2} | {:.2} | {:.2} |",
-            l.len(),
-            percentile(l, 0.5),
-            percentile(l, 0.99),
-            l.iter().map(|d| ms(*d)).fold(0.0, f64::max)
-        );
-    };
     line(
         "GET one user's effective roles (paths, privileges)",
         &lookups,
