@@ -39,6 +39,20 @@ fn line(name: &str, l: &[Duration]) {
     );
 }
 
+/// The results table's head and its rows for the reads (1 and 1b).
+fn reads_table(lookups: &[Duration], checks: &[Duration]) {
+    println!("| case | requests | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|");
+    line(
+        "GET one user's effective roles (paths, privileges)",
+        lookups,
+    );
+    line(
+        "GET /api/v1/check (one user, one application, one client)",
+        checks,
+    );
+}
+
 /// The SCIM PatchOp that adds one member to a group, as Entra ID sends it.
 fn add_member(user: impl serde::Serialize) -> String {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -335,16 +349,7 @@ async fn main() {
     .collect();
 
     if lookups_only {
-        println!("| case | requests | p50 ms | p99 ms | max ms |");
-        println!("|---|---|---|---|---|");
-        line(
-            "GET one user's effective roles (paths, privileges)",
-            &lookups,
-        );
-        line(
-            "GET /api/v1/check (one user, one application, one client)",
-            &checks,
-        );
+        reads_table(&lookups, &checks);
         println!(
             "\n#### One user's effective-role rows\n```\n{}\n```",
             plan.join("\n")
@@ -474,16 +479,7 @@ async fn main() {
         "access.changed events written by (a) to (d): {}\n",
         access_events[0].text
     );
-    println!("| case | requests | p50 ms | p99 ms | max ms |");
-    println!("|---|---|---|---|---|");
-    line(
-        "GET one user's effective roles (paths, privileges)",
-        &lookups,
-    );
-    line(
-        "GET /api/v1/check (one user, one application, one client)",
-        &checks,
-    );
+    reads_table(&lookups, &checks);
     line("(a) SCIM PATCH add 1 member to a mapped IdP group", &adds);
     line(
         &format!("(b) POST group mapping granting a role to {big} users"),

@@ -11,8 +11,8 @@ use super::scim::{
 };
 use crate::db::run_blocking;
 use crate::error::ScimApiError;
-use crate::provisioning::listing;
 use crate::provisioning::resource::{ScimResource, RESOURCES};
+use crate::provisioning::{listing, ListQuery, ScimContext};
 use crate::state::AppState;
 
 type Response = Result<HttpResponse, ScimApiError>;
@@ -92,11 +92,7 @@ async fn list(
     Scim(ctx): Scim,
 ) -> Response {
     let query = list_query_from_params(&query_params(&req)?, state.settings.max_page_size)?;
-    let body = run_blocking(&state.pool, move |conn| {
-        listing::list(conn, &ctx, resource, &query)
-    })
-    .await?;
-    Ok(respond(StatusCode::OK, &body))
+    answer_list(resource, &state, ctx, query).await
 }
 
 async fn search(
@@ -106,6 +102,16 @@ async fn search(
     ScimBody(body): ScimBody,
 ) -> Response {
     let query = list_query_from_search(&body, state.settings.max_page_size)?;
+    answer_list(resource, &state, ctx, query).await
+}
+
+/// A list request, from the query string or a `.search` body, answered.
+async fn answer_list(
+    resource: Resource,
+    state: &AppState,
+    ctx: ScimContext,
+    query: ListQuery,
+) -> Response {
     let body = run_blocking(&state.pool, move |conn| {
         listing::list(conn, &ctx, resource, &query)
     })
