@@ -47,7 +47,7 @@ impl From<ConnectorToken> for TokenView {
     }
 }
 
-/// `scim`, `owner` or `user`, as `token list` and the API show it.
+/// `scim`, `check`, `owner` or `user`, as `token list` and the API show it.
 pub fn kind_of(t: &ConnectorToken) -> &'static str {
     match (t.kind.as_str(), t.owner) {
         ("scim", _) => "scim",
@@ -182,4 +182,35 @@ pub fn revoke(
         other => other.into(),
     })?;
     Ok(revoked.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(kind: &str, owner: bool) -> ConnectorToken {
+        ConnectorToken {
+            tenant_id: Uuid::nil(),
+            id: Uuid::nil(),
+            name: "t".into(),
+            secret_hash: Vec::new(),
+            created_at: Utc::now(),
+            revoked_at: None,
+            kind: kind.into(),
+            user_id: None,
+            owner,
+            expires_at: None,
+            last_used_at: None,
+        }
+    }
+
+    #[test]
+    fn each_kind_of_token_is_shown_by_its_own_name() {
+        assert_eq!(kind_of(&token("scim", false)), "scim");
+        assert_eq!(kind_of(&token("check", false)), "check");
+        assert_eq!(kind_of(&token("admin", true)), "owner");
+        assert_eq!(kind_of(&token("admin", false)), "user");
+        // A check token is never shown as an owner, whatever its owner flag says.
+        assert_eq!(kind_of(&token("check", true)), "check");
+    }
 }
