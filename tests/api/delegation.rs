@@ -1093,6 +1093,20 @@ async fn tokens_expire_and_record_their_last_use() {
     )
     .await
     .assert_rule(409, "token-for-another-user");
+    // Naming oneself is the same as naming no one.
+    let named_self = f
+        .send(
+            Who::EnvironmentAdmin,
+            Method::POST,
+            "/admin-tokens",
+            &Body::Json(json!({"name": "mine, named", "user_id": f.users[&Who::EnvironmentAdmin]})),
+        )
+        .await;
+    assert_eq!(named_self.status, 201, "{}", named_self.body);
+    assert_eq!(
+        named_self.body["user_id"],
+        f.users[&Who::EnvironmentAdmin].as_str()
+    );
     f.app
         .admin(
             Method::POST,
