@@ -1559,6 +1559,14 @@ async fn a_collaborator_groups_members_hold_its_roles_exactly_while_they_belong(
     assert_eq!(reply.body["members"], json!([eve]));
     let team = reply.id();
     let path = format!("/collaborator-groups/{team}");
+    let listed = app.admin(Method::GET, "/collaborator-groups", None).await;
+    let names: Vec<&Value> = listed.body["collaborator_groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| &g["name"])
+        .collect();
+    assert_eq!(names, [&json!("Operators")], "{}", listed.body);
     assign(
         &app,
         json!({"type": "collaborator_group", "id": team}),

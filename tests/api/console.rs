@@ -1204,3 +1204,65 @@ async fn a_member_is_added_and_removed_after_the_preview_of_what_they_gain_and_l
         .await;
     assert_eq!(forged.status, 403);
 }
+
+/// A group's page shows its direct members 50 at a time: exactly 50 is one page; one more
+/// makes a second page, which holds only the rest and leads nowhere further.
+#[tokio::test]
+async fn a_groups_members_are_paged_fifty_at_a_time() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let mut users = Vec::new();
+    for i in 0..51 {
+        users.push(app.create_user(&format!("member{i:02}")).await);
+    }
+    let created = app
+        .admin(
+            Method::POST,
+            "/end-user-groups",
+            Some(&json!({"environment_id": model.production, "name": "Many", "members": users[..50]})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let group = created.id();
+    let console = Console::new(&app);
+    console.sign_in(&app.admin_token).await;
+    let rows = |page: &Page| {
+        users
+            .iter()
+            .filter(|u| page.has(&format!(r#"<tr><td><a href="/console/users/{u}">"#)))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let url = format!("/console/groups/{group}");
+    let one = console.get(&url).await;
+    assert_eq!(rows(&one).len(), 50, "{}", one.html);
+    assert!(!one.has(r#"rel="next""#), "{}", one.html);
+    assert!(one.has("Direct members (50)"));
+
+    let added = app
+        .admin(
+            Method::POST,
+            &format!("/end-user-groups/{group}/members"),
+            Some(&json!({"users": [users[50]]})),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let first = console.get(&url).await;
+    let first_rows = rows(&first);
+    assert_eq!(first_rows.len(), 50, "{}", first.html);
+    assert!(first.has("Direct members (51)"));
+    let re = regex::Regex::new(r#"rel="next" href="([^"]+)""#).expect("pattern");
+    let next = re
+        .captures(&first.html)
+        .map(|c| c[1].to_string())
+        .unwrap_or_else(|| panic!("no next page in {}", first.html));
+    let second = console.get(&next).await;
+    let second_rows = rows(&second);
+    assert_eq!(second_rows.len(), 1, "{}", second.html);
+    assert!(!second.has(r#"rel="next""#), "{}", second.html);
+    let mut all: Vec<_> = first_rows.into_iter().chain(second_rows).collect();
+    all.sort();
+    let mut expected = users.clone();
+    expected.sort();
+    assert_eq!(all, expected);
+}

@@ -922,3 +922,60 @@ async fn a_mapping_change_tells_only_the_members_whose_roles_it_changes() {
     assert!(told(&created, "session.revoked").is_empty());
     crate::mapped_groups::assert_no_drift(&app);
 }
+
+/// An end-user group's creation, rename and deletion are events; a change of its description
+/// alone is not (nothing an application reads of the group changed).
+#[tokio::test]
+async fn an_end_user_groups_life_is_told_by_its_events() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let alice = app.create_user("alice").await;
+    let created = app
+        .admin(
+            Method::POST,
+            "/end-user-groups",
+            Some(&json!({"environment_id": model.production, "name": "Marketing", "members": [alice]})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.id();
+    let path = format!("/end-user-groups/{id}");
+    let described = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(&json!({"description": "Demand"})),
+        )
+        .await;
+    assert_eq!(described.status, 200, "{}", described.body);
+    let renamed = app
+        .admin(Method::PATCH, &path, Some(&json!({"name": "Growth"})))
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let removed = app
+        .admin(Method::DELETE, &format!("{path}?force=true"), None)
+        .await;
+    assert_eq!(removed.status, 204, "{}", removed.body);
+
+    let events: Vec<_> = all_events(&app)
+        .await
+        .into_iter()
+        .filter(|(t, _, _)| t.starts_with("group.") || t == "membership.changed")
+        .collect();
+    let group =
+        |name: &str| json!({"kind": "end_user", "name": name, "environment_id": model.production});
+    assert_eq!(
+        events,
+        [
+            ("group.created".to_string(), id.clone(), group("Marketing")),
+            (
+                "membership.changed".to_string(),
+                id.clone(),
+                json!({"kind": "end_user", "added": [alice], "removed": []})
+            ),
+            ("group.updated".to_string(), id.clone(), group("Growth")),
+            ("group.deleted".to_string(), id.clone(), group("Growth")),
+        ],
+        "{events:#?}"
+    );
+}
