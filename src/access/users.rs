@@ -853,3 +853,29 @@ pub fn holders(
     .bind::<diesel::sql_types::BigInt, _>(limit)
     .load(conn)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_email_needs_a_local_part_and_a_dotted_domain() {
+        assert_eq!(
+            valid_email("  ada@example.com ").ok().as_deref(),
+            Some("ada@example.com")
+        );
+        for bad in [
+            "ada",
+            "@example.com",
+            "ada@localhost",
+            "ada@.example.com",
+            "ada lovelace@example.com",
+            "",
+        ] {
+            assert!(valid_email(bad).is_err(), "{bad:?} accepted");
+        }
+        let longest = format!("{}@example.com", "a".repeat(254 - "@example.com".len()));
+        assert!(valid_email(&longest).is_ok());
+        assert!(valid_email(&format!("a{longest}")).is_err());
+    }
+}

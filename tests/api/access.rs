@@ -1129,7 +1129,8 @@ async fn csv_import_reports_every_row() {
                bea@example.com,Bea,Overlord,\n\
                not-an-email,Nobody,,\n\
                cy@example.com,Cy,,Sales;Nowhere\n\
-               dee@example.com,,,\n";
+               dee@example.com,,,\n\
+               eve@example.com,Eve,,,one field too many\n";
     let reply = app
         .client
         .post(format!("{}/admin/v1/users/import", app.address))
@@ -1142,7 +1143,7 @@ async fn csv_import_reports_every_row() {
     assert_eq!(reply.status(), 200);
     let report: Value = reply.json().await.expect("json");
     assert_eq!(report["created"], 2, "{report}");
-    assert_eq!(report["failed"], 4, "{report}");
+    assert_eq!(report["failed"], 5, "{report}");
     let outcomes: Vec<(u64, String)> = report["rows"]
         .as_array()
         .expect("rows")
@@ -1163,8 +1164,12 @@ async fn csv_import_reports_every_row() {
             (5, "failed".into()),
             (6, "failed".into()),
             (7, "created".into()),
+            (8, "failed".into()),
         ]
     );
+    // A row that is not CSV of the header's shape fails on its own, naming no address.
+    assert_eq!(report["rows"][6]["email"], "", "{report}");
+    assert!(report["rows"][6]["error"].is_string(), "{report}");
     assert!(report["rows"][1]["error"]
         .as_str()
         .expect("error")

@@ -49,6 +49,8 @@ impl Setup {
             )
             .await;
         assert_eq!(reply.status, 201, "{}", reply.body);
+        assert_eq!(reply.body["displayName"], "Ivy");
+        assert_eq!(reply.body["userName"], "ivy@example.com");
         let ivy = reply.id();
         let url = reply.body["invitation_url"]
             .as_str()
@@ -273,4 +275,28 @@ async fn an_imported_user_accepts_through_the_link_of_their_row() {
         environment_roles(&effective(&s.app, &ivy_id).await, &model.production),
         vec!["Member"]
     );
+}
+
+#[tokio::test]
+async fn an_invitations_blank_name_is_no_name() {
+    let s = setup().await;
+    let reply = s
+        .app
+        .admin(
+            Method::POST,
+            "/users",
+            Some(&json!({"email": "  kit@example.com ", "name": "   "})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.body["displayName"], Value::Null);
+    assert_eq!(reply.body["userName"], "kit@example.com");
+    s.app
+        .admin(
+            Method::POST,
+            "/users",
+            Some(&json!({"email": "kit@localhost"})),
+        )
+        .await
+        .assert_problem(400);
 }
