@@ -1131,15 +1131,7 @@ async fn csv_import_reports_every_row() {
                cy@example.com,Cy,,Sales;Nowhere\n\
                dee@example.com,,,\n\
                eve@example.com,Eve,,,one field too many\n";
-    let reply = app
-        .client
-        .post(format!("{}/admin/v1/users/import", app.address))
-        .header("Authorization", format!("Bearer {}", app.admin_token))
-        .header("Content-Type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .expect("answered");
+    let reply = import(&app, csv).await;
     assert_eq!(reply.status(), 200);
     let report: Value = reply.json().await.expect("json");
     assert_eq!(report["created"], 2, "{report}");
@@ -1205,6 +1197,103 @@ async fn csv_import_reports_every_row() {
         .await
         .map(|r| assert_eq!(r.status(), 400))
         .expect("answered");
+}
+
+/// Posts a CSV import with the admin token.
+async fn import(app: &TestApp, csv: &str) -> reqwest::Response {
+    app.client
+        .post(format!("{}/admin/v1/users/import", app.address))
+        .header("Authorization", format!("Bearer {}", app.admin_token))
+        .header("Content-Type", "text/csv")
+        .body(csv.to_string())
+        .send()
+        .await
+        .expect("answered")
+}
+
+#[tokio::test]
+async fn a_csv_rows_empty_cells_are_no_value_and_its_named_environment_is_used() {
+    let app = spawn_app().await;
+    let model = Model::load(&app).await;
+    let development = create(&app, "/environments", json!({"name": "Development"})).await;
+    let csv = "email,name,external_id,environment,role\n\
+               fay@example.com,Fay,,,Member\n\
+               gus@example.com,Gus,gus-1,development,Member\n";
+    let report: Value = import(&app, csv).await.json().await.expect("json");
+    assert_eq!(report["created"], 2, "{report}");
+    let environment_of = |row: usize| {
+        let user = report["rows"][row]["user_id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        let app = &app;
+        async move {
+            let assignments = app
+                .admin(Method::GET, &format!("/assignments?user_id={user}"), None)
+                .await;
+            let ids: Vec<String> = assignments.body["assignments"]
+                .as_array()
+                .expect("assignments")
+                .iter()
+                .map(|a| {
+                    a["environment_id"]
+                        .as_str()
+                        .expect("environment")
+                        .to_string()
+                })
+                .collect();
+            ids
+        }
+    };
+    // An empty environment cell is the tenant's first environment; a named one is that one.
+    assert_eq!(environment_of(0).await, vec![model.production.clone()]);
+    assert_eq!(environment_of(1).await, vec![development]);
+    // An empty externalId cell gives the user none; a filled one is kept.
+    let fay = app
+        .get("/Users?filter=userName%20eq%20%22fay@example.com%22")
+        .await;
+    assert_eq!(fay.body["totalResults"], 1, "{}", fay.body);
+    assert!(
+        fay.body["Resources"][0].get("externalId").is_none(),
+        "{}",
+        fay.body
+    );
+    let gus = app
+        .get("/Users?filter=userName%20eq%20%22gus@example.com%22")
+        .await;
+    assert_eq!(
+        gus.body["Resources"][0]["externalId"], "gus-1",
+        "{}",
+        gus.body
+    );
+}
+
+#[tokio::test]
+async fn a_database_failure_in_a_csv_row_fails_the_whole_import() {
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app().await;
+    {
+        // A fault the import cannot foresee: the database refuses one address.
+        let mut conn = app.pool.get().expect("connection");
+        conn.batch_execute(
+            "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN IF NEW.user_name = 'boom@example.com' THEN RAISE EXCEPTION 'refused'; END IF; \
+             RETURN NEW; END $$; \
+             CREATE TRIGGER refuse_one BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION refuse_one();",
+        )
+        .expect("trigger");
+    }
+    let reply = import(
+        &app,
+        "email,name\nfirst@example.com,First\nboom@example.com,Boom\n",
+    )
+    .await;
+    // Not reported as a duplicate: the import as a whole fails and keeps nothing.
+    assert_eq!(reply.status(), 500);
+    let first = app
+        .get("/Users?filter=userName%20eq%20%22first@example.com%22")
+        .await;
+    assert_eq!(first.body["totalResults"], 0, "{}", first.body);
 }
 
 #[tokio::test]
