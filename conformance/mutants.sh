@@ -15,8 +15,9 @@ if ! command -v cargo-mutants >/dev/null 2>&1; then
     cargo install cargo-mutants --version 27.1.0 --locked
 fi
 # The tests that exercise these files: the model-based property test, the SCIM group and mapped-group
-# examples, the access model, delegated administration and OIDC logins.
-filter='test(effective_properties) | test(mapped_groups) | test(groups::) | test(access::) | test(authorization) | test(delegation) | test(openapi) | test(group_mappings) | test(end_user_groups) | test(oidc::) | test(check::) | test(admin::) | test(console::project_access) | test(events::) | test(workspaces)'
+# examples, the access model, delegated administration, OIDC logins, dry runs, invitations,
+# tokens, managed workspaces and the console pages that change access.
+filter='test(effective_properties) | test(mapped_groups) | test(groups::) | test(access::) | test(authorization) | test(delegation) | test(openapi) | test(group_mappings) | test(end_user_groups) | test(oidc::) | test(check::) | test(admin::) | test(console::) | test(events::) | test(workspaces) | test(dry_run) | test(default_groups) | test(deployments) | test(invitations) | test(tokens) | test(auth::) | test(no_access_in_an_environment) | test(bulk) | test(audit) | test(effective_roles)'
 exec cargo mutants \
     --file 'src/access/*.rs' \
     --file 'src/access/effective/*.rs' \
