@@ -1031,3 +1031,39 @@ pub fn admin_environments(
     .get_result(conn)?;
     Ok((row.any, row.mine))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn a_union_of_scopes_is_the_smallest_scope_covering_both() {
+        let (e1, e2) = (Scope::Environment(id(1)), Scope::Environment(id(2)));
+        assert_eq!(e1.clone().union(e1.clone()), e1);
+        // Two environments: only the tenant covers both; never just one of them.
+        assert_eq!(e1.clone().union(e2.clone()), Scope::Tenant);
+        assert_eq!(e2.union(e1.clone()), Scope::Tenant);
+        // Applications are merged, sorted and without repeats.
+        let apps =
+            Scope::Applications(vec![id(9), id(3)]).union(Scope::Applications(vec![id(3), id(5)]));
+        assert_eq!(apps, Scope::Applications(vec![id(3), id(5), id(9)]));
+        assert_eq!(
+            Scope::application(id(3)).union(e1.clone()),
+            Scope::Tenant,
+            "an application and an environment"
+        );
+        assert_eq!(Scope::Tenant.union(e1), Scope::Tenant);
+    }
+
+    #[test]
+    fn only_a_scope_of_no_application_touches_nothing() {
+        assert!(Scope::Applications(Vec::new()).is_nothing());
+        assert!(!Scope::application(id(1)).is_nothing());
+        assert!(!Scope::Environment(id(1)).is_nothing());
+        assert!(!Scope::Tenant.is_nothing());
+    }
+}

@@ -979,3 +979,40 @@ async fn an_end_user_groups_life_is_told_by_its_events() {
         "{events:#?}"
     );
 }
+
+#[tokio::test]
+async fn a_member_added_and_removed_in_one_patch_is_told_nothing() {
+    let app = spawn_app().await;
+    let MappedWorld { alice, group, .. } = mapped_world(&app).await;
+    let add_alice =
+        patch_ops(json!([{"op": "add", "path": "members", "value": [{"value": alice}]}]));
+    let reply = app.patch(&format!("/Groups/{group}"), &add_alice).await;
+    assert!(reply.status == 200 || reply.status == 204, "{}", reply.body);
+    let bob = app.create_user("bob").await;
+    let start = feed(&app, "limit=1000").await["next_cursor"].clone();
+    let start = start.as_str().expect("a cursor");
+    // Bob joins and the group is emptied in the same request: he ends where he began, so
+    // only Alice's loss is told — what Bob held before is what he held before the request,
+    // not what he held between its operations.
+    let reply = app
+        .patch(
+            &format!("/Groups/{group}"),
+            &patch_ops(json!([
+                {"op": "add", "path": "members", "value": [{"value": bob}]},
+                {"op": "remove", "path": "members"}
+            ])),
+        )
+        .await;
+    assert!(reply.status == 200 || reply.status == 204, "{}", reply.body);
+    let page = feed(&app, &format!("after={start}")).await;
+    let access: Vec<&Value> = page["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["type"] == "access.changed")
+        .collect();
+    assert_eq!(access.len(), 1, "{page}");
+    assert_eq!(access[0]["subject"], json!({"user_id": alice}), "{page}");
+    assert_eq!(access[0]["data"]["lost"][0]["role"], "Seller", "{page}");
+    assert_eq!(access[0]["data"]["gained"], json!([]), "{page}");
+}
