@@ -1016,3 +1016,46 @@ async fn a_member_added_and_removed_in_one_patch_is_told_nothing() {
     assert_eq!(access[0]["data"]["lost"][0]["role"], "Seller", "{page}");
     assert_eq!(access[0]["data"]["gained"], json!([]), "{page}");
 }
+
+#[tokio::test]
+async fn marking_users_again_in_a_wider_scope_notes_what_they_held_there() {
+    use diesel::prelude::*;
+    use rolegate::access::effective::{self, Pending, Scope, Users};
+    let app = spawn_app().await;
+    let world = mapped_world(&app).await;
+    let add_alice =
+        patch_ops(json!([{"op": "add", "path": "members", "value": [{"value": world.alice}]}]));
+    let reply = app
+        .patch(&format!("/Groups/{}", world.group), &add_alice)
+        .await;
+    assert!(reply.status == 200 || reply.status == 204, "{}", reply.body);
+    let erp = application(&app, &world.production, "ERP").await;
+    let id = |s: &str| uuid::Uuid::parse_str(s).expect("uuid");
+    let (alice, erp) = (id(&world.alice), id(&erp));
+    let mut conn = PgConnection::establish(&app.database_url).expect("connects");
+    let diff = conn
+        .transaction::<_, diesel::result::Error, _>(|conn| {
+            let mut pending = Pending::new(app.tenant_id, "test", "test");
+            // First in a scope where she holds nothing, then in the whole tenant: the second
+            // mark notes what she holds through the IdP group on CRM before she leaves it.
+            pending.mark(conn, Users::Ids(&[alice]), Scope::application(erp))?;
+            pending.mark(conn, Users::Ids(&[alice]), Scope::Tenant)?;
+            diesel::sql_query("DELETE FROM group_members WHERE tenant_id = $1 AND user_id = $2")
+                .bind::<diesel::sql_types::Uuid, _>(app.tenant_id)
+                .bind::<diesel::sql_types::Uuid, _>(alice)
+                .execute(conn)?;
+            effective::refresh(conn, &pending, true)
+        })
+        .expect("refreshed");
+    let lost: Vec<(uuid::Uuid, Option<uuid::Uuid>, uuid::Uuid)> = diff
+        .losses
+        .iter()
+        .map(|c| (c.user_id, c.application_id, c.role_id))
+        .collect();
+    assert_eq!(
+        lost,
+        vec![(alice, Some(id(&world.crm)), id(&world.seller))],
+        "{diff:?}"
+    );
+    assert!(diff.gains.is_empty(), "{diff:?}");
+}
