@@ -1059,3 +1059,35 @@ async fn marking_users_again_in_a_wider_scope_notes_what_they_held_there() {
     );
     assert!(diff.gains.is_empty(), "{diff:?}");
 }
+
+#[tokio::test]
+async fn marking_everyone_after_some_keeps_what_those_held_before() {
+    use diesel::prelude::*;
+    use rolegate::access::effective::{self, Pending, Scope, Users};
+    let app = spawn_app().await;
+    let world = mapped_world(&app).await;
+    let id = |s: &str| uuid::Uuid::parse_str(s).expect("uuid");
+    let (alice, group) = (id(&world.alice), id(&world.group));
+    let mut conn = PgConnection::establish(&app.database_url).expect("connects");
+    let diff = conn
+        .transaction::<_, diesel::result::Error, _>(|conn| {
+            let mut pending = Pending::new(app.tenant_id, "test", "test");
+            // Alice is marked, then joins the IdP group; then everyone is marked. What she
+            // held before is what she held at her own mark: nothing.
+            pending.mark(conn, Users::Ids(&[alice]), Scope::Tenant)?;
+            diesel::sql_query(
+                "INSERT INTO group_members (tenant_id, group_id, user_id) VALUES ($1, $2, $3)",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(app.tenant_id)
+            .bind::<diesel::sql_types::Uuid, _>(group)
+            .bind::<diesel::sql_types::Uuid, _>(alice)
+            .execute(conn)?;
+            pending.mark(conn, Users::All, Scope::Tenant)?;
+            effective::refresh(conn, &pending, true)
+        })
+        .expect("refreshed");
+    let gained: Vec<(uuid::Uuid, uuid::Uuid)> =
+        diff.gains.iter().map(|c| (c.user_id, c.role_id)).collect();
+    assert_eq!(gained, vec![(alice, id(&world.seller))], "{diff:?}");
+    assert!(diff.losses.is_empty(), "{diff:?}");
+}
