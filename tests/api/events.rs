@@ -1091,3 +1091,34 @@ async fn marking_everyone_after_some_keeps_what_those_held_before() {
     assert_eq!(gained, vec![(alice, id(&world.seller))], "{diff:?}");
     assert!(diff.losses.is_empty(), "{diff:?}");
 }
+
+#[tokio::test]
+async fn a_member_removed_by_filter_is_told_the_roles_lost() {
+    let app = spawn_app().await;
+    let MappedWorld {
+        alice,
+        group,
+        seller,
+        ..
+    } = mapped_world(&app).await;
+    let bob = app.create_user("bob").await;
+    let add = patch_ops(json!([{"op": "add", "path": "members",
+                                "value": [{"value": alice}, {"value": bob}]}]));
+    let reply = app.patch(&format!("/Groups/{group}"), &add).await;
+    assert!(reply.status == 200 || reply.status == 204, "{}", reply.body);
+    let start = feed(&app, "limit=1000").await["next_cursor"].clone();
+    let start = start.as_str().expect("a cursor");
+    // One member named by id, not the whole group: only she loses, and is told so.
+    let remove = patch_ops(json!([{"op": "remove",
+                                   "path": format!("members[value eq \"{alice}\"]")}]));
+    let reply = app.patch(&format!("/Groups/{group}"), &remove).await;
+    assert!(reply.status == 200 || reply.status == 204, "{}", reply.body);
+    let page = feed(&app, &format!("after={start}&types=access.changed")).await;
+    assert_eq!(kinds(&page), ["access.changed"], "{page}");
+    assert_eq!(page["events"][0]["subject"], json!({"user_id": alice}));
+    assert_eq!(
+        page["events"][0]["data"]["lost"][0]["role_id"],
+        seller.as_str()
+    );
+    assert_eq!(page["events"][0]["data"]["gained"], json!([]));
+}
